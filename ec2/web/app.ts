@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Logger } from '../lib/logger';
+import {
+  HttpError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  ValidationError,
+} from './http/errors';
+import { parseLoadNumber } from './prime/load-input';
+import type { PrimeChecker } from './prime/prime-checker';
+import { parseNewUser, parseUserPage } from './users/user-input';
+import type { UsersRepository } from './users/users-repository';
+
+export interface AppDependencies {
+  users: UsersRepository;
+  primeChecker: PrimeChecker;
+  logger: Logger;
+  /** Reported by `GET /`: which instance answered behind the load balancer. */
+  hostname?: string;
+  /** Returns true once shutdown has begun: responses then ask the client to close the connection. */
+  isShuttingDown?: () => boolean;
+}
+
+const BODY_LIMIT = '4kb';
+const REQUEST_ID = /^[A-Za-z0-9._:=-]{1,128}$/;
+
+export function createApp(deps: AppDependencies): express.Express {
+  const { users, primeChecker, logger } = deps;
+  const rootBody = JSON.stringify({ hostname: deps.hostname ?? hostname() });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(logger, deps.isShuttingDown ?? (() => false)));
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+
+  app.get('/', (_req, res) => {
+    res.type('application/json').send(rootBody);
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/ready', async (_req, res) => {
+    await users.ping();
+    res.json({ status: 'ready' });
+  });
+
+  app.get('/users', async (req, res) => {
+    const page = parseUserPage(req.query);
+    const rows = await users.list(page);
+    const last = rows.at(-1);
+    if (last && rows.length === page.limit) {
+      res.setHeader('Link', `</users?limit=${page.limit}&after=${last.id}>; rel="next"`);
+    }
+    res.json(rows);
+  });
+
+  app.post('/users', async (req, res) => {
+    const user = parseNewUser(req.body);
+    await users.add(user);
+    res.status(201).json({ message: `user ${user.username} added successfully` });
+  });
+
+  app.get('/load', async (req, res) => {
+    const number = parseLoadNumber(req.query.number);
+    // A client that gives up frees its place in the queue instead of burning a core for nobody.
+    const abandoned = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abandoned.abort();
+    });
+    const result = await primeChecker.check(number, abandoned.signal);
+    res.json({ isPrime: result.isPrime, number, processingTime: result.processingTime });
+  });
+
+  app.use((req) => {
+    throw new NotFoundError(`no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function requestContext(logger: Logger, isShuttingDown: () => boolean): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const started = process.hrtime.bigint();
+    res.locals.log = logger.child({ requestId });
+    res.setHeader('X-Request-Id', requestId);
+    if (isShuttingDown()) res.setHeader('Connection', 'close');
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const entry = { method: req.method, path: req.path, status: res.statusCode, durationMs };
+      // Health checks arrive every few seconds from every ALB node: keep them out of the info stream.
+      if (req.path === '/health') res.locals.log.debug(entry, 'request');
+      else res.locals.log.info(entry, 'request');
+    });
+    next();
+  };
+}
+
+/** body-parser's own errors carry a `type`; they are the client's mistakes, never a 500. */
+function fromBodyParser(error: unknown): HttpError | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed') return new ValidationError('body is not valid JSON', 'body');
+  if (type === 'entity.too.large') return new PayloadTooLargeError(`body is larger than ${BODY_LIMIT}`);
+  if (typeof type === 'string') return new ValidationError('body cannot be read', 'body');
+  return undefined;
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const log: Logger = res.locals.log ?? logger;
+    if (res.headersSent || req.destroyed) return;
+    const known = error instanceof HttpError ? error : fromBodyParser(error);
+    if (!known) {
+      log.error({ err: error }, 'unhandled error');
+      res.status(500).json({ error: 'internal error' });
+      return;
+    }
+    if (known instanceof ServiceUnavailableError) {
+      log.warn({ err: known.cause ?? known }, known.message);
+      res.setHeader('Retry-After', String(known.retryAfterSeconds));
+    }
+    res.status(known.status).json(known.body());
+  };
+}

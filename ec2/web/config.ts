@@ -1,0 +1,56 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Every setting of the web app, read from the environment once at start. Either DATABASE_URL, or the
+ * three DB_SECRET_* keys for the cross-account secret used on AWS.
+ */
+const webConfig = z
+  .object({
+    /** HTTP port (the ALB target group forwards to 8080). */
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().default('0.0.0.0'),
+    /** A PostgreSQL URL; when set, the secret settings are ignored. */
+    DATABASE_URL: z.string().url().optional(),
+    /** Role in the secrets account that may read the secret (sts:AssumeRole target). */
+    DB_SECRET_ROLE_ARN: z.string().startsWith('arn:').optional(),
+    /** Secret id or ARN holding {"username","password"[,"host","port","dbname"]}. */
+    DB_SECRET_ID: z.string().min(1).optional(),
+    /** Region of the secret. */
+    DB_SECRET_REGION: z.string().min(1).optional(),
+    /** Database host when the secret names none: the database tier's virtual IP. */
+    VIRTUAL_IP: z.string().default('10.10.10.10'),
+    /** HTTP worker processes (each serves HTTP on the same port); default one per core. */
+    WEB_PROCESSES: positiveInt(availableParallelism()),
+    /** Threads for /load across all processes; default one per core. */
+    LOAD_THREADS: positiveInt(availableParallelism()),
+    /** /load requests allowed to wait per process before answering 503. */
+    LOAD_QUEUE_LIMIT: positiveInt(32),
+    /** Database connections per process. */
+    DB_POOL_MAX: positiveInt(10),
+    /** In-flight requests get this long after SIGTERM (below the target group's 20 s deregistration delay). */
+    SHUTDOWN_GRACE_MS: positiveInt(15_000),
+  })
+  .superRefine((config, ctx) => {
+    if (config.DATABASE_URL) return;
+    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION'] as const) {
+      if (!config[key]) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'required when DATABASE_URL is not set' });
+      }
+    }
+  });
+
+export type WebConfig = z.infer<typeof webConfig>;
+
+export class ConfigurationError extends Error {}
+
+export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
+  const result = webConfig.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}

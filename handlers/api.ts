@@ -1,0 +1,33 @@
+// The same Express app as on the web instances, served by Lambda behind the ALB under /lambda.
+import serverless from 'serverless-http';
+import { createLogger } from '../ec2/lib/logger';
+import { createApp } from '../ec2/web/app';
+import { readWebConfig } from '../ec2/web/config';
+import { createDatabase } from '../ec2/web/db/database';
+import { migrateToLatest } from '../ec2/web/db/migrate';
+import { providerFromConfig } from '../ec2/web/db/provider-from-config';
+import { inlinePrimeChecker } from '../ec2/web/prime/prime-checker';
+import { knexUsersRepository } from '../ec2/web/users/users-repository';
+
+const logger = createLogger('api');
+const config = readWebConfig();
+// One request at a time per Lambda instance: one connection, and the prime check on the calling thread.
+const db = createDatabase({
+  provider: providerFromConfig(config),
+  poolMax: 1,
+  applicationName: 'cloudy-api',
+});
+let migrated: Promise<unknown> | undefined;
+
+const app = createApp({ users: knexUsersRepository(db), primeChecker: inlinePrimeChecker(), logger });
+const serve = serverless(app, { basePath: '/lambda' });
+
+export const handler = async (event: object, context: object) => {
+  // Migrate once per Lambda instance, lazily, so that a database outage does not fail the cold start.
+  migrated ??= migrateToLatest(db).catch((error: unknown) => {
+    migrated = undefined;
+    logger.warn({ err: error }, 'schema migration deferred');
+  });
+  await migrated;
+  return serve(event, context);
+};
