@@ -7,8 +7,8 @@ import { type DatabaseConnection, secretToConnection } from './secret-to-connect
  * Where the pool gets its connection settings. `invalidate()` is called when the server rejects the
  * credentials, so that the next connection re-reads them (a rotated secret is picked up without restart).
  */
-export interface ConnectionProvider {
-  get(): Promise<DatabaseConnection | { connectionString: string }>;
+export interface ConnectionProvider<Settings = DatabaseConnection | { connectionString: string }> {
+  get(): Promise<Settings>;
   invalidate(): void;
   isStale(): boolean;
 }
@@ -32,7 +32,9 @@ export interface CrossAccountSecretOptions {
 }
 
 /** The secret lives in another account: assume a role there, then read the secret with that role. */
-export function crossAccountSecretProvider(options: CrossAccountSecretOptions): ConnectionProvider {
+export function crossAccountSecretProvider(
+  options: CrossAccountSecretOptions,
+): ConnectionProvider<DatabaseConnection> {
   let cached: Promise<DatabaseConnection> | undefined;
   let stale = true;
 

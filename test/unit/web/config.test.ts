@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigurationError, readWebConfig } from '../../../ec2/web/config';
+
+describe('readWebConfig', () => {
+  it('needs only DATABASE_URL locally and fills in the defaults', () => {
+    const config = readWebConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db' });
+    assert.equal(config.PORT, 8080);
+    assert.equal(config.VIRTUAL_IP, '10.10.10.10');
+    assert.ok(config.SHUTDOWN_GRACE_MS < 20_000, 'drains within the target group deregistration delay');
+  });
+
+  it('honours PORT', () => {
+    assert.equal(readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: '9090' }).PORT, 9090);
+  });
+
+  it('names every missing secret setting when there is no DATABASE_URL', () => {
+    assert.throws(
+      () => readWebConfig({ DB_SECRET_ID: 'cloudy/dev/db' }),
+      (error: unknown) =>
+        error instanceof ConfigurationError &&
+        error.message.includes('DB_SECRET_ROLE_ARN') &&
+        error.message.includes('DB_SECRET_REGION') &&
+        !error.message.includes('DB_SECRET_ID:'),
+    );
+  });
+
+  it('accepts the cross-account secret settings', () => {
+    const config = readWebConfig({
+      DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
+      DB_SECRET_ID: 'cloudy/dev/db',
+      DB_SECRET_REGION: 'eu-west-1',
+    });
+    assert.equal(config.DATABASE_URL, undefined);
+    assert.equal(config.DB_SECRET_REGION, 'eu-west-1');
+  });
+
+  it('rejects a port that is not a port, naming it', () => {
+    assert.throws(() => readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: 'http' }), /PORT/);
+  });
+});
