@@ -21,8 +21,10 @@ await build({
     'web/main': 'ec2/web/main.ts',
     // The /load worker thread is loaded by file name, so it must be its own file beside main.
     'web/prime-worker': 'ec2/web/prime/prime-worker.ts',
+    'metrics/main': 'ec2/metrics/main.ts',
   },
-  outdir: 'dist',
+  // `npm run build -- DIR` writes elsewhere (tests build into a scratch folder, never over dist/).
+  outdir: process.argv[2] ?? 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',

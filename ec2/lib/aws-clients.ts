@@ -1,6 +1,9 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 
@@ -36,4 +39,39 @@ export function createLeaseDynamoDbClient(options: {
 /** For the database sidecar: fencing a peer and moving the virtual-IP route. */
 export function createSidecarEc2Client(region?: string): EC2Client {
   return new EC2Client(region ? { region } : {});
+}
+
+/**
+ * For the metrics reporter on web instances: bounded requests, so that stopping never waits on a hung
+ * connection; the SDK's standard retries (with backoff on throttling) still apply within one send.
+ */
+export function createCloudWatchClient(region: string): CloudWatchClient {
+  return new CloudWatchClient({
+    region,
+    requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000 },
+  });
+}
+
+/** For `npm run bake-ami` (run from a workstation): the builder instance, the image, the bundle, the AMI id. */
+export function createBakeClients(region: string): {
+  ec2: EC2Client;
+  ssm: SSMClient;
+  s3: S3Client;
+  sts: STSClient;
+} {
+  return {
+    ec2: new EC2Client({ region }),
+    ssm: new SSMClient({ region }),
+    s3: new S3Client({ region }),
+    sts: new STSClient({ region }),
+  };
+}
+
+/**
+ * For the failover controller (Lambda): each request is bounded, so that one hung call cannot eat the run's time
+ * budget (handlers/failover/deadline.ts reserves about one request); the SDK's retries with backoff still apply.
+ */
+export function createFailoverClients(): { ec2: EC2Client; dynamodb: DynamoDBClient } {
+  const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000 };
+  return { ec2: new EC2Client({ requestHandler }), dynamodb: new DynamoDBClient({ requestHandler }) };
 }
