@@ -1,3 +1,4 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -50,6 +51,11 @@ export function createCloudWatchClient(region: string): CloudWatchClient {
     region,
     requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000 },
   });
+}
+
+/** For the metrics reporter: finding the instance's Auto Scaling group once at start. */
+export function createAutoScalingClient(region: string): AutoScalingClient {
+  return new AutoScalingClient({ region });
 }
 
 /** For `npm run bake-ami` (run from a workstation): the builder instance, the image, the bundle, the AMI id. */

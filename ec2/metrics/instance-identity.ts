@@ -1,10 +1,11 @@
+import { type AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import type { InstanceMetadata } from './instance-metadata';
 import type { InstanceIdentity } from './metric-data';
 
 export class IdentityError extends Error {}
 
-// The group name comes from the instance's tags in IMDS (the launch template enables InstanceMetadataTags):
-// no IAM permission and no Auto Scaling API client needed on the instance, and it cannot be throttled.
+// First choice: the instance's own tags in IMDS (when the launch template sets InstanceMetadataTags):
+// no API call, nothing to throttle. Otherwise one DescribeAutoScalingInstances call (the web role grants it).
 const GROUP_TAG_PATH = 'tags/instance/aws:autoscaling:groupName';
 
 export interface ResolvedIdentity {
@@ -13,15 +14,28 @@ export interface ResolvedIdentity {
   groupMissingReason?: string;
 }
 
-export async function resolveIdentity(metadata: InstanceMetadata): Promise<ResolvedIdentity> {
+/** Who this instance is. Throws IdentityError when it cannot tell (the caller exits; systemd retries). */
+export async function resolveIdentity(
+  metadata: InstanceMetadata,
+  autoScaling: AutoScalingClient,
+): Promise<ResolvedIdentity> {
   const instanceId = (await metadata.get('instance-id'))?.trim();
   if (!instanceId) throw new IdentityError('instance metadata has no instance-id');
-  const group = (await metadata.get(GROUP_TAG_PATH))?.trim();
-  if (group) return { identity: { instanceId, autoScalingGroupName: group } };
+  const tagged = (await metadata.get(GROUP_TAG_PATH))?.trim();
+  if (tagged) return { identity: { instanceId, autoScalingGroupName: tagged } };
+
+  let described: string | undefined;
+  try {
+    const response = await autoScaling.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+    );
+    described = response.AutoScalingInstances?.[0]?.AutoScalingGroupName;
+  } catch (error) {
+    throw new IdentityError(`DescribeAutoScalingInstances failed for ${instanceId}`, { cause: error });
+  }
+  if (described) return { identity: { instanceId, autoScalingGroupName: described } };
   return {
     identity: { instanceId },
-    groupMissingReason:
-      'no aws:autoscaling:groupName tag in instance metadata: the instance is not in an Auto Scaling group ' +
-      'or its launch template does not set MetadataOptions.InstanceMetadataTags to enabled',
+    groupMissingReason: `${instanceId} is not in an Auto Scaling group: metrics carry the instance id only`,
   };
 }

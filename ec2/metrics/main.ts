@@ -1,7 +1,7 @@
 // Entry point of the metrics reporter on a web instance (systemd runs the bundled form of this file,
 // dist/metrics/main.mjs). A process of its own, so nothing here can take the web app down.
 import { once } from 'node:events';
-import { createCloudWatchClient } from '../lib/aws-clients';
+import { createAutoScalingClient, createCloudWatchClient } from '../lib/aws-clients';
 import { createLogger } from '../lib/logger';
 import { readMetricsConfig } from './config';
 import { resolveIdentity } from './instance-identity';
@@ -15,6 +15,7 @@ try {
   const config = readMetricsConfig();
   const { identity, groupMissingReason } = await resolveIdentity(
     imdsV2Client({ endpoint: config.AWS_EC2_METADATA_SERVICE_ENDPOINT }),
+    createAutoScalingClient(config.AWS_REGION),
   );
   if (groupMissingReason) logger.warn(groupMissingReason);
   const reporter = startMetricsReporter({
