@@ -1,0 +1,49 @@
+import { parseBoolean } from './config';
+import { FailoverConfigError } from './errors';
+
+/** Why this run happened, as logged in the run's summary line. */
+export type Trigger =
+  | { kind: 'schedule' }
+  | { kind: 'instance-state-change'; instanceId: string; state: string }
+  | { kind: 'manual' };
+
+export interface Invocation {
+  trigger: Trigger;
+  /** Set when the event carries `dryRun`; overrides DRY_RUN. */
+  dryRun: boolean | undefined;
+}
+
+function field(event: unknown, name: string): unknown {
+  return typeof event === 'object' && event !== null ? (event as Record<string, unknown>)[name] : undefined;
+}
+
+function readDryRun(event: unknown): boolean | undefined {
+  const raw = field(event, 'dryRun');
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string') return parseBoolean('event.dryRun', raw);
+  throw new FailoverConfigError(`event.dryRun must be a boolean, got ${JSON.stringify(raw)}`);
+}
+
+/**
+ * Reads the event: an EventBridge schedule, an EC2 instance state-change notification, or a hand-written
+ * event (`sls invoke local --data '{"dryRun":true}'`). Every trigger runs the same full reconciliation; the
+ * state-change event only makes it happen sooner.
+ */
+export function readInvocation(event: unknown): Invocation {
+  const dryRun = readDryRun(event);
+  const detailType = field(event, 'detail-type');
+  if (detailType === 'Scheduled Event') return { trigger: { kind: 'schedule' }, dryRun };
+  if (detailType === 'EC2 Instance State-change Notification') {
+    const detail = field(event, 'detail');
+    return {
+      trigger: {
+        kind: 'instance-state-change',
+        instanceId: String(field(detail, 'instance-id') ?? 'unknown'),
+        state: String(field(detail, 'state') ?? 'unknown'),
+      },
+      dryRun,
+    };
+  }
+  return { trigger: { kind: 'manual' }, dryRun };
+}

@@ -1,0 +1,49 @@
+import type { LeaseRecord } from '../../ec2/lib/lease-record';
+import type { InstanceState, RouteState, StatusCheck } from './ec2-state';
+
+/** The world as the controller saw it in one run: plain values, so that `decide()` is a pure function. */
+export interface Observation {
+  /** When the observation was taken (epoch ms); lease expiry is judged against it. */
+  nowMs: number;
+  instances: ObservedInstance[];
+  routeTables: ObservedRouteTable[];
+  lease: ObservedLease;
+}
+
+export interface ObservedInstance {
+  instanceId: string;
+  state: InstanceState;
+  instanceStatus: StatusCheck;
+  systemStatus: StatusCheck;
+  /** Launch time (epoch ms); the lease-less rule prefers the longest-running candidate. */
+  launchTimeMs: number | undefined;
+  tags: Record<string, string>;
+}
+
+export interface ObservedRouteTable {
+  routeTableId: string;
+  tags: Record<string, string>;
+  /** The route whose destination is the virtual IP's /32, if the table has one. */
+  route: ObservedRoute | undefined;
+}
+
+export interface ObservedRoute {
+  state: RouteState;
+  /** Set when the route targets an instance. */
+  instanceId: string | undefined;
+  /** What the route targets when it is not an instance (gateway, ENI, NAT gateway…), for the log. */
+  otherTarget: string | undefined;
+}
+
+export type ObservedLease =
+  | { kind: 'disabled' }
+  | { kind: 'absent' }
+  | { kind: 'present'; record: LeaseRecord };
+
+/** The tags the infrastructure puts on the stage's database instances and client route tables. */
+export const DATABASE_TAG = { key: 'database', value: 'true' } as const;
+export const STAGE_TAG_KEY = 'cloudy:stage';
+
+export function isInStage(tags: Record<string, string>, stage: string): boolean {
+  return tags[DATABASE_TAG.key] === DATABASE_TAG.value && tags[STAGE_TAG_KEY] === stage;
+}
