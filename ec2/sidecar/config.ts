@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { LEASE_NAME } from '../lib/lease-record';
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const optionalMs = z.coerce.number().int().positive().optional();
+
+/**
+ * Every setting of the database sidecar, read from the environment once at start (userdata/database.sh writes
+ * them into the unit's environment file). Timing defaults are derived from LEASE_TTL_MS.
+ */
+const sidecarEnv = z.object({
+  /** `aws`: fence with EC2 StopInstances, promote with VPC routes. `local`: the fault-injection suite's stand-ins. */
+  SIDECAR_MODE: z.enum(['aws', 'local']).default('aws'),
+  /** This holder's id in the lease: the EC2 instance id (locally, a sidecar name). */
+  HOLDER_ID: z.string().min(1),
+  /** DynamoDB table of the lease (key `lockName`). */
+  LEASE_TABLE: z.string().min(1),
+  /** Item of the lease in that table. */
+  LEASE_NAME: z.string().min(1).default(LEASE_NAME),
+  AWS_REGION: z.string().min(1).optional(),
+  /** Lease validity after each write. */
+  LEASE_TTL_MS: ms(10_000),
+  /** Between renewals; default TTL / 5. */
+  LEASE_RENEW_INTERVAL_MS: optionalMs,
+  /** PostgreSQL is killed this long before the lease would expire; default 30 % of the TTL. */
+  SELF_FENCE_MARGIN_MS: optionalMs,
+  /** Largest wall-clock difference between instances assumed (Amazon Time Sync keeps it far below). */
+  CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(500),
+  /** A standby re-reads the lease this often. */
+  STANDBY_POLL_MS: ms(1000),
+  /** Waiting for a fenced peer to be stopped gives up after this long (and is retried). */
+  FENCE_TIMEOUT_MS: ms(180_000),
+  /** SIGTERM: PostgreSQL's fast shutdown gets this long before it is killed. */
+  CLEAN_SHUTDOWN_TIMEOUT_MS: ms(30_000),
+  /** The primary re-checks (and repairs) the virtual-IP route this often. */
+  ROUTE_RECHECK_MS: ms(30_000),
+  /** The data directory, on the shared file system. */
+  PGDATA: z.string().startsWith('/'),
+  POSTGRES_BIN_DIR: z.string().startsWith('/').default('/usr/bin'),
+  PG_PORT: z.coerce.number().int().min(1).max(65535).default(5432),
+  PG_LISTEN_ADDRESSES: z.string().min(1).default('*'),
+  PG_SOCKET_DIR: z.string().startsWith('/').default('/run/postgresql'),
+  /** Superuser created by the first initialisation, with the password in DB_PASSWORD_FILE. */
+  DB_SUPERUSER: z.string().min(1).default('postgres'),
+  DB_PASSWORD_FILE: z.string().startsWith('/'),
+  /** Space-separated command PostgreSQL runs under (local suite only). */
+  POSTGRES_WRAPPER: z.string().default(''),
+  /** aws: the virtual IP and the route tables whose VIP/32 route follows the primary. */
+  VIRTUAL_IP: z.ipv4().default('10.10.10.10'),
+  ROUTE_TABLE_IDS: z.string().default(''),
+  /** local: where sidecars register their process groups, and the file standing in for the VIP route. */
+  FENCE_REGISTRY_DIR: z.string().optional(),
+  ROUTE_FILE: z.string().optional(),
+});
+
+const sidecarConfig = sidecarEnv
+  .transform((env) => {
+    const renewIntervalMs = env.LEASE_RENEW_INTERVAL_MS ?? Math.floor(env.LEASE_TTL_MS / 5);
+    const selfFenceMarginMs = env.SELF_FENCE_MARGIN_MS ?? Math.floor(env.LEASE_TTL_MS * 0.3);
+    return {
+      ...env,
+      routeTableIds: env.ROUTE_TABLE_IDS.split(',')
+        .map((id) => id.trim())
+        .filter((id) => id.length > 0),
+      postgresWrapper: env.POSTGRES_WRAPPER.split(' ').filter((word) => word.length > 0),
+      timing: {
+        ttlMs: env.LEASE_TTL_MS,
+        renewIntervalMs,
+        selfFenceMarginMs,
+        clockSkewMs: env.CLOCK_SKEW_MS,
+      },
+    };
+  })
+  .superRefine((config, ctx) => {
+    const { ttlMs, renewIntervalMs, selfFenceMarginMs } = config.timing;
+    if (selfFenceMarginMs >= ttlMs) {
+      ctx.addIssue({ code: 'custom', path: ['SELF_FENCE_MARGIN_MS'], message: 'must be below LEASE_TTL_MS' });
+    }
+    // At least two renewal attempts must fit before the self-fence deadline, so one lost request is harmless.
+    if (renewIntervalMs * 2 > ttlMs - selfFenceMarginMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEASE_RENEW_INTERVAL_MS'],
+        message: 'two renewals must fit in LEASE_TTL_MS - SELF_FENCE_MARGIN_MS',
+      });
+    }
+    const required =
+      config.SIDECAR_MODE === 'aws'
+        ? ([
+            ['AWS_REGION', config.AWS_REGION],
+            ['ROUTE_TABLE_IDS', config.routeTableIds.length > 0 ? 'set' : undefined],
+          ] as const)
+        : ([
+            ['FENCE_REGISTRY_DIR', config.FENCE_REGISTRY_DIR],
+            ['ROUTE_FILE', config.ROUTE_FILE],
+          ] as const);
+    for (const [key, value] of required) {
+      if (!value)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `required when SIDECAR_MODE=${config.SIDECAR_MODE}`,
+        });
+    }
+    if (config.SIDECAR_MODE === 'aws' && config.postgresWrapper.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['POSTGRES_WRAPPER'], message: 'only for SIDECAR_MODE=local' });
+    }
+  });
+
+export type SidecarConfig = z.infer<typeof sidecarConfig>;
+
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+export function readSidecarConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  const result = sidecarConfig.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(`invalid sidecar configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,9 @@
+/** Stops a peer for good (its PostgreSQL included) and returns only once that is confirmed. */
+export interface Fencer {
+  fence(peerId: string): Promise<void>;
+}
+
+/** Fencing could not be confirmed: the caller must not take the lease, and retries later. */
+export class FenceError extends Error {
+  override name = 'FenceError';
+}

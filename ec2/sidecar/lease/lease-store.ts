@@ -1,0 +1,162 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { parseLeaseItem } from '../../lib/lease-record';
+import type { LeaseObservation, LeaseVersion } from './lease-decisions';
+
+/** The store did not answer (timeout, throttling, network): the outcome of a write is unknown. */
+export class LeaseStoreError extends Error {
+  override name = 'LeaseStoreError';
+}
+
+/** A conditional write was refused: the item is no longer the version (or the holder) the write assumed. */
+export class LeaseConflictError extends Error {
+  override name = 'LeaseConflictError';
+}
+
+export interface LeaseStore {
+  read(): Promise<LeaseObservation>;
+  /** Takes the lease if it is still exactly `replaces`; returns the new fencing token. */
+  acquire(input: { replaces: LeaseVersion; holderId: string; expiresAtMs: number }): Promise<number>;
+  renew(input: { holderId: string; fencingToken: number; expiresAtMs: number }): Promise<void>;
+  publishPrimary(input: { holderId: string; fencingToken: number; primarySinceMs: number }): Promise<void>;
+  /** Marks the lease free; only after PostgreSQL is stopped, so the next holder need not fence. */
+  release(input: { holderId: string; fencingToken: number; releasedAtMs: number }): Promise<void>;
+}
+
+const n = (value: number): AttributeValue => ({ N: String(value) });
+const s = (value: string): AttributeValue => ({ S: value });
+
+// Every write by a holder is conditional on it still being the holder of the same generation.
+const STILL_MINE = 'holderId = :holder AND fencingToken = :token AND attribute_not_exists(releasedAtMs)';
+
+/** The lease item (see ec2/lib/lease-record.ts) in DynamoDB, written only with conditional writes. */
+export function dynamoDbLeaseStore(options: {
+  client: DynamoDBClient;
+  table: string;
+  name: string;
+}): LeaseStore {
+  const { client, table, name } = options;
+  const key = { lockName: s(name) };
+
+  async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new LeaseConflictError(`lease ${operation}: condition failed`, { cause: error });
+      }
+      throw new LeaseStoreError(`lease ${operation}: store unavailable`, { cause: error });
+    }
+  }
+
+  return {
+    async read() {
+      const result = await send('read', () =>
+        client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true })),
+      );
+      if (!result.Item) return { kind: 'absent' };
+      const record = parseLeaseItem(result.Item);
+      if (!record) return { kind: 'malformed' };
+      const released = result.Item.releasedAtMs?.N;
+      return released === undefined
+        ? { kind: 'present', record }
+        : { kind: 'present', record, releasedAtMs: Number(released) };
+    },
+
+    async acquire({ replaces, holderId, expiresAtMs }) {
+      if (replaces.kind === 'absent') {
+        await send('acquire', () =>
+          client.send(
+            new PutItemCommand({
+              TableName: table,
+              Item: { ...key, holderId: s(holderId), fencingToken: n(1), expiresAtMs: n(expiresAtMs) },
+              ConditionExpression: 'attribute_not_exists(lockName)',
+            }),
+          ),
+        );
+        return 1;
+      }
+      const fencingToken = replaces.fencingToken + 1;
+      await send('acquire', () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: key,
+            UpdateExpression:
+              'SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires REMOVE primarySinceMs, releasedAtMs',
+            ConditionExpression: 'fencingToken = :seenToken AND expiresAtMs = :seenExpires',
+            ExpressionAttributeValues: {
+              ':holder': s(holderId),
+              ':next': n(fencingToken),
+              ':expires': n(expiresAtMs),
+              ':seenToken': n(replaces.fencingToken),
+              ':seenExpires': n(replaces.expiresAtMs),
+            },
+          }),
+        ),
+      );
+      return fencingToken;
+    },
+
+    async renew({ holderId, fencingToken, expiresAtMs }) {
+      await send('renew', () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: key,
+            UpdateExpression: 'SET expiresAtMs = :expires',
+            ConditionExpression: STILL_MINE,
+            ExpressionAttributeValues: {
+              ':holder': s(holderId),
+              ':token': n(fencingToken),
+              ':expires': n(expiresAtMs),
+            },
+          }),
+        ),
+      );
+    },
+
+    async publishPrimary({ holderId, fencingToken, primarySinceMs }) {
+      await send('publish', () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: key,
+            UpdateExpression: 'SET primarySinceMs = :since',
+            ConditionExpression: STILL_MINE,
+            ExpressionAttributeValues: {
+              ':holder': s(holderId),
+              ':token': n(fencingToken),
+              ':since': n(primarySinceMs),
+            },
+          }),
+        ),
+      );
+    },
+
+    async release({ holderId, fencingToken, releasedAtMs }) {
+      await send('release', () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: key,
+            UpdateExpression: 'SET expiresAtMs = :zero, releasedAtMs = :released REMOVE primarySinceMs',
+            ConditionExpression: STILL_MINE,
+            ExpressionAttributeValues: {
+              ':holder': s(holderId),
+              ':token': n(fencingToken),
+              ':zero': n(0),
+              ':released': n(releasedAtMs),
+            },
+          }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,141 @@
+// The database sidecar (systemd unit written by userdata/database.sh): guarantees that at most one PostgreSQL
+// runs on the shared data directory. See docs/DATABASE-TIER.md.
+import { createLeaseDynamoDbClient, createSidecarEc2Client } from '../lib/aws-clients';
+import { createLogger } from '../lib/logger';
+import { systemClock } from './clock';
+import { ConfigurationError, readSidecarConfig, type SidecarConfig } from './config';
+import { ec2Fencer } from './fence/ec2-fencer';
+import type { Fencer } from './fence/fencer';
+import { localFencer } from './fence/local-fencer';
+import { dynamoDbLeaseStore } from './lease/lease-store';
+import { dataDirectory } from './postgres/data-directory';
+import { killOurPostgresNow, postgresServer } from './postgres/postgres-server';
+import { runAsPostgresUser } from './postgres/run-as';
+import { ec2Promoter } from './promote/ec2-promoter';
+import { localPromoter } from './promote/local-promoter';
+import type { Promoter } from './promote/promoter';
+import { runSidecar, type SidecarOutcome } from './sidecar';
+
+const logger = createLogger('database-sidecar');
+
+// systemd restarts the unit on a non-zero exit: the next run starts as a standby with a clean slate.
+const EXIT_CODES: Record<SidecarOutcome, number> = {
+  shutdown: 0,
+  'self-fenced': 1,
+  'postgres-exited': 1,
+  'stale-holder': 1,
+};
+// Configuration errors are not fixed by restarting; systemd's RestartPreventExitStatus names this code.
+const EXIT_CONFIGURATION = 78;
+
+function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Promoter } {
+  if (config.SIDECAR_MODE === 'local') {
+    const fencer = localFencer({
+      registryDir: config.FENCE_REGISTRY_DIR ?? '',
+      clock: systemClock,
+      logger,
+      selfId: config.HOLDER_ID,
+      timeoutMs: config.FENCE_TIMEOUT_MS,
+    });
+    fencer.register();
+    const promoter = localPromoter({
+      routeFile: config.ROUTE_FILE ?? '',
+      holderId: config.HOLDER_ID,
+      port: config.PG_PORT,
+      logger,
+    });
+    return { fencer, promoter };
+  }
+  const ec2 = createSidecarEc2Client(config.AWS_REGION);
+  return {
+    fencer: ec2Fencer({
+      ec2,
+      clock: systemClock,
+      logger,
+      selfId: config.HOLDER_ID,
+      pollIntervalMs: 2000,
+      timeoutMs: config.FENCE_TIMEOUT_MS,
+    }),
+    promoter: ec2Promoter({
+      ec2,
+      logger,
+      instanceId: config.HOLDER_ID,
+      virtualIp: config.VIRTUAL_IP,
+      routeTableIds: config.routeTableIds,
+    }),
+  };
+}
+
+async function main(): Promise<number> {
+  let config: SidecarConfig;
+  try {
+    config = readSidecarConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    logger.fatal({ event: 'configuration-error', err: error }, error.message);
+    return EXIT_CONFIGURATION;
+  }
+  const shutdown = new AbortController();
+  process.once('SIGTERM', () => {
+    logger.warn({ event: 'sigterm' }, 'SIGTERM: stepping down');
+    shutdown.abort();
+  });
+  process.once('SIGINT', () => shutdown.abort());
+
+  const runAs = runAsPostgresUser();
+  const { fencer, promoter } = fenceAndPromote(config);
+  const dynamodb = createLeaseDynamoDbClient({
+    ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+    // A request must not outlive the renew interval, but gets a sane floor on a slow network.
+    requestTimeoutMs: Math.max(500, config.timing.renewIntervalMs),
+  });
+  logger.info(
+    { event: 'starting', holderId: config.HOLDER_ID, timing: config.timing },
+    'database sidecar starting',
+  );
+  const outcome = await runSidecar({
+    selfId: config.HOLDER_ID,
+    timing: config.timing,
+    standbyPollMs: config.STANDBY_POLL_MS,
+    cleanShutdownTimeoutMs: config.CLEAN_SHUTDOWN_TIMEOUT_MS,
+    routeRecheckMs: config.ROUTE_RECHECK_MS,
+    store: dynamoDbLeaseStore({ client: dynamodb, table: config.LEASE_TABLE, name: config.LEASE_NAME }),
+    fencer,
+    promoter,
+    postgres: postgresServer({
+      settings: {
+        binDir: config.POSTGRES_BIN_DIR,
+        pgdata: config.PGDATA,
+        port: config.PG_PORT,
+        listenAddresses: config.PG_LISTEN_ADDRESSES,
+        socketDir: config.PG_SOCKET_DIR,
+        wrapper: config.postgresWrapper,
+      },
+      runAs,
+      clock: systemClock,
+      logger,
+    }),
+    dataDirectory: dataDirectory({
+      pgdata: config.PGDATA,
+      binDir: config.POSTGRES_BIN_DIR,
+      superuser: config.DB_SUPERUSER,
+      passwordFile: config.DB_PASSWORD_FILE,
+      runAs,
+    }),
+    clock: systemClock,
+    logger,
+    shutdown: shutdown.signal,
+  });
+  logger.warn({ event: 'exiting', outcome }, `sidecar run ended: ${outcome}`);
+  return EXIT_CODES[outcome];
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    logger.fatal({ event: 'crashed', err: error }, 'database sidecar crashed');
+    // Whatever failed, no PostgreSQL of ours may outlive the sidecar that guards it.
+    killOurPostgresNow();
+    process.exit(1);
+  },
+);

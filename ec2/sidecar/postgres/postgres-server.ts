@@ -1,0 +1,134 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from '../../lib/logger';
+import type { Clock } from '../clock';
+import { isLive, listProcesses, type ProcessInfo, readProcess, signal } from '../proc/process-table';
+import { acceptsConnections } from './readiness';
+import type { RunAs } from './run-as';
+
+export interface PostgresSettings {
+  binDir: string;
+  pgdata: string;
+  port: number;
+  listenAddresses: string;
+  socketDir: string;
+  /** A command PostgreSQL is started under (local suite: `unshare` into its own pid and IPC namespaces). */
+  wrapper: string[];
+}
+
+export interface PostgresExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Everything PostgreSQL runs (postmaster, backends, orphans of a crashed postmaster) shares our process group. */
+function ourPostgresProcesses(): ProcessInfo[] {
+  const pgid = readProcess(process.pid)?.pgid;
+  return listProcesses().filter((p) => p.pgid === pgid && p.comm === 'postgres' && isLive(p));
+}
+
+/** Last resort when the sidecar itself fails: SIGKILL every PostgreSQL process of ours, without waiting. */
+export function killOurPostgresNow(): void {
+  for (const p of ourPostgresProcesses()) signal(p.pid, 'SIGKILL');
+}
+
+/**
+ * PostgreSQL run as a child of the sidecar, in the sidecar's process group (not through pg_ctl, which detaches
+ * it): whoever stops the sidecar's group, or its systemd unit, stops PostgreSQL with it.
+ */
+export function postgresServer(options: {
+  settings: PostgresSettings;
+  runAs: RunAs;
+  clock: Clock;
+  logger: Logger;
+}) {
+  const { settings, runAs, clock, logger } = options;
+  let child: ChildProcess | undefined;
+  let exited: Promise<PostgresExit> | undefined;
+
+  /** Immediate: SIGKILL to every PostgreSQL process of ours, then waits until none is alive. */
+  async function kill(): Promise<void> {
+    if (child?.pid) signal(child.pid, 'SIGKILL');
+    for (;;) {
+      const alive = ourPostgresProcesses();
+      if (alive.length === 0) break;
+      for (const p of alive) signal(p.pid, 'SIGKILL');
+      await clock.sleep(10);
+    }
+    await exited;
+  }
+
+  return {
+    /** Spawns the server; crash recovery, if needed, runs before it accepts connections. */
+    start(): Promise<PostgresExit> {
+      const args = [
+        join(settings.binDir, 'postgres'),
+        '-D',
+        settings.pgdata,
+        '-c',
+        `port=${settings.port}`,
+        '-c',
+        `listen_addresses=${settings.listenAddresses}`,
+        '-c',
+        `unix_socket_directories=${settings.socketDir}`,
+      ];
+      const [command, ...rest] = [...settings.wrapper, ...args] as [string, ...string[]];
+      child = spawn(command, rest, {
+        ...(settings.wrapper.length > 0 ? {} : runAs.spawnOptions),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const spawned = child;
+      for (const stream of [spawned.stdout, spawned.stderr]) {
+        if (stream) createInterface({ input: stream }).on('line', (line) => logger.info({ postgres: line }));
+      }
+      exited = new Promise((resolve) => {
+        spawned.once('exit', (code, sig) => resolve({ code, signal: sig }));
+        spawned.once('error', (error) => {
+          logger.error({ event: 'postgres-spawn-failed', err: error }, 'could not start PostgreSQL');
+          resolve({ code: null, signal: null });
+        });
+      });
+      logger.info(
+        { event: 'postgres-started', pid: spawned.pid, port: settings.port },
+        'PostgreSQL starting',
+      );
+      return exited;
+    },
+
+    /** Polls until the server accepts connections; false if `keepWaiting` turns false first. */
+    async waitUntilReady(keepWaiting: () => boolean): Promise<boolean> {
+      while (keepWaiting()) {
+        if (await acceptsConnections({ host: '127.0.0.1', port: settings.port, timeoutMs: 1000 }))
+          return true;
+        await clock.sleep(100);
+      }
+      return false;
+    },
+
+    kill,
+
+    /** Fast shutdown (SIGINT: disconnect clients, checkpoint, exit); SIGKILL if that takes longer than allowed. */
+    async stopCleanly(options: {
+      timeoutMs: number;
+      keepWaiting: () => boolean;
+    }): Promise<'clean' | 'killed'> {
+      // The postmaster is the PostgreSQL process whose parent is not PostgreSQL (backends are its children).
+      const all = ourPostgresProcesses();
+      const postmasters = all.filter((p) => !all.some((parent) => parent.pid === p.ppid));
+      for (const p of postmasters) signal(p.pid, 'SIGINT');
+      const giveUpAt = clock.monoMs() + options.timeoutMs;
+      while (ourPostgresProcesses().length > 0) {
+        if (clock.monoMs() > giveUpAt || !options.keepWaiting()) {
+          await kill();
+          return 'killed';
+        }
+        await clock.sleep(50);
+      }
+      await exited;
+      return 'clean';
+    },
+  };
+}
+
+export type PostgresServer = ReturnType<typeof postgresServer>;

@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** Kernel state letter; 'Z' (exited, not yet reaped) holds no files and no memory. */
+  state: string;
+  comm: string;
+  /** Clock ticks since boot; with the pid, names one process even after the pid is reused. */
+  startTime: number;
+}
+
+/** Parses /proc/<pid>/stat; the command name is in parentheses and may itself contain spaces or parentheses. */
+export function parseStat(text: string): ProcessInfo | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
+  // After the name: state(3) ppid(4) pgrp(5) ... starttime(22); fields[0] is field 3.
+  const [state, ppid, pgid] = fields;
+  const startTime = Number(fields[19]);
+  if (!state || !Number.isInteger(pid) || !Number.isFinite(startTime)) return undefined;
+  return { pid, ppid: Number(ppid), pgid: Number(pgid), state, comm: text.slice(open + 1, close), startTime };
+}
+
+export function readProcess(pid: number): ProcessInfo | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined; // gone
+  }
+}
+
+/** Every process visible in /proc right now (a process may vanish between listing and reading: skipped). */
+export function listProcesses(): ProcessInfo[] {
+  const result: ProcessInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = readProcess(Number(entry));
+    if (info) result.push(info);
+  }
+  return result;
+}
+
+export function isLive(info: ProcessInfo): boolean {
+  return info.state !== 'Z' && info.state !== 'X';
+}
+
+export function workingDirectory(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sends a signal, treating "no such process" as done. */
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}

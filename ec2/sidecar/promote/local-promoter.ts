@@ -1,0 +1,38 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Logger } from '../../lib/logger';
+import type { Promoter } from './promoter';
+
+/** The local suite's "route": a file naming the primary's port, which the writer follows like clients follow the VIP. */
+export interface LocalRoute {
+  holderId: string;
+  port: number;
+  fencingToken: number;
+}
+
+export function readLocalRoute(file: string): LocalRoute | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalRoute;
+  } catch {
+    return undefined;
+  }
+}
+
+export function localPromoter(options: {
+  routeFile: string;
+  holderId: string;
+  port: number;
+  logger: Logger;
+}): Promoter {
+  const { routeFile, holderId, port, logger } = options;
+  return {
+    async promote({ fencingToken }) {
+      const current = readLocalRoute(routeFile);
+      if (current?.holderId === holderId && current.fencingToken === fencingToken) return;
+      const route: LocalRoute = { holderId, port, fencingToken };
+      const temporary = `${routeFile}.${holderId}.tmp`;
+      writeFileSync(temporary, JSON.stringify(route));
+      renameSync(temporary, routeFile);
+      logger.warn({ event: 'route-moved', ...route }, 'local route moved');
+    },
+  };
+}
