@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('../../../userdata/webserver.sh', import.meta.url));
+
+// What resources/web.yml's prelude exports before the script's text.
+const PRELUDE = {
+  STAGE: 'dev',
+  AWS_REGION: 'eu-west-1',
+  STACK_NAME: 'cloudy-dev',
+  DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/cloudy-dev-secret-reader',
+  DB_SECRET_ID: 'cloudy/dev/database',
+  DB_SECRET_REGION: 'eu-central-1',
+  VIRTUAL_IP: '10.10.10.10',
+  METRICS_NAMESPACE: 'Cloudy/dev',
+  SIGNAL_RESOURCE: 'WebAutoScalingGroup',
+};
+
+/**
+ * A scratch instance: the baked app's files under CLOUDY_ROOT, and stubs for the commands that would
+ * change the machine (systemctl, useradd, ...) or reach the network (curl, cfn-signal). Each stub appends
+ * its command line to calls.log; curl fails while the file curl-failures holds a count above zero.
+ */
+function scratchInstance() {
+  const root = mkdtempSync(join(tmpdir(), 'cloudy-webserver-'));
+  const bin = join(root, 'stub-bin');
+  const log = join(root, 'calls.log');
+  const stub = (path: string, body = '') => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `#!/bin/bash\necho "$(basename "$0") $*" >>"${log}"\n${body}\n`);
+    chmodSync(path, 0o755);
+  };
+  for (const file of ['web/main.mjs', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
+    mkdirSync(dirname(join(root, 'opt/cloudy/dist', file)), { recursive: true });
+    writeFileSync(join(root, 'opt/cloudy/dist', file), '');
+  }
+  stub(join(root, 'usr/bin/node-24'));
+  stub(join(root, 'opt/aws/bin/cfn-signal'));
+  stub(join(bin, 'systemctl'));
+  stub(join(bin, 'journalctl'));
+  stub(join(bin, 'useradd'), `touch "${root}/user-created"`);
+  // `id -u cloudy` succeeds once useradd has run.
+  stub(join(bin, 'id'), `test -e "${root}/user-created"`);
+  const failures = join(root, 'curl-failures');
+  stub(
+    join(bin, 'curl'),
+    `n=$(cat "${failures}" 2>/dev/null || echo 0); if [ "$n" -gt 0 ]; then echo $((n - 1)) >"${failures}"; exit 7; fi`,
+  );
+  return {
+    root,
+    failHealthChecks: (count: number) => writeFileSync(failures, String(count)),
+    calls: () => readFileSync(log, 'utf8').trim().split('\n'),
+    clearCalls: () => writeFileSync(log, ''),
+    file: (path: string) => readFileSync(join(root, path), 'utf8'),
+    mode: (path: string) => statSync(join(root, path)).mode & 0o777,
+    run: (env: Record<string, string> = PRELUDE) =>
+      spawnSync('bash', [SCRIPT], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${bin}:/usr/bin:/bin`,
+          CLOUDY_ROOT: root,
+          HEALTH_ATTEMPTS: '3',
+          HEALTH_INTERVAL_SECONDS: '0',
+          ...env,
+        },
+      }),
+  };
+}
+
+const signals = (calls: string[]) => calls.filter((call) => call.startsWith('cfn-signal'));
+
+describe('userdata/webserver.sh', () => {
+  let instance: ReturnType<typeof scratchInstance>;
+
+  beforeEach(() => {
+    instance = scratchInstance();
+  });
+
+  afterEach(() => {
+    rmSync(instance.root, { recursive: true, force: true });
+  });
+
+  it('is shellcheck-clean and uses no brace variables, which osls would try to resolve', () => {
+    execFileSync('shellcheck', ['--severity=style', SCRIPT]);
+    const text = readFileSync(SCRIPT, 'utf8');
+    assert.doesNotMatch(text, /\$\{/);
+    assert.match(text, /^set -euo pipefail$/m);
+  });
+
+  it('writes the settings and units, starts both services, then signals success once /health answers', () => {
+    instance.failHealthChecks(2);
+
+    const result = instance.run();
+
+    assert.equal(result.status, 0, result.stderr);
+    const env = instance.file('etc/cloudy/web.env');
+    for (const [key, value] of Object.entries(PRELUDE).filter(([key]) =>
+      /^(DB_|VIRTUAL_IP|AWS_REGION)/.test(key),
+    )) {
+      assert.match(env, new RegExp(`^${key}=${value}$`, 'm'));
+    }
+    assert.match(instance.file('etc/cloudy/metrics.env'), /^METRICS_NAMESPACE=Cloudy\/dev$/m);
+    assert.equal(instance.mode('etc/cloudy/web.env'), 0o600);
+    const calls = instance.calls();
+    assert.deepEqual(
+      calls.filter((call) => !call.startsWith('curl')),
+      [
+        'id -u cloudy',
+        'useradd --system --no-create-home --shell /sbin/nologin cloudy',
+        'systemctl daemon-reload',
+        'systemctl enable cloudy-web.service cloudy-metrics.service',
+        'systemctl restart cloudy-web.service cloudy-metrics.service',
+        'cfn-signal --exit-code 0 --reason the web app answers http://127.0.0.1:8080/health --stack cloudy-dev --resource WebAutoScalingGroup --region eu-west-1',
+      ],
+    );
+    assert.equal(calls.filter((call) => call.startsWith('curl')).length, 3);
+  });
+
+  it('runs the app as a non-root service that restarts on failure and may drain before it is killed', () => {
+    assert.equal(instance.run().status, 0);
+
+    const unit = instance.file('etc/systemd/system/cloudy-web.service');
+    assert.match(unit, /^ExecStart=\/usr\/bin\/node-24 \/opt\/cloudy\/dist\/web\/main\.mjs$/m);
+    assert.match(unit, /^User=cloudy$/m);
+    assert.match(unit, /^Restart=on-failure$/m);
+    assert.match(unit, /^KillMode=mixed$/m);
+    assert.match(unit, /^EnvironmentFile=\/etc\/cloudy\/web\.env$/m);
+    const grace = Number(/^SHUTDOWN_GRACE_MS=(\d+)$/m.exec(instance.file('etc/cloudy/web.env'))?.[1]);
+    const stopTimeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
+    assert.ok(
+      stopTimeout * 1000 > grace,
+      `TimeoutStopSec ${stopTimeout} s must exceed the ${grace} ms drain`,
+    );
+    const reporter = instance.file('etc/systemd/system/cloudy-metrics.service');
+    assert.match(reporter, /^ExecStart=\/usr\/bin\/node-24 \/opt\/cloudy\/dist\/metrics\/main\.mjs$/m);
+    assert.match(reporter, /^Restart=always$/m);
+  });
+
+  it('is safe to run twice: the same files, no second user, the services restarted, signalled again', () => {
+    assert.equal(instance.run().status, 0);
+    const paths = [
+      'etc/cloudy/web.env',
+      'etc/cloudy/metrics.env',
+      'etc/systemd/system/cloudy-web.service',
+      'etc/systemd/system/cloudy-metrics.service',
+    ];
+    const first = paths.map((path) => instance.file(path));
+    instance.clearCalls();
+
+    const second = instance.run();
+
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(
+      paths.map((path) => instance.file(path)),
+      first,
+    );
+    const calls = instance.calls();
+    assert.ok(!calls.some((call) => call.startsWith('useradd')));
+    assert.ok(calls.includes('systemctl restart cloudy-web.service cloudy-metrics.service'));
+    assert.equal(signals(calls).length, 1);
+  });
+
+  it('signals failure once when /health never answers within the bound', () => {
+    instance.failHealthChecks(100);
+
+    const result = instance.run();
+
+    assert.notEqual(result.status, 0);
+    const sent = signals(instance.calls());
+    assert.equal(sent.length, 1);
+    assert.match(
+      sent[0] ?? '',
+      /^cfn-signal --exit-code 1 --reason the web app did not answer .* after 3 attempts/,
+    );
+    assert.ok(instance.calls().some((call) => call.startsWith('journalctl')));
+  });
+
+  it('signals failure when the AMI lacks the app', () => {
+    rmSync(join(instance.root, 'opt/cloudy/dist/web/main.mjs'));
+
+    const result = instance.run();
+
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /main\.mjs is missing: this AMI was not made by npm run bake-ami/);
+    assert.match(signals(instance.calls())[0] ?? '', /^cfn-signal --exit-code 1 /);
+    assert.ok(!instance.calls().some((call) => call.startsWith('systemctl')));
+  });
+
+  it('names a setting the prelude did not export', () => {
+    const { DB_SECRET_ID: _left, ...incomplete } = PRELUDE;
+
+    const result = instance.run(incomplete);
+
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /DB_SECRET_ID is not set/);
+  });
+});

@@ -1,0 +1,172 @@
+#!/bin/bash
+# Web instance boot (Amazon Linux 2023, from the project's AMI: Node.js and the bundle at /opt/cloudy/dist are
+# baked in by `npm run bake-ami`). Writes the settings and systemd units of the web app and the metrics
+# reporter, (re)starts both, waits until /health answers, then signals CloudFormation success or failure.
+# Runs after a prelude (resources/web.yml) exporting STAGE, AWS_REGION, STACK_NAME, DB_SECRET_ROLE_ARN,
+# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, METRICS_NAMESPACE and SIGNAL_RESOURCE.
+# Idempotent: a second run writes the same files, restarts the services and signals again.
+# Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
+set -euo pipefail
+
+# Empty on an instance; tests point CLOUDY_ROOT at a scratch folder and put stub commands first on PATH.
+ROOT=$(printenv CLOUDY_ROOT || true)
+APP_DIR=/opt/cloudy/dist
+NODE=/usr/bin/node-24
+CFN_SIGNAL=$ROOT/opt/aws/bin/cfn-signal
+CONFIG_DIR=$ROOT/etc/cloudy
+UNIT_DIR=$ROOT/etc/systemd/system
+HEALTH_URL=http://127.0.0.1:8080/health
+# 10 minutes at most: the app listens once its database answers, which on a first deploy may still be
+# starting; the web group's CreationPolicy waits 15 minutes for this signal.
+HEALTH_ATTEMPTS=$(printenv HEALTH_ATTEMPTS || echo 120)
+HEALTH_INTERVAL_SECONDS=$(printenv HEALTH_INTERVAL_SECONDS || echo 5)
+# In-flight requests get this long after SIGTERM, inside the target group's 20 s deregistration delay;
+# systemd waits 10 s more before it kills what is left.
+SHUTDOWN_GRACE_MS=15000
+STOP_TIMEOUT_SECONDS=$((SHUTDOWN_GRACE_MS / 1000 + 10))
+
+log() {
+  echo "webserver.sh: $*"
+}
+
+for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION VIRTUAL_IP \
+  METRICS_NAMESPACE SIGNAL_RESOURCE; do
+  if ! printenv "$NAME" >/dev/null; then
+    echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
+    exit 1
+  fi
+done
+
+SIGNALLED=no
+signal_cloudformation() {
+  SIGNALLED=yes
+  log "signalling $SIGNAL_RESOURCE in $STACK_NAME: exit code $1 ($2)"
+  "$CFN_SIGNAL" --exit-code "$1" --reason "$2" --stack "$STACK_NAME" --resource "$SIGNAL_RESOURCE" \
+    --region "$AWS_REGION" || log "cfn-signal failed (the stack may no longer wait for this instance)"
+}
+
+# Any failure below ends the script through this trap: the stack hears of it at once instead of timing out.
+on_exit() {
+  STATUS=$?
+  if [ "$STATUS" -ne 0 ] && [ "$SIGNALLED" = no ]; then
+    signal_cloudformation 1 "webserver.sh failed with status $STATUS, see /var/log/cloud-init-output.log"
+  fi
+}
+trap on_exit EXIT
+
+# Replaces a file in one step with the text on stdin, so that a second run leaves the same content.
+write_file() {
+  TARGET=$1
+  MODE=$2
+  TEMPORARY=$(mktemp "$TARGET.XXXXXX")
+  cat >"$TEMPORARY"
+  chmod "$MODE" "$TEMPORARY"
+  mv -f "$TEMPORARY" "$TARGET"
+}
+
+for FILE in $NODE $APP_DIR/web/main.mjs $APP_DIR/web/prime-worker.mjs $APP_DIR/metrics/main.mjs; do
+  if [ ! -e "$ROOT$FILE" ]; then
+    echo "webserver.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
+    exit 1
+  fi
+done
+
+if ! id -u cloudy >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /sbin/nologin cloudy
+fi
+
+mkdir -p "$CONFIG_DIR" "$UNIT_DIR"
+
+# systemd reads environment files as root before it drops to the service user: they stay private to root.
+write_file "$CONFIG_DIR/web.env" 0600 <<ENV
+NODE_ENV=production
+NODE_OPTIONS=--enable-source-maps
+PORT=8080
+STAGE=$STAGE
+AWS_REGION=$AWS_REGION
+DB_SECRET_ROLE_ARN=$DB_SECRET_ROLE_ARN
+DB_SECRET_ID=$DB_SECRET_ID
+DB_SECRET_REGION=$DB_SECRET_REGION
+VIRTUAL_IP=$VIRTUAL_IP
+SHUTDOWN_GRACE_MS=$SHUTDOWN_GRACE_MS
+ENV
+
+write_file "$CONFIG_DIR/metrics.env" 0600 <<ENV
+NODE_OPTIONS=--enable-source-maps
+AWS_REGION=$AWS_REGION
+METRICS_NAMESPACE=$METRICS_NAMESPACE
+ENV
+
+# KillMode=mixed: SIGTERM goes to the main process only; it drains and stops its HTTP workers itself.
+# Sent to every process at once (the default), a worker would get a second SIGTERM from the main process
+# after its handler was used up, and die mid-request.
+write_file "$UNIT_DIR/cloudy-web.service" 0644 <<UNIT
+[Unit]
+Description=cloudy web app (port 8080)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+User=cloudy
+Group=cloudy
+EnvironmentFile=/etc/cloudy/web.env
+ExecStart=$NODE $APP_DIR/web/main.mjs
+Restart=on-failure
+RestartSec=2
+KillSignal=SIGTERM
+KillMode=mixed
+TimeoutStopSec=$STOP_TIMEOUT_SECONDS
+LimitNOFILE=65536
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+
+# The reporter may fail (metadata, CloudWatch) without touching the app; systemd starts it again.
+write_file "$UNIT_DIR/cloudy-metrics.service" 0644 <<UNIT
+[Unit]
+Description=cloudy metrics reporter (CPU, memory, I/O wait to CloudWatch)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+User=cloudy
+Group=cloudy
+EnvironmentFile=/etc/cloudy/metrics.env
+ExecStart=$NODE $APP_DIR/metrics/main.mjs
+Restart=always
+RestartSec=30
+TimeoutStopSec=20
+Nice=10
+MemoryMax=128M
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+
+systemctl daemon-reload
+systemctl enable cloudy-web.service cloudy-metrics.service
+systemctl restart cloudy-web.service cloudy-metrics.service
+
+log "waiting for $HEALTH_URL"
+ATTEMPT=1
+until curl -fsS --max-time 2 -o /dev/null "$HEALTH_URL"; do
+  if [ "$ATTEMPT" -ge "$HEALTH_ATTEMPTS" ]; then
+    journalctl --unit cloudy-web.service --no-pager --lines 50 || true
+    signal_cloudformation 1 "the web app did not answer $HEALTH_URL after $ATTEMPT attempts"
+    exit 1
+  fi
+  ATTEMPT=$((ATTEMPT + 1))
+  sleep "$HEALTH_INTERVAL_SECONDS"
+done
+signal_cloudformation 0 "the web app answers $HEALTH_URL"
