@@ -439,8 +439,9 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
 
     // Assess
     const [summary, ...others] = h.summaries();
+    assert.ok(summary);
     assert.equal(others.length, 0);
-    assert.deepEqual(summary?._aws, {
+    assert.deepEqual(summary._aws, {
       Timestamp: NOW_MS,
       CloudWatchMetrics: [
         {
@@ -454,14 +455,14 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
         },
       ],
     });
-    assert.equal(summary?.Stage, STAGE);
-    assert.equal(summary?.RouteChanges, 1);
-    assert.deepEqual(summary?.trigger, { kind: 'schedule' });
-    assert.match(String(summary?.reason), /rtb-0111 replace: the route is a blackhole/);
-    assert.deepEqual((summary?.decision as { actions: string[] }).actions, [
+    assert.equal(summary.Stage, STAGE);
+    assert.equal(summary.RouteChanges, 1);
+    assert.deepEqual(summary.trigger, { kind: 'schedule' });
+    assert.match(String(summary.reason), /rtb-0111 replace: the route is a blackhole/);
+    assert.deepEqual((summary.decision as { actions: string[] }).actions, [
       'replace-route rtb-0111 10.10.10.10/32 -> i-0aaa',
     ]);
-    const observation = summary?.observation as {
+    const observation = summary.observation as {
       routeTables: unknown[];
       instances: unknown[];
       lease: unknown;
