@@ -114,9 +114,9 @@ function fromBodyParser(error: unknown): HttpError | undefined {
 }
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+  return (error, _req, res, _next) => {
     const log: Logger = res.locals.log ?? logger;
-    if (res.headersSent || req.destroyed) return;
+    if (res.headersSent) return;
     const known = error instanceof HttpError ? error : fromBodyParser(error);
     if (!known) {
       log.error({ err: error }, 'unhandled error');

@@ -33,7 +33,7 @@ const KEEP_ALIVE_MS = 65_000;
 
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const { logger } = options;
-  const db = createDatabase({ provider: options.provider, poolMax: options.dbPoolMax ?? 10 });
+  const db = createDatabase({ provider: options.provider, poolMax: options.dbPoolMax ?? 10, logger });
   const primeChecker: PrimeChecker = pooledPrimeChecker({
     threads: options.loadThreads,
     maxQueue: options.loadQueueLimit,

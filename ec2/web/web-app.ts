@@ -14,7 +14,7 @@ import { startWebServer } from './server';
  */
 export async function runWebApp(config: WebConfig, logger: Logger): Promise<void> {
   if (cluster.isPrimary) {
-    const db = createDatabase({ provider: providerFromConfig(config), poolMax: 1 });
+    const db = createDatabase({ provider: providerFromConfig(config), poolMax: 1, logger });
     try {
       const applied = await migrateToLatest(db);
       logger.info({ applied }, 'database schema up to date');

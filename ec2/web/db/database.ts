@@ -1,4 +1,5 @@
 import knex, { type Knex } from 'knex';
+import type { Logger } from '../../lib/logger';
 import type { ConnectionProvider } from './connection-provider';
 import { isAuthenticationFailure } from './database-errors';
 
@@ -7,6 +8,8 @@ export interface DatabaseOptions {
   /** Connections per process. */
   poolMax?: number;
   applicationName?: string;
+  /** knex's own warnings (e.g. a failed connection attempt) go here instead of the console. */
+  logger?: Logger;
 }
 
 // Settings for a database that can move under us (failover to the standby behind the same virtual IP):
@@ -22,6 +25,7 @@ export function createDatabase({
   provider,
   poolMax = 10,
   applicationName = 'cloudy-web',
+  logger,
 }: DatabaseOptions): Knex {
   const db = knex({
     client: 'pg',
@@ -45,6 +49,13 @@ export function createDatabase({
       propagateCreateError: true,
     },
     acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+    log: {
+      warn: (message: unknown) => logger?.warn({ knex: String(message) }, 'database warning'),
+      error: (message: unknown) => logger?.error({ knex: String(message) }, 'database error'),
+      deprecate: (method: string, alternative: string) =>
+        logger?.warn({ method, alternative }, 'knex deprecation'),
+      debug: () => {},
+    },
   });
   // A rejected password means the secret was rotated: the next connection re-reads it.
   db.client.pool.on('createFail', (_eventId: unknown, error: unknown) => {

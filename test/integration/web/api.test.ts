@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { postJson, startWebHarness, type WebHarness } from '../../support/web-harness';
+
+/** No response body may leak internals: stack frames, SQL, driver messages. */
+function assertNoInternals(text: string) {
+  assert.doesNotMatch(text, /\n\s+at |insert into|select |duplicate key|constraint|ECONN|knex|pg_/i);
+}
+
+describe('web API on a real PostgreSQL', () => {
+  let h: WebHarness;
+  before(async () => {
+    h = await startWebHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  describe('GET /', () => {
+    it('says which host answered', async () => {
+      const res = await fetch(`${h.baseUrl}/`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { hostname: hostname() });
+    });
+  });
+
+  describe('health', () => {
+    it('/health answers without the database, /ready checks it', async () => {
+      assert.deepEqual(await (await fetch(`${h.baseUrl}/health`)).json(), { status: 'ok' });
+      const ready = await fetch(`${h.baseUrl}/ready`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { status: 'ready' });
+    });
+  });
+
+  describe('users', () => {
+    it('adds a user with the original message and lists it', async () => {
+      const res = await postJson(`${h.baseUrl}/users`, { username: 'ann', email: 'ann@example.com' });
+      assert.equal(res.status, 201);
+      assert.deepEqual(await res.json(), { message: 'user ann added successfully' });
+
+      const list = (await (await fetch(`${h.baseUrl}/users`)).json()) as unknown[];
+      assert.ok(Array.isArray(list));
+      assert.deepEqual(
+        list.find((u) => (u as { username: string }).username === 'ann'),
+        { id: (list[0] as { id: number }).id, username: 'ann', email: 'ann@example.com' },
+      );
+    });
+
+    it('answers 409 naming the field for a duplicate username or email, and stores nothing', async () => {
+      await postJson(`${h.baseUrl}/users`, { username: 'bob', email: 'bob@example.com' });
+
+      const sameName = await postJson(`${h.baseUrl}/users`, { username: 'bob', email: 'other@example.com' });
+      const sameEmail = await postJson(`${h.baseUrl}/users`, { username: 'bobby', email: 'bob@example.com' });
+
+      assert.equal(sameName.status, 409);
+      assert.deepEqual(await sameName.json(), { error: 'username already exists', field: 'username' });
+      assert.equal(sameEmail.status, 409);
+      assert.deepEqual(await sameEmail.json(), { error: 'email already exists', field: 'email' });
+      const all = (await (await fetch(`${h.baseUrl}/users?limit=1000`)).json()) as { username: string }[];
+      assert.equal(all.filter((u) => u.username.startsWith('bob')).length, 1);
+    });
+
+    it('lets exactly one of many identical concurrent POSTs win; the rest get 409', async () => {
+      const user = { username: 'racer', email: 'racer@example.com' };
+      const statuses = await Promise.all(
+        Array.from({ length: 12 }, () => postJson(`${h.baseUrl}/users`, user).then((r) => r.status)),
+      );
+      assert.equal(statuses.filter((s) => s === 201).length, 1, String(statuses));
+      assert.equal(statuses.filter((s) => s === 409).length, 11, String(statuses));
+    });
+
+    it('answers 400 naming the field for every kind of bad input, never 500', async () => {
+      const cases: [unknown, string][] = [
+        [{ username: '', email: 'a@example.com' }, 'username'],
+        [{ username: 'x'.repeat(81), email: 'a@example.com' }, 'username'],
+        [{ username: 7, email: 'a@example.com' }, 'username'],
+        [{ username: 'carl', email: 'nope' }, 'email'],
+        [{ username: 'carl' }, 'email'],
+        ['{"username": "carl", "email": ', 'body'],
+        ['[1,2,3]', 'body'],
+        ['"just a string"', 'body'],
+        ['null', 'body'],
+      ];
+      for (const [body, field] of cases) {
+        const res = await postJson(`${h.baseUrl}/users`, body);
+        const text = await res.text();
+        assert.equal(res.status, 400, `${JSON.stringify(body)} → ${text}`);
+        assert.equal(JSON.parse(text).field, field, text);
+        assertNoInternals(text);
+      }
+    });
+
+    it('answers 400 when the body is not JSON at all', async () => {
+      const res = await fetch(`${h.baseUrl}/users`, { method: 'POST', body: 'username=carl' });
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { field: string }).field, 'body');
+    });
+
+    it('refuses bodies over the size limit with 413', async () => {
+      const res = await postJson(`${h.baseUrl}/users`, {
+        username: 'big',
+        email: 'big@example.com',
+        pad: 'x'.repeat(8000),
+      });
+      assert.equal(res.status, 413);
+      assert.match(((await res.json()) as { error: string }).error, /larger than/);
+    });
+
+    it('pages through users with limit and after, advertising the next page', async () => {
+      for (let i = 0; i < 5; i += 1)
+        await postJson(`${h.baseUrl}/users`, { username: `page${i}`, email: `page${i}@example.com` });
+      const everyone = (await (await fetch(`${h.baseUrl}/users?limit=1000`)).json()) as { id: number }[];
+
+      const first = await fetch(`${h.baseUrl}/users?limit=2`);
+      const firstRows = (await first.json()) as { id: number }[];
+      const next = first.headers.get('link');
+      assert.deepEqual(
+        firstRows.map((u) => u.id),
+        everyone.slice(0, 2).map((u) => u.id),
+      );
+      assert.equal(next, `</users?limit=2&after=${everyone[1]?.id}>; rel="next"`);
+
+      const second = (await (await fetch(`${h.baseUrl}/users?limit=2&after=${everyone[1]?.id}`)).json()) as {
+        id: number;
+      }[];
+      assert.deepEqual(
+        second.map((u) => u.id),
+        everyone.slice(2, 4).map((u) => u.id),
+      );
+    });
+
+    it('rejects a page size above the maximum', async () => {
+      const res = await fetch(`${h.baseUrl}/users?limit=100000`);
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { field: string }).field, 'limit');
+    });
+  });
+
+  describe('GET /load', () => {
+    it('checks primality by trial division and reports the time taken', async () => {
+      const res = await fetch(`${h.baseUrl}/load?number=112272535095293`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { isPrime: boolean; number: number; processingTime: number };
+      assert.equal(body.isPrime, true);
+      assert.equal(body.number, 112272535095293);
+      assert.ok(body.processingTime > 0);
+
+      const composite = (await (await fetch(`${h.baseUrl}/load?number=${1_000_003 * 1_000_033}`)).json()) as {
+        isPrime: boolean;
+      };
+      assert.equal(composite.isPrime, false);
+    });
+
+    it('answers 400 for numbers outside 1..2^53-1 or not integers', async () => {
+      for (const raw of ['0', '-3', '2.5', 'abc', '9007199254740992', '']) {
+        const res = await fetch(`${h.baseUrl}/load?number=${raw}`);
+        assert.equal(res.status, 400, raw);
+        assert.equal(((await res.json()) as { field: string }).field, 'number');
+      }
+      assert.equal((await fetch(`${h.baseUrl}/load`)).status, 400);
+    });
+  });
+
+  describe('unknown routes', () => {
+    it('answer 404 with a JSON error', async () => {
+      const res = await fetch(`${h.baseUrl}/nope`);
+      assert.equal(res.status, 404);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+      assert.deepEqual(await res.json(), { error: 'no route for GET /nope' });
+      assert.equal((await fetch(`${h.baseUrl}/users`, { method: 'DELETE' })).status, 404);
+    });
+  });
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SLOW_PRIME, startWebHarness, type WebHarness } from '../../support/web-harness';
+
+describe('/load under saturation', () => {
+  let h: WebHarness;
+  before(async () => {
+    // One thread and room for one waiting task: the third concurrent request finds the queue full.
+    h = await startWebHarness({ loadThreads: 1, loadQueueLimit: 1 });
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  it('answers 503 with Retry-After when the queue is full, instead of queueing without bound', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () => fetch(`${h.baseUrl}/load?number=${SLOW_PRIME}`)),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 503, 503]);
+    const refused = responses.find((r) => r.status === 503);
+    assert.equal(refused?.headers.get('retry-after'), '1');
+    assert.deepEqual(await refused?.json(), { error: 'prime check queue is full' });
+  });
+
+  it('keeps /health and /users answering while every load thread is busy', async () => {
+    const order: string[] = [];
+    const load = Promise.all(
+      [1, 2].map(() =>
+        fetch(`${h.baseUrl}/load?number=${SLOW_PRIME}`).then(async (r) => {
+          order.push(`load:${r.status}`);
+        }),
+      ),
+    );
+    // Give the pool a moment to pick the work up, so the checks below really run during it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const health = await fetch(`${h.baseUrl}/health`);
+    order.push(`health:${health.status}`);
+    const users = await fetch(`${h.baseUrl}/users`);
+    order.push(`users:${users.status}`);
+    await load;
+
+    // The health check and the read came back before the CPU-bound work finished.
+    assert.deepEqual(order.slice(0, 2), ['health:200', 'users:200']);
+    assert.deepEqual(order.slice(2), ['load:200', 'load:200']);
+  });
+});
