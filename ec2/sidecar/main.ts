@@ -27,6 +27,8 @@ const EXIT_CODES: Record<SidecarOutcome, number> = {
 };
 // Configuration errors are not fixed by restarting; systemd's RestartPreventExitStatus names this code.
 const EXIT_CONFIGURATION = 78;
+// Set once the configuration is read: what the crash handler must stop.
+let postgresScope: { pgdata: string; hostOwnsDataDirectory: boolean } | undefined;
 
 function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Promoter } {
   if (config.SIDECAR_MODE === 'local') {
@@ -75,6 +77,7 @@ async function main(): Promise<number> {
     logger.fatal({ event: 'configuration-error', err: error }, error.message);
     return EXIT_CONFIGURATION;
   }
+  postgresScope = { pgdata: config.PGDATA, hostOwnsDataDirectory: config.SIDECAR_MODE === 'aws' };
   const shutdown = new AbortController();
   process.once('SIGTERM', () => {
     logger.warn({ event: 'sigterm' }, 'SIGTERM: stepping down');
@@ -110,6 +113,7 @@ async function main(): Promise<number> {
         listenAddresses: config.PG_LISTEN_ADDRESSES,
         socketDir: config.PG_SOCKET_DIR,
         wrapper: config.postgresWrapper,
+        hostOwnsDataDirectory: postgresScope.hostOwnsDataDirectory,
       },
       runAs,
       clock: systemClock,
@@ -135,7 +139,7 @@ main().then(
   (error: unknown) => {
     logger.fatal({ event: 'crashed', err: error }, 'database sidecar crashed');
     // Whatever failed, no PostgreSQL of ours may outlive the sidecar that guards it.
-    killOurPostgresNow();
+    if (postgresScope) killOurPostgresNow(postgresScope);
     process.exit(1);
   },
 );

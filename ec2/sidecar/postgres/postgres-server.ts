@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
-import { isLive, listProcesses, type ProcessInfo, readProcess, signal } from '../proc/process-table';
+import {
+  descendantsOf,
+  isLive,
+  listProcesses,
+  type ProcessInfo,
+  signal,
+  workingDirectory,
+} from '../proc/process-table';
 import { acceptsConnections } from './readiness';
 import type { RunAs } from './run-as';
 
@@ -15,6 +22,8 @@ export interface PostgresSettings {
   socketDir: string;
   /** A command PostgreSQL is started under (local suite: `unshare` into its own pid and IPC namespaces). */
   wrapper: string[];
+  /** True on an instance: any PostgreSQL process on PGDATA on this host is ours to stop. */
+  hostOwnsDataDirectory: boolean;
 }
 
 export interface PostgresExit {
@@ -22,15 +31,24 @@ export interface PostgresExit {
   signal: NodeJS.Signals | null;
 }
 
-/** Everything PostgreSQL runs (postmaster, backends, orphans of a crashed postmaster) shares our process group. */
-function ourPostgresProcesses(): ProcessInfo[] {
-  const pgid = readProcess(process.pid)?.pgid;
-  return listProcesses().filter((p) => p.pgid === pgid && p.comm === 'postgres' && isLive(p));
+/**
+ * Our PostgreSQL processes: the descendants of this sidecar (PostgreSQL's children each call setsid, so process
+ * groups do not find them) and, where this host owns the data directory (on an instance: the distribution's
+ * postgresql unit is disabled), every PostgreSQL process working in it, which includes backends re-parented
+ * after their postmaster crashed.
+ */
+function ourPostgresProcesses(pgdata: string, hostOwnsDataDirectory: boolean): ProcessInfo[] {
+  const all = listProcesses().filter((p) => p.comm === 'postgres' && isLive(p));
+  const ours = new Set(descendantsOf(process.pid, listProcesses()).map((p) => p.pid));
+  return all.filter((p) => ours.has(p.pid) || (hostOwnsDataDirectory && workingDirectory(p.pid) === pgdata));
 }
 
 /** Last resort when the sidecar itself fails: SIGKILL every PostgreSQL process of ours, without waiting. */
-export function killOurPostgresNow(): void {
-  for (const p of ourPostgresProcesses()) signal(p.pid, 'SIGKILL');
+export function killOurPostgresNow(
+  settings: Pick<PostgresSettings, 'pgdata' | 'hostOwnsDataDirectory'>,
+): void {
+  for (const p of ourPostgresProcesses(settings.pgdata, settings.hostOwnsDataDirectory))
+    signal(p.pid, 'SIGKILL');
 }
 
 /**
@@ -46,12 +64,13 @@ export function postgresServer(options: {
   const { settings, runAs, clock, logger } = options;
   let child: ChildProcess | undefined;
   let exited: Promise<PostgresExit> | undefined;
+  const ourPostgres = () => ourPostgresProcesses(settings.pgdata, settings.hostOwnsDataDirectory);
 
   /** Immediate: SIGKILL to every PostgreSQL process of ours, then waits until none is alive. */
   async function kill(): Promise<void> {
     if (child?.pid) signal(child.pid, 'SIGKILL');
     for (;;) {
-      const alive = ourPostgresProcesses();
+      const alive = ourPostgres();
       if (alive.length === 0) break;
       for (const p of alive) signal(p.pid, 'SIGKILL');
       await clock.sleep(10);
@@ -114,11 +133,11 @@ export function postgresServer(options: {
       keepWaiting: () => boolean;
     }): Promise<'clean' | 'killed'> {
       // The postmaster is the PostgreSQL process whose parent is not PostgreSQL (backends are its children).
-      const all = ourPostgresProcesses();
+      const all = ourPostgres();
       const postmasters = all.filter((p) => !all.some((parent) => parent.pid === p.ppid));
       for (const p of postmasters) signal(p.pid, 'SIGINT');
       const giveUpAt = clock.monoMs() + options.timeoutMs;
-      while (ourPostgresProcesses().length > 0) {
+      while (ourPostgres().length > 0) {
         if (clock.monoMs() > giveUpAt || !options.keepWaiting()) {
           await kill();
           return 'killed';

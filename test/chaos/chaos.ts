@@ -1,0 +1,111 @@
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHAOS_PASSWORD, type ClusterTiming, type Primary, startCluster } from './cluster';
+import { FAULTS, type Fault, injectFault } from './faults';
+import { type SamplerReport, startServerSampler } from './server-sampler';
+import { missingRows, startWriter } from './writer';
+
+export interface CycleResult {
+  fault: Fault;
+  from: string;
+  to: string;
+  /** Fault injected → a new holder's PostgreSQL answers queries and the route points at it. */
+  takeoverMs: number;
+}
+
+export interface ChaosResult {
+  cycles: CycleResult[];
+  sampler: SamplerReport;
+  acknowledged: number;
+  /** Acknowledged commits missing on the primary after a takeover, summed over all checks. */
+  lost: number;
+  twoServerMoments: { atMs: number; servers: string[] }[];
+  logDir: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const giveUpAt = performance.now() + timeoutMs;
+  while (performance.now() < giveUpAt) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`no ${what} within ${timeoutMs} ms`);
+}
+
+/**
+ * The fault-injection run: a writer commits numbered rows throughout while faults rotate over the holder; the
+ * sampler watches the data directory all along. `livenessTimeoutMs` only stops a stuck run, it measures nothing.
+ */
+export async function runChaos(options: {
+  cycles: number;
+  sidecars: number;
+  timing: ClusterTiming;
+  livenessTimeoutMs: number;
+  keepLogs?: boolean;
+  progress?: (line: string) => void;
+}): Promise<ChaosResult> {
+  const progress = options.progress ?? (() => {});
+  const cluster = await startCluster({
+    sidecars: options.sidecars,
+    timing: options.timing,
+    keepLogs: options.keepLogs ?? false,
+  });
+  // The sampler runs from the very start; it must never outlive the run (a stuck interval keeps node alive).
+  const sampler = startServerSampler({
+    dataDir: join(realpathSync(join(cluster.pgdata, '..')), 'pgdata'),
+    intervalMs: 20,
+  });
+  const writer = startWriter({ routeFile: cluster.routeFile, password: CHAOS_PASSWORD, intervalMs: 20 });
+  const cycles: CycleResult[] = [];
+  let lost = 0;
+  let samplerReport: SamplerReport;
+  try {
+    for (let index = 0; index < options.cycles; index++) {
+      const fault = FAULTS[index % FAULTS.length] as Fault;
+      const before = await waitFor(
+        'stable primary with all standbys up',
+        options.livenessTimeoutMs,
+        async () => (cluster.allUp() ? cluster.primary() : undefined),
+      );
+      await sleep(500); // commits acknowledged by this primary, to be found after the takeover
+      const holder: Primary = (await cluster.primary()) ?? before;
+      const started = performance.now();
+      const faultOver = injectFault(cluster, holder.holderId, fault, options.timing.ttlMs);
+      const after = await waitFor('new primary', options.livenessTimeoutMs, async () => {
+        const primary = await cluster.primary();
+        return primary && primary.holderId !== holder.holderId ? primary : undefined;
+      });
+      const takeoverMs = performance.now() - started;
+      await faultOver;
+      const current = await waitFor('primary to verify on', options.livenessTimeoutMs, () =>
+        cluster.primary(),
+      );
+      const missing = await missingRows({
+        port: current.port,
+        password: CHAOS_PASSWORD,
+        acknowledged: writer.acknowledged(),
+      });
+      lost += missing.length;
+      cycles.push({ fault, from: holder.holderId, to: after.holderId, takeoverMs });
+      progress(
+        `cycle ${index + 1}/${options.cycles} ${fault}: ${holder.holderId} → ${after.holderId} in ${Math.round(takeoverMs)} ms, ` +
+          `acked ${writer.acknowledged().length}, missing ${missing.length}, two-server samples ${sampler.report().twoServerSamples}`,
+      );
+    }
+  } finally {
+    await writer.stop();
+    samplerReport = sampler.stop();
+    await cluster.stop();
+  }
+  return {
+    cycles,
+    sampler: samplerReport,
+    acknowledged: writer.acknowledged().length,
+    lost,
+    twoServerMoments: sampler.violations(),
+    logDir: cluster.logDir,
+  };
+}

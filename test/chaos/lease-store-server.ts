@@ -1,0 +1,59 @@
+import { createRequire } from 'node:module';
+import type { Server } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { LEASE_NAME, type LeaseRecord, parseLeaseItem } from '../../ec2/lib/lease-record';
+
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;
+
+// Fake credentials for the local DynamoDB-compatible server; nothing here talks to AWS.
+export const LOCAL_AWS_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+};
+
+export interface LeaseStoreServer {
+  port: number;
+  table: string;
+  readLease(): Promise<(LeaseRecord & { releasedAtMs?: number }) | undefined>;
+  close(): Promise<void>;
+}
+
+/** dynalite (an in-memory DynamoDB implementation) on 127.0.0.1 with the lease table created. */
+export async function startLeaseStoreServer(): Promise<LeaseStoreServer> {
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const client = new DynamoDBClient({
+    region: LOCAL_AWS_ENV.AWS_REGION,
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const table = 'chaos-lease';
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'lockName', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'lockName', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  return {
+    port,
+    table,
+    async readLease() {
+      const result = await client.send(
+        new GetItemCommand({ TableName: table, Key: { lockName: { S: LEASE_NAME } }, ConsistentRead: true }),
+      );
+      const record = parseLeaseItem(result.Item);
+      const released = result.Item?.releasedAtMs?.N;
+      return record && (released === undefined ? record : { ...record, releasedAtMs: Number(released) });
+    },
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

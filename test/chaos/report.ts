@@ -1,0 +1,56 @@
+import type { ChaosResult } from './chaos';
+import type { ClusterTiming } from './cluster';
+
+export const CHAOS_START = '<!-- chaos:start -->';
+export const CHAOS_END = '<!-- chaos:end -->';
+
+/** Nearest-rank percentile. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
+
+const seconds = (ms: number) => (Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(1)} s`);
+
+export function renderChaosTable(input: {
+  result: ChaosResult;
+  timing: ClusterTiming;
+  sidecars: number;
+  faults: readonly string[];
+  startedAt: Date;
+  machine: string;
+}): string {
+  const { result, timing } = input;
+  const rows = [...input.faults, 'all'].map((fault) => {
+    const times = result.cycles.filter((c) => fault === 'all' || c.fault === fault).map((c) => c.takeoverMs);
+    return `| ${fault} | ${times.length} | ${seconds(percentile(times, 50))} | ${seconds(percentile(times, 99))} | ${seconds(Math.max(...times))} |`;
+  });
+  return [
+    `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- --cycles ${result.cycles.length}\`, ` +
+      `${input.sidecars} sidecars on one shared data directory, lease TTL ${timing.ttlMs / 1000} s ` +
+      `(renew every ${timing.renewIntervalMs / 1000} s, self-fence ${timing.selfFenceMarginMs / 1000} s before expiry, ` +
+      `clock-skew budget ${timing.clockSkewMs / 1000} s), ${input.machine}.`,
+    '',
+    '| invariant | measured |',
+    '| --- | --- |',
+    `| samples with two PostgreSQL servers on the data directory | **${result.sampler.twoServerSamples}** of ${result.sampler.samples} (sampled every 20 ms, longest gap ${Math.round(result.sampler.maxGapMs)} ms) |`,
+    `| acknowledged commits missing after a takeover | **${result.lost}** of ${result.acknowledged} acknowledged |`,
+    '',
+    '| fault on the holder | cycles | takeover p50 | takeover p99 | max |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    'Takeover: fault injected → a new holder answers queries and the route points at it.',
+  ].join('\n');
+}
+
+/** Replaces the text between the chaos markers, appending the markers if the file has none. */
+export function replaceBetweenMarkers(text: string, content: string): string {
+  const start = text.indexOf(CHAOS_START);
+  const end = text.indexOf(CHAOS_END);
+  const block = `${CHAOS_START}\n${content}\n${CHAOS_END}`;
+  if (start < 0 || end < start) return `${text.trimEnd()}\n\n## Database tier under faults\n\n${block}\n`;
+  return `${text.slice(0, start)}${block}${text.slice(end + CHAOS_END.length)}`;
+}
