@@ -21,6 +21,7 @@ await build({
     'web/main': 'ec2/web/main.ts',
     // The /load worker thread is loaded by file name, so it must be its own file beside main.
     'web/prime-worker': 'ec2/web/prime/prime-worker.ts',
+    'sidecar/main': 'ec2/sidecar/main.ts',
     'metrics/main': 'ec2/metrics/main.ts',
   },
   // `npm run build -- DIR` writes elsewhere (tests build into a scratch folder, never over dist/).
