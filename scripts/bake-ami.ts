@@ -1,0 +1,62 @@
+// `npm run bake-ami -- --stage NAME`: builds the bundle and bakes the project's AMI (docs/WEB-INSTANCES.md).
+// Ctrl-C stops the bake and cleans up what it created; a second Ctrl-C does not cut the cleanup short.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createBakeClients } from '../ec2/lib/aws-clients';
+import { bakeAmi } from './bake-ami/bake';
+import { buildBundle } from './bake-ami/bundle';
+import { parseBakeOptions, UsageError } from './bake-ami/options';
+import { presignS3 } from './bake-ami/presign';
+import { BakeInterruptedError } from './bake-ami/wait';
+
+const say = (message: string) => process.stdout.write(`[bake-ami] ${message}\n`);
+const projectRoot = new URL('..', import.meta.url).pathname;
+
+try {
+  const options = parseBakeOptions(process.argv.slice(2));
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) return say('still cleaning up, please wait');
+    say('interrupted: stopping and cleaning up');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  say(`building the bundle for stage ${options.stage} (${options.architecture}, ${options.region})`);
+  const bundle = buildBundle(projectRoot);
+  const result = await bakeAmi(
+    {
+      ...options,
+      bundle: bundle.archive,
+      bundleSha256: bundle.sha256,
+      script: readFileSync(new URL('../userdata/bake-ami.sh', import.meta.url), 'utf8'),
+      ...revision(),
+    },
+    {
+      clients: createBakeClients(options.region),
+      presign: presignS3,
+      signal: controller.signal,
+      onProgress: say,
+    },
+  );
+  say(`done: ${result.imageId} (from ${result.baseImageId}) is in ${result.parameterName}`);
+  say(`next: npx sls deploy --stage ${options.stage}`);
+  process.exit(0);
+} catch (error) {
+  if (error instanceof BakeInterruptedError) {
+    say('interrupted; cleaned up');
+    process.exit(130);
+  }
+  const message = error instanceof UsageError ? error.message : String((error as Error)?.stack ?? error);
+  process.stderr.write(`[bake-ami] ${message}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+}
+
+function revision(): { revision?: string } {
+  try {
+    return { revision: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Builder instance of `npm run bake-ami` (Amazon Linux 2023): installs what every instance of the project's
+# AMI needs — Node.js 24, cfn-signal (aws-cfn-bootstrap), the service user and the bundle at /opt/cloudy/dist —
+# prepares the disk for imaging, reports the outcome to the bake through a presigned S3 URL and powers off;
+# the bake then images the stopped instance.
+# Runs after a prelude (scripts/bake-ami/user-data.ts) exporting BUNDLE_URL, BUNDLE_SHA256 and RESULT_URL.
+# Variables are written $NAME, never with braces, like the other user data scripts.
+set -euo pipefail
+
+# Empty on the builder; tests point CLOUDY_ROOT at a scratch folder and put stub commands first on PATH.
+ROOT=$(printenv CLOUDY_ROOT || true)
+APP_DIR=$ROOT/opt/cloudy/dist
+NODE=$ROOT/usr/bin/node-24
+WORK_DIR=$(mktemp -d)
+BUNDLE=$WORK_DIR/bundle.tar.gz
+RESULT=$WORK_DIR/result.txt
+FAILED_AT=unknown
+
+log() {
+  echo "bake-ami.sh: $*"
+}
+
+for NAME in BUNDLE_URL BUNDLE_SHA256 RESULT_URL; do
+  if ! printenv "$NAME" >/dev/null; then
+    echo "bake-ami.sh: $NAME is not set (the user data prelude exports it)" >&2
+    exit 1
+  fi
+done
+
+# The bake reads this result after the instance stopped: "ok", or what failed with the end of the log.
+on_exit() {
+  STATUS=$?
+  if [ "$STATUS" -eq 0 ]; then
+    echo ok >"$RESULT"
+  else
+    {
+      echo "failed with status $STATUS at $FAILED_AT"
+      tail -n 40 "$ROOT/var/log/cloud-init-output.log" 2>/dev/null || true
+    } >"$RESULT"
+  fi
+  curl -fsS --retry 3 --upload-file "$RESULT" "$RESULT_URL" || log "could not report the result"
+  rm -rf "$WORK_DIR"
+  # Powering off on failure too: the bake notices at once instead of waiting for its timeout.
+  systemctl poweroff --no-block
+}
+trap on_exit EXIT
+trap 'FAILED_AT="line $LINENO: $BASH_COMMAND"' ERR
+
+log "installing Node.js 24 and aws-cfn-bootstrap"
+dnf install -y nodejs24 aws-cfn-bootstrap
+"$NODE" --version
+
+log "fetching the bundle"
+curl -fsS --retry 5 --output "$BUNDLE" "$BUNDLE_URL"
+echo "$BUNDLE_SHA256  $BUNDLE" | sha256sum --check --status
+
+log "installing the bundle at /opt/cloudy/dist"
+rm -rf "$APP_DIR.new"
+mkdir -p "$APP_DIR.new"
+tar -xzf "$BUNDLE" -C "$APP_DIR.new" --no-same-owner
+for ENTRY in web/main.mjs web/prime-worker.mjs metrics/main.mjs; do
+  "$NODE" --check "$APP_DIR.new/$ENTRY"
+done
+chmod -R u=rwX,go=rX "$APP_DIR.new"
+rm -rf "$APP_DIR"
+mv "$APP_DIR.new" "$APP_DIR"
+
+if ! id -u cloudy >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /sbin/nologin cloudy
+fi
+
+log "preparing the disk for imaging"
+dnf clean all
+# Every instance made from the image must boot as a new machine: cloud-init runs its user data again,
+# systemd gives it its own machine id.
+cloud-init clean --logs
+truncate -s 0 "$ROOT/etc/machine-id"
+log "done"
