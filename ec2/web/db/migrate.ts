@@ -18,9 +18,17 @@ const migrationSource: Knex.MigrationSource<string> = {
 };
 
 /**
- * Brings the schema up to date under knex's migration lock. Several web instances boot at once; knex
- * answers "already locked" instead of waiting, so a booting instance waits for the other to finish.
+ * Several web instances boot at once. knex's migration lock answers "already locked" instead of waiting,
+ * and two instances creating knex's own bookkeeping tables at the same moment collide in the catalog
+ * (duplicate type or table): in both cases the other instance is migrating, so wait and try again.
  */
+function anotherInstanceIsMigrating(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return error.name === 'MigrationLocked' || code === '23505' || code === '42P07';
+}
+
+/** Brings the schema up to date under knex's migration lock; returns the migrations this call applied. */
 export async function migrateToLatest(
   db: Knex,
   { timeoutMs = 60_000, retryMs = 250 } = {},
@@ -31,8 +39,7 @@ export async function migrateToLatest(
       const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
       return applied;
     } catch (error) {
-      const locked = error instanceof Error && error.name === 'MigrationLocked';
-      if (!locked || Date.now() > deadline) throw error;
+      if (!anotherInstanceIsMigrating(error) || Date.now() > deadline) throw error;
       await sleep(retryMs);
     }
   }
