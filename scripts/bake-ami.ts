@@ -48,8 +48,7 @@ try {
     say('interrupted; cleaned up');
     process.exit(130);
   }
-  const message = error instanceof UsageError ? error.message : String((error as Error)?.stack ?? error);
-  process.stderr.write(`[bake-ami] ${message}\n`);
+  process.stderr.write(`[bake-ami] ${explain(error)}\n`);
   process.exit(error instanceof UsageError ? 2 : 1);
 }
 
@@ -59,4 +58,15 @@ function revision(): { revision?: string } {
   } catch {
     return {};
   }
+}
+
+/** The error's message and the chain of causes under it (an SDK error's name says most). */
+function explain(error: unknown): string {
+  let text = error instanceof Error ? error.message : String(error);
+  let cause = error instanceof Error ? error.cause : undefined;
+  while (cause instanceof Error) {
+    text += `\n  caused by ${cause.name}: ${cause.message}`;
+    cause = cause.cause;
+  }
+  return text;
 }
