@@ -16,7 +16,7 @@ export interface LeaseKeeper {
 
 /**
  * Keeps a freshly acquired lease: renews it every `renewIntervalMs`, and declares it lost at the self-fence
- * deadline (a timer of its own, so a renew request that hangs cannot postpone it) or as soon as a renewal is
+ * deadline (a watchdog of its own, so a renew request that hangs cannot postpone it) or as soon as a renewal is
  * refused. A lost lease is never regained: the sidecar restarts as a standby.
  */
 export function keepLease(options: {
@@ -38,26 +38,32 @@ export function keepLease(options: {
     resolveLost = resolve;
   });
   const stopRenewing = new AbortController();
-  let watchdog: NodeJS.Timeout | undefined;
 
   function declareLost(reason: LossReason): void {
     if (lossReason || stopped) return;
     lossReason = reason;
-    clearTimeout(watchdog);
     stopRenewing.abort();
     logger.error({ event: 'lease-lost', reason, fencingToken }, 'lease lost: self-fencing');
     resolveLost(reason);
   }
 
   function check(leaseTaken = false): boolean {
+    if (lossReason) return false; // lost stays lost
     const decision = decideHolder({ nowMonoMs: clock.monoMs(), selfFenceAtMonoMs, leaseTaken });
     if (decision.kind === 'self-fence') declareLost(decision.reason);
     return decision.kind === 'renew';
   }
 
-  function armWatchdog(): void {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => check(), Math.max(0, selfFenceAtMonoMs - clock.monoMs()));
+  // Sleeps until the current deadline, re-reading it on waking, since a renewal may have moved it meanwhile.
+  async function watchdog(): Promise<void> {
+    while (!stopRenewing.signal.aborted) {
+      const remaining = selfFenceAtMonoMs - clock.monoMs();
+      if (remaining <= 0) {
+        check();
+        return;
+      }
+      await clock.sleep(remaining, stopRenewing.signal);
+    }
   }
 
   async function renewLoop(): Promise<void> {
@@ -69,7 +75,8 @@ export function keepLease(options: {
         await store.renew({ holderId, fencingToken, expiresAtMs: stamp.expiresAtMs });
         if (stopRenewing.signal.aborted) return;
         selfFenceAtMonoMs = Math.max(selfFenceAtMonoMs, stamp.selfFenceAtMonoMs);
-        armWatchdog();
+        // A reply that arrives after its own deadline (the holder was frozen) extends nothing.
+        check();
       } catch (error) {
         if (error instanceof LeaseConflictError) {
           check(true);
@@ -81,7 +88,7 @@ export function keepLease(options: {
     }
   }
 
-  armWatchdog();
+  void watchdog();
   void renewLoop();
   return {
     fencingToken,
@@ -89,7 +96,6 @@ export function keepLease(options: {
     lost,
     stop() {
       stopped = true;
-      clearTimeout(watchdog);
       stopRenewing.abort();
     },
   };

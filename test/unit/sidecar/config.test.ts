@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigurationError, readSidecarConfig } from '../../../ec2/sidecar/config';
+
+const aws = {
+  HOLDER_ID: 'i-0123456789abcdef0',
+  LEASE_TABLE: 'cloudy-dev-lease',
+  AWS_REGION: 'eu-west-1',
+  ROUTE_TABLE_IDS: 'rtb-1, rtb-2',
+  PGDATA: '/var/lib/cloudy/efs/pgdata',
+  DB_PASSWORD_FILE: '/etc/cloudy/db-password',
+};
+
+describe('readSidecarConfig', () => {
+  it('derives the timing from the TTL: renew every TTL/5, self-fence 30 % before expiry', () => {
+    // Act
+    const config = readSidecarConfig(aws);
+    // Assess
+    assert.deepEqual(config.timing, {
+      ttlMs: 10_000,
+      renewIntervalMs: 2_000,
+      selfFenceMarginMs: 3_000,
+      clockSkewMs: 500,
+    });
+    assert.deepEqual(config.routeTableIds, ['rtb-1', 'rtb-2']);
+    assert.equal(config.LEASE_NAME, 'database-primary');
+    assert.equal(config.VIRTUAL_IP, '10.10.10.10');
+  });
+
+  it('names every missing key', () => {
+    // Act / Assess
+    assert.throws(
+      () => readSidecarConfig({ SIDECAR_MODE: 'aws' }),
+      (error: Error) =>
+        error instanceof ConfigurationError &&
+        ['HOLDER_ID', 'LEASE_TABLE', 'PGDATA', 'DB_PASSWORD_FILE'].every((key) =>
+          error.message.includes(key),
+        ),
+    );
+  });
+
+  it('requires the region and route tables on AWS, the registry and route file locally', () => {
+    assert.throws(() => readSidecarConfig({ ...aws, ROUTE_TABLE_IDS: ' , ' }), /ROUTE_TABLE_IDS/);
+    assert.throws(
+      () => readSidecarConfig({ ...aws, SIDECAR_MODE: 'local' }),
+      /FENCE_REGISTRY_DIR.*ROUTE_FILE/,
+    );
+  });
+
+  it('refuses timings under which a lost renewal would already force a self-fence', () => {
+    assert.throws(
+      () => readSidecarConfig({ ...aws, LEASE_TTL_MS: '10000', LEASE_RENEW_INTERVAL_MS: '4000' }),
+      /LEASE_RENEW_INTERVAL_MS/,
+    );
+    assert.throws(() => readSidecarConfig({ ...aws, SELF_FENCE_MARGIN_MS: '10000' }), /SELF_FENCE_MARGIN_MS/);
+  });
+
+  it('accepts a PostgreSQL wrapper only in local mode', () => {
+    assert.throws(
+      () => readSidecarConfig({ ...aws, POSTGRES_WRAPPER: 'unshare --pid --fork --' }),
+      /POSTGRES_WRAPPER/,
+    );
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import {
+  CreateRouteCommand,
+  DescribeInstancesCommand,
+  DescribeRouteTablesCommand,
+  EC2Client,
+  ModifyInstanceAttributeCommand,
+  ReplaceRouteCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createLogger } from '../../../ec2/lib/logger';
+import { ec2Promoter } from '../../../ec2/sidecar/promote/ec2-promoter';
+import { PromoteError } from '../../../ec2/sidecar/promote/promoter';
+
+const ec2Mock = mockClient(EC2Client);
+const VIP = '10.10.10.10/32';
+const instance = (sourceDestCheck: boolean) => ({
+  Reservations: [{ Instances: [{ InstanceId: 'i-self', SourceDestCheck: sourceDestCheck }] }],
+});
+const tables = (targets: Record<string, string | undefined>) => ({
+  RouteTables: Object.entries(targets).map(([id, target]) => ({
+    RouteTableId: id,
+    Routes: [
+      { DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' },
+      ...(target ? [{ DestinationCidrBlock: VIP, InstanceId: target }] : []),
+    ],
+  })),
+});
+
+function promoter() {
+  return ec2Promoter({
+    ec2: new EC2Client({ region: 'eu-west-1' }),
+    logger: createLogger('test', 'silent'),
+    instanceId: 'i-self',
+    virtualIp: '10.10.10.10',
+    routeTableIds: ['rtb-a', 'rtb-b'],
+  });
+}
+
+describe('ec2Promoter', () => {
+  beforeEach(() => ec2Mock.reset());
+
+  it('changes nothing when already in place', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(instance(false));
+    ec2Mock.on(DescribeRouteTablesCommand).resolves(tables({ 'rtb-a': 'i-self', 'rtb-b': 'i-self' }));
+    // Act
+    await promoter().promote({ fencingToken: 4 });
+    // Assess
+    assert.equal(ec2Mock.commandCalls(ModifyInstanceAttributeCommand).length, 0);
+    assert.equal(ec2Mock.commandCalls(ReplaceRouteCommand).length, 0);
+    assert.equal(ec2Mock.commandCalls(CreateRouteCommand).length, 0);
+  });
+
+  it('turns the source/destination check off, replaces a route to the old primary and creates a missing one', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(instance(true));
+    ec2Mock.on(ModifyInstanceAttributeCommand).resolves({});
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+    ec2Mock.on(CreateRouteCommand).resolves({ Return: true });
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .resolvesOnce(tables({ 'rtb-a': 'i-old', 'rtb-b': undefined }))
+      .resolves(tables({ 'rtb-a': 'i-self', 'rtb-b': 'i-self' }));
+    // Act
+    await promoter().promote({ fencingToken: 4 });
+    // Assess
+    assert.deepEqual(ec2Mock.commandCalls(ModifyInstanceAttributeCommand)[0]?.args[0].input, {
+      InstanceId: 'i-self',
+      SourceDestCheck: { Value: false },
+    });
+    assert.deepEqual(ec2Mock.commandCalls(ReplaceRouteCommand)[0]?.args[0].input, {
+      RouteTableId: 'rtb-a',
+      DestinationCidrBlock: VIP,
+      InstanceId: 'i-self',
+    });
+    assert.deepEqual(ec2Mock.commandCalls(CreateRouteCommand)[0]?.args[0].input, {
+      RouteTableId: 'rtb-b',
+      DestinationCidrBlock: VIP,
+      InstanceId: 'i-self',
+    });
+  });
+
+  it('fails when the route does not point here after the update (verify step)', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(instance(false));
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+    ec2Mock.on(DescribeRouteTablesCommand).resolves(tables({ 'rtb-a': 'i-old', 'rtb-b': 'i-self' }));
+    // Act / Assess
+    await assert.rejects(promoter().promote({ fencingToken: 4 }), /rtb-a/);
+  });
+
+  it('wraps AccessDenied in a PromoteError', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(instance(false));
+    ec2Mock.on(DescribeRouteTablesCommand).resolves(tables({ 'rtb-a': 'i-old', 'rtb-b': 'i-self' }));
+    ec2Mock
+      .on(ReplaceRouteCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
+    // Act / Assess
+    await assert.rejects(promoter().promote({ fencingToken: 4 }), PromoteError);
+  });
+});

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger } from '../../../ec2/lib/logger';
+import { keepLease, type LossReason } from '../../../ec2/sidecar/lease/lease-keeper';
+import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
+import { FakeClock, settle } from './fake-clock';
+
+const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };
+const logger = createLogger('test', 'silent');
+
+type RenewBehaviour = 'ok' | 'conflict' | 'unavailable' | 'hang';
+
+function fakeStore(behaviour: () => RenewBehaviour) {
+  const renewals: number[] = [];
+  const store: LeaseStore = {
+    read: async () => ({ kind: 'absent' }),
+    acquire: async () => 1,
+    publishPrimary: async () => {},
+    release: async () => {},
+    renew: async ({ expiresAtMs }) => {
+      renewals.push(expiresAtMs);
+      const now = behaviour();
+      if (now === 'conflict') throw new LeaseConflictError('taken');
+      if (now === 'unavailable') throw new LeaseStoreError('timeout');
+      if (now === 'hang') await new Promise(() => {});
+    },
+  };
+  return { store, renewals };
+}
+
+function start(clock: FakeClock, store: LeaseStore) {
+  const keeper = keepLease({
+    store,
+    clock,
+    logger,
+    holderId: 'i-self',
+    fencingToken: 3,
+    selfFenceAtMonoMs: clock.monoMs() + timing.ttlMs - timing.selfFenceMarginMs,
+    timing,
+  });
+  let lostReason: LossReason | undefined;
+  void keeper.lost.then((reason) => {
+    lostReason = reason;
+  });
+  return { keeper, lost: () => lostReason };
+}
+
+describe('keepLease', () => {
+  it('stays valid for as long as renewals succeed', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { store, renewals } = fakeStore(() => 'ok');
+    const { keeper, lost } = start(clock, store);
+    // Act
+    await clock.advance(60_000);
+    // Assess
+    assert.equal(keeper.isValid(), true);
+    assert.equal(lost(), undefined);
+    assert.equal(renewals.length, 30);
+    keeper.stop();
+  });
+
+  it('self-fences at the deadline when the store stops answering, not later', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    let behaviour: RenewBehaviour = 'ok';
+    const { store } = fakeStore(() => behaviour);
+    const { keeper, lost } = start(clock, store);
+    await clock.advance(4_000); // last good renewal sent at t=4000: deadline 4000 + 10000 - 3000
+    behaviour = 'unavailable';
+    // Act
+    await clock.advance(6_999);
+    const beforeDeadline = { valid: keeper.isValid(), lost: lost() };
+    await clock.advance(1);
+    // Assess
+    assert.deepEqual(beforeDeadline, { valid: true, lost: undefined });
+    assert.equal(lost(), 'deadline-passed');
+    assert.equal(keeper.isValid(), false);
+  });
+
+  it('self-fences at the deadline even while a renewal request hangs', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { store } = fakeStore(() => 'hang');
+    const { lost } = start(clock, store);
+    // Act
+    await clock.advance(7_000);
+    // Assess
+    assert.equal(lost(), 'deadline-passed');
+  });
+
+  it('self-fences at once when a renewal is refused (a newer holder exists)', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { store } = fakeStore(() => 'conflict');
+    const { keeper, lost } = start(clock, store);
+    // Act
+    await clock.advance(2_000);
+    // Assess
+    assert.equal(lost(), 'lease-taken');
+    assert.equal(keeper.isValid(), false);
+  });
+
+  it('a renewal answered after its own deadline (the holder was frozen) extends nothing', async () => {
+    // Prepare: the reply to the renewal sent at t=2000 arrives only at t=20000.
+    const clock = new FakeClock();
+    let release: () => void = () => {};
+    const store: LeaseStore = {
+      ...fakeStore(() => 'ok').store,
+      renew: () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    };
+    const { lost } = start(clock, store);
+    await clock.advance(2_000);
+    // Act
+    await clock.advance(18_000);
+    release();
+    await settle();
+    // Assess
+    assert.equal(lost(), 'deadline-passed');
+  });
+
+  it('stops renewing once stopped, and is no longer valid', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { store, renewals } = fakeStore(() => 'ok');
+    const { keeper, lost } = start(clock, store);
+    // Act
+    keeper.stop();
+    await clock.advance(20_000);
+    // Assess
+    assert.equal(renewals.length, 0);
+    assert.equal(keeper.isValid(), false);
+    assert.equal(lost(), undefined);
+  });
+});

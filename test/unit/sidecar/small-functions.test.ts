@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fenceStateOf } from '../../../ec2/sidecar/fence/instance-state';
+import { descendantsOf, type ProcessInfo, parseStat } from '../../../ec2/sidecar/proc/process-table';
+import { decideRoutes } from '../../../ec2/sidecar/promote/route-decisions';
+import { percentile, replaceBetweenMarkers } from '../../chaos/report';
+
+describe('fenceStateOf', () => {
+  it('maps every EC2 state, and anything else to unknown', () => {
+    const table: [string | undefined, string][] = [
+      ['stopped', 'stopped'],
+      ['terminated', 'stopped'],
+      ['not-found', 'stopped'],
+      ['pending', 'running'],
+      ['running', 'running'],
+      ['stopping', 'running'],
+      ['shutting-down', 'running'],
+      ['hibernating', 'unknown'],
+      [undefined, 'unknown'],
+    ];
+    for (const [ec2State, expected] of table)
+      assert.equal(fenceStateOf(ec2State), expected, String(ec2State));
+  });
+});
+
+describe('decideRoutes', () => {
+  it('replaces, creates, or leaves each table alone', () => {
+    assert.deepEqual(
+      decideRoutes(
+        [
+          { routeTableId: 'a', present: true, instanceId: 'i-self' },
+          { routeTableId: 'b', present: true, instanceId: 'i-old' },
+          { routeTableId: 'c', present: true, instanceId: undefined },
+          { routeTableId: 'd', present: false, instanceId: undefined },
+        ],
+        'i-self',
+      ),
+      [
+        { kind: 'in-sync', routeTableId: 'a' },
+        { kind: 'replace', routeTableId: 'b' },
+        { kind: 'replace', routeTableId: 'c' },
+        { kind: 'create', routeTableId: 'd' },
+      ],
+    );
+  });
+});
+
+describe('parseStat', () => {
+  it('reads state, parent, group and start time, even with spaces and parentheses in the name', () => {
+    const stat = '4242 (post gres) (x)) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 0 0';
+    assert.deepEqual(parseStat(stat), {
+      pid: 4242,
+      ppid: 17,
+      pgid: 4242,
+      state: 'S',
+      comm: 'post gres) (x)',
+      startTime: 98765,
+    });
+  });
+
+  it('rejects text that is not a stat line', () => {
+    assert.equal(parseStat('garbage'), undefined);
+  });
+});
+
+describe('descendantsOf', () => {
+  it('follows parents, and not re-parented orphans', () => {
+    const p = (pid: number, ppid: number): ProcessInfo => ({
+      pid,
+      ppid,
+      pgid: pid,
+      state: 'S',
+      comm: 'x',
+      startTime: 0,
+    });
+    const all = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 1), p(20, 1)];
+    assert.deepEqual(
+      descendantsOf(10, all).map((d) => d.pid),
+      [11, 12],
+    );
+  });
+});
+
+describe('chaos report', () => {
+  it('takes nearest-rank percentiles', () => {
+    const values = [5, 1, 4, 2, 3, 6, 7, 8, 9, 10];
+    assert.equal(percentile(values, 50), 5);
+    assert.equal(percentile(values, 99), 10);
+    assert.ok(Number.isNaN(percentile([], 50)));
+  });
+
+  it('replaces only the text between its markers', () => {
+    const text = '# Benchmarks\n\nweb\n<!-- chaos:start -->\nold\n<!-- chaos:end -->\ntail\n';
+    assert.equal(
+      replaceBetweenMarkers(text, 'new'),
+      '# Benchmarks\n\nweb\n<!-- chaos:start -->\nnew\n<!-- chaos:end -->\ntail\n',
+    );
+    assert.match(
+      replaceBetweenMarkers('# Benchmarks\n', 'new'),
+      /<!-- chaos:start -->\nnew\n<!-- chaos:end -->\n$/,
+    );
+  });
+});
