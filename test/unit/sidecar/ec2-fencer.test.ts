@@ -13,8 +13,9 @@ import { FenceError } from '../../../ec2/sidecar/fence/fencer';
 import { FakeClock } from './fake-clock';
 
 const ec2Mock = mockClient(EC2Client);
+// Unknown names included on purpose: the fencer must cope with states the SDK does not list.
 const state = (name: string) => ({
-  Reservations: [{ Instances: [{ InstanceId: 'i-peer', State: { Name: name } }] }],
+  Reservations: [{ Instances: [{ InstanceId: 'i-peer', State: { Name: name as InstanceStateName } }] }],
 });
 
 function fencer(clock = new FakeClock()) {
