@@ -90,15 +90,16 @@ function requestContext(logger: Logger, isShuttingDown: () => boolean): RequestH
     const incoming = req.get('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const started = process.hrtime.bigint();
-    res.locals.log = logger.child({ requestId });
+    // A plain field rather than a child logger per request: the hot path stays cheap at 10k req/s.
+    res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     if (isShuttingDown()) res.setHeader('Connection', 'close');
     res.on('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const entry = { method: req.method, path: req.path, status: res.statusCode, durationMs };
+      const entry = { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs };
       // Health checks arrive every few seconds from every ALB node: keep them out of the info stream.
-      if (req.path === '/health') res.locals.log.debug(entry, 'request');
-      else res.locals.log.info(entry, 'request');
+      if (req.path === '/health') logger.debug(entry, 'request');
+      else logger.info(entry, 'request');
     });
     next();
   };
@@ -115,16 +116,16 @@ function fromBodyParser(error: unknown): HttpError | undefined {
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, _req, res, _next) => {
-    const log: Logger = res.locals.log ?? logger;
+    const requestId: unknown = res.locals.requestId;
     if (res.headersSent) return;
     const known = error instanceof HttpError ? error : fromBodyParser(error);
     if (!known) {
-      log.error({ err: error }, 'unhandled error');
+      logger.error({ requestId, err: error }, 'unhandled error');
       res.status(500).json({ error: 'internal error' });
       return;
     }
     if (known instanceof ServiceUnavailableError) {
-      log.warn({ err: known.cause ?? known }, known.message);
+      logger.warn({ requestId, err: known.cause ?? known }, known.message);
       res.setHeader('Retry-After', String(known.retryAfterSeconds));
     }
     res.status(known.status).json(known.body());
