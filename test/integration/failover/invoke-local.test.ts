@@ -4,17 +4,14 @@
 // so nothing can leave the machine.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Ec2FixtureServer, type FixtureInstance, startEc2FixtureServer } from './ec2-fixture-server';
 import { type LeaseFixture, startLeaseFixture } from './lease-fixture';
+import { privateServiceCopy } from './private-service';
 
 const STAGE = 'e2e';
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
 const tags = (stage: string) => ({
   database: 'true',
@@ -78,29 +75,15 @@ interface Invocation {
 }
 
 describe('sls invoke local -f databaseFailover', () => {
-  let service: string;
+  let service: ReturnType<typeof privateServiceCopy>;
   let ec2: Ec2FixtureServer;
   let lease: LeaseFixture;
 
   before(() => {
-    // A private copy of the service, so that its .esbuild/ cannot collide with another test's `sls package`.
-    service = mkdtempSync(join(tmpdir(), 'cloudy-failover-e2e-'));
-    for (const entry of [
-      'serverless.yml',
-      'package.json',
-      'tsconfig.json',
-      'resources',
-      'handlers',
-      'ec2',
-      'userdata',
-      'scripts',
-    ]) {
-      cpSync(join(REPO, entry), join(service, entry), { recursive: true });
-    }
-    symlinkSync(join(REPO, 'node_modules'), join(service, 'node_modules'));
+    service = privateServiceCopy();
   });
 
-  after(() => rmSync(service, { recursive: true, force: true }));
+  after(() => service.remove());
 
   async function startFixtures(): Promise<void> {
     ec2 = await startEc2FixtureServer(strandedWorld());
@@ -133,7 +116,7 @@ describe('sls invoke local -f databaseFailover', () => {
     let code = 0;
     try {
       ({ stdout } = await promisify(execFile)('timeout', [...args, '--data', JSON.stringify(data)], {
-        cwd: service,
+        cwd: service.dir,
         env,
         maxBuffer: 16 * 1024 * 1024,
       }));
