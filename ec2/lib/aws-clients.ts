@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -80,4 +81,9 @@ export function createBakeClients(region: string): {
 export function createFailoverClients(): { ec2: EC2Client; dynamodb: DynamoDBClient } {
   const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000 };
   return { ec2: new EC2Client({ requestHandler }), dynamodb: new DynamoDBClient({ requestHandler }) };
+}
+
+/** For `npm run loadtest -- --stage NAME` (run from a workstation): the stage's stack outputs. */
+export function createCloudFormationClient(region: string): CloudFormationClient {
+  return new CloudFormationClient({ region });
 }

@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { isScenarioName, SCENARIOS, type ScenarioName } from './scenarios';
+
+/** Where the load goes: a deployed stage (its ALB, found from the stack outputs) or any URL. */
+export type LoadTarget = { kind: 'stage'; stage: string; region: string } | { kind: 'url'; url: string };
+
+export type CliCommand =
+  | { command: 'run'; scenario: ScenarioName; target: LoadTarget }
+  | { command: 'report'; resultFile: string }
+  | { command: 'help' };
+
+/** The region `sls deploy` uses when given no --region (serverless.yml: provider.region). */
+export const DEFAULT_REGION = 'eu-west-1';
+
+export const USAGE = `Usage:
+  npm run loadtest -- --stage NAME [--region REGION] [--scenario ${SCENARIOS.join('|')}]
+  npm run loadtest -- --target URL [--scenario ${SCENARIOS.join('|')}]
+  npm run loadtest -- --report RESULT.json
+
+  --stage      a deployed stage: the load goes to the LoadBalancerUrl output of stack cloudy-NAME
+  --region     the stage's region (default ${DEFAULT_REGION}, as serverless.yml)
+  --target     any http(s) URL instead, e.g. http://127.0.0.1:8080 for \`npm start\`
+  --scenario   smoke (default: a few seconds, every endpoint), mixed (13 min of realistic traffic),
+               scale-up (21 min of CPU load: the auto-scaling demonstration)
+  --report     render the HTML report of an earlier result again
+
+Results go to loadtest/results/: the JSON result and its HTML report.`;
+
+export class UsageError extends Error {}
+
+// A stage becomes part of the stack name cloudy-<stage>: CloudFormation allows letters, digits and hyphens.
+const STAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-[0-9]$/;
+
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse(argv));
+  } catch (cause) {
+    throw new UsageError(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+  if (values.help) return { command: 'help' };
+
+  const given = [values.stage, values.target, values.report].filter((value) => value !== undefined);
+  if (given.length !== 1) throw new UsageError('give exactly one of --stage, --target or --report');
+
+  if (values.report !== undefined) {
+    if (values.scenario !== undefined || values.region !== undefined) {
+      throw new UsageError('--report takes no --scenario or --region: they are read from the result');
+    }
+    return { command: 'report', resultFile: values.report };
+  }
+
+  const scenario = values.scenario ?? 'smoke';
+  if (!isScenarioName(scenario)) {
+    throw new UsageError(`unknown scenario "${scenario}": choose one of ${SCENARIOS.join(', ')}`);
+  }
+  if (values.stage !== undefined) {
+    if (!STAGE_NAME.test(values.stage)) {
+      throw new UsageError(`stage "${values.stage}" is not a valid stage name (letters, digits, hyphens)`);
+    }
+    const region = values.region ?? DEFAULT_REGION;
+    if (!REGION_NAME.test(region)) throw new UsageError(`region "${region}" is not an AWS region name`);
+    return { command: 'run', scenario, target: { kind: 'stage', stage: values.stage, region } };
+  }
+  if (values.region !== undefined) throw new UsageError('--region goes with --stage, not with --target');
+  return { command: 'run', scenario, target: { kind: 'url', url: parseTargetUrl(values.target ?? '') } };
+}
+
+/** An http(s) origin (optionally with a path prefix), without a trailing slash: artillery appends `/users`. */
+export function parseTargetUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`target "${raw}" is not a URL (e.g. http://127.0.0.1:8080)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`target "${raw}" must be an http:// or https:// URL`);
+  }
+  if (url.search || url.hash) throw new UsageError(`target "${raw}" must not have a query or fragment`);
+  return url.href.replace(/\/+$/, '');
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      stage: { type: 'string' },
+      region: { type: 'string' },
+      target: { type: 'string' },
+      scenario: { type: 'string' },
+      report: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,47 @@
+// `npm run loadtest -- …`: runs a scenario against a stage's load balancer or any URL, keeps the result
+// and its HTML report in loadtest/results/, and exits non-zero when a threshold was breached.
+import { createCloudFormationClient } from '../../ec2/lib/aws-clients';
+import { type CliCommand, type LoadTarget, parseCliArgs, USAGE, UsageError } from './cli-args';
+import { writeReport } from './report/write-report';
+import { DEFAULT_RESULTS_DIR, runScenario } from './run-scenario';
+import { findStageUrl } from './stage-url';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function resolveTarget(target: LoadTarget): Promise<{ url: string; stage?: string }> {
+  if (target.kind === 'url') return { url: target.url };
+  const url = await findStageUrl(createCloudFormationClient(target.region), target.stage, target.region);
+  say(`stage ${target.stage}: ${url}`);
+  return { url, stage: target.stage };
+}
+
+async function main(command: CliCommand): Promise<number> {
+  if (command.command === 'help') {
+    say(USAGE);
+    return 0;
+  }
+  if (command.command === 'report') {
+    say(`report: ${writeReport(command.resultFile)}`);
+    return 0;
+  }
+  const { url, stage } = await resolveTarget(command.target);
+  const run = await runScenario({
+    scenario: command.scenario,
+    target: url,
+    ...(stage ? { stage } : {}),
+    resultsDir: DEFAULT_RESULTS_DIR,
+    log: process.stdout,
+  });
+  say(`\nresult: ${run.resultFile}\nreport: ${run.reportFile}`);
+  say(run.exitCode === 0 ? 'thresholds held' : `thresholds breached (artillery exit code ${run.exitCode})`);
+  return run.exitCode;
+}
+
+try {
+  process.exitCode = await main(parseCliArgs(process.argv.slice(2)));
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`loadtest: ${message}\n`);
+  if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}
