@@ -34,13 +34,21 @@ export function createLeaseDynamoDbClient(options: {
   return new DynamoDBClient({
     ...(options.region ? { region: options.region } : {}),
     maxAttempts: 1,
-    requestHandler: { requestTimeout: options.requestTimeoutMs, connectionTimeout: options.requestTimeoutMs },
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs,
+      connectionTimeout: options.requestTimeoutMs,
+      // Without it the SDK only logs a warning and the request hangs on (a partitioned store is never answered).
+      throwOnRequestTimeout: true,
+    },
   });
 }
 
 /** For the database sidecar: fencing a peer and moving the virtual-IP route. */
 export function createSidecarEc2Client(region?: string): EC2Client {
-  return new EC2Client(region ? { region } : {});
+  return new EC2Client({
+    ...(region ? { region } : {}),
+    requestHandler: { requestTimeout: 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
+  });
 }
 
 /**

@@ -87,10 +87,11 @@ async function main(): Promise<number> {
 
   const runAs = runAsPostgresUser();
   const { fencer, promoter } = fenceAndPromote(config);
+  // A request must not outlive the renew interval, but gets a sane floor on a slow network.
+  const leaseRequestTimeoutMs = Math.max(500, config.timing.renewIntervalMs);
   const dynamodb = createLeaseDynamoDbClient({
     ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
-    // A request must not outlive the renew interval, but gets a sane floor on a slow network.
-    requestTimeoutMs: Math.max(500, config.timing.renewIntervalMs),
+    requestTimeoutMs: leaseRequestTimeoutMs,
   });
   logger.info(
     { event: 'starting', holderId: config.HOLDER_ID, timing: config.timing },
@@ -102,7 +103,12 @@ async function main(): Promise<number> {
     standbyPollMs: config.STANDBY_POLL_MS,
     cleanShutdownTimeoutMs: config.CLEAN_SHUTDOWN_TIMEOUT_MS,
     routeRecheckMs: config.ROUTE_RECHECK_MS,
-    store: dynamoDbLeaseStore({ client: dynamodb, table: config.LEASE_TABLE, name: config.LEASE_NAME }),
+    store: dynamoDbLeaseStore({
+      client: dynamodb,
+      table: config.LEASE_TABLE,
+      name: config.LEASE_NAME,
+      requestTimeoutMs: leaseRequestTimeoutMs,
+    }),
     fencer,
     promoter,
     postgres: postgresServer({

@@ -40,9 +40,12 @@ export function dynamoDbLeaseStore(options: {
   client: DynamoDBClient;
   table: string;
   name: string;
+  requestTimeoutMs: number;
 }): LeaseStore {
   const { client, table, name } = options;
   const key = { lockName: s(name) };
+  // Every call is abandoned after requestTimeoutMs, whatever the client's own settings do.
+  const deadline = () => AbortSignal.timeout(options.requestTimeoutMs);
 
   async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
     try {
@@ -58,7 +61,9 @@ export function dynamoDbLeaseStore(options: {
   return {
     async read() {
       const result = await send('read', () =>
-        client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true })),
+        client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }), {
+          abortSignal: deadline(),
+        }),
       );
       if (!result.Item) return { kind: 'absent' };
       const record = parseLeaseItem(result.Item);
@@ -78,6 +83,7 @@ export function dynamoDbLeaseStore(options: {
               Item: { ...key, holderId: s(holderId), fencingToken: n(1), expiresAtMs: n(expiresAtMs) },
               ConditionExpression: 'attribute_not_exists(lockName)',
             }),
+            { abortSignal: deadline() },
           ),
         );
         return 1;
@@ -99,6 +105,7 @@ export function dynamoDbLeaseStore(options: {
               ':seenExpires': n(replaces.expiresAtMs),
             },
           }),
+          { abortSignal: deadline() },
         ),
       );
       return fencingToken;
@@ -118,6 +125,7 @@ export function dynamoDbLeaseStore(options: {
               ':expires': n(expiresAtMs),
             },
           }),
+          { abortSignal: deadline() },
         ),
       );
     },
@@ -136,6 +144,7 @@ export function dynamoDbLeaseStore(options: {
               ':since': n(primarySinceMs),
             },
           }),
+          { abortSignal: deadline() },
         ),
       );
     },
@@ -155,6 +164,7 @@ export function dynamoDbLeaseStore(options: {
               ':released': n(releasedAtMs),
             },
           }),
+          { abortSignal: deadline() },
         ),
       );
     },

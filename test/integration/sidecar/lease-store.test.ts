@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LEASE_NAME } from '../../../ec2/lib/lease-record';
+import { dynamoDbLeaseStore, LeaseConflictError } from '../../../ec2/sidecar/lease/lease-store';
+import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
+
+// The conditional writes against a DynamoDB-compatible server (dynalite on 127.0.0.1).
+describe('dynamoDbLeaseStore', () => {
+  let server: LeaseStoreServer;
+  let client: DynamoDBClient;
+
+  before(async () => {
+    server = await startLeaseStoreServer();
+    client = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${server.port}`,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  });
+
+  after(async () => {
+    client.destroy();
+    await server.close();
+  });
+
+  it('hands out each generation once, and only a current holder may renew, publish or release', async () => {
+    // Prepare
+    const store = dynamoDbLeaseStore({
+      client,
+      table: server.table,
+      name: LEASE_NAME,
+      requestTimeoutMs: 5_000,
+    });
+    // Act: two standbys race for the absent lease.
+    const first = await store.acquire({ replaces: { kind: 'absent' }, holderId: 'i-a', expiresAtMs: 1_000 });
+    await assert.rejects(
+      store.acquire({ replaces: { kind: 'absent' }, holderId: 'i-b', expiresAtMs: 1_000 }),
+      LeaseConflictError,
+    );
+    await store.renew({ holderId: 'i-a', fencingToken: first, expiresAtMs: 2_000 });
+    // A standby that read the lease before that renewal loses its compare-and-swap.
+    await assert.rejects(
+      store.acquire({
+        replaces: { kind: 'version', fencingToken: 1, expiresAtMs: 1_000 },
+        holderId: 'i-b',
+        expiresAtMs: 9_000,
+      }),
+      LeaseConflictError,
+    );
+    const second = await store.acquire({
+      replaces: { kind: 'version', fencingToken: 1, expiresAtMs: 2_000 },
+      holderId: 'i-b',
+      expiresAtMs: 12_000,
+    });
+    // Assess: the old holder is shut out of every write.
+    assert.equal(first, 1);
+    assert.equal(second, 2);
+    await assert.rejects(
+      store.renew({ holderId: 'i-a', fencingToken: 1, expiresAtMs: 99_000 }),
+      LeaseConflictError,
+    );
+    await assert.rejects(
+      store.publishPrimary({ holderId: 'i-a', fencingToken: 1, primarySinceMs: 5 }),
+      LeaseConflictError,
+    );
+    await assert.rejects(
+      store.release({ holderId: 'i-a', fencingToken: 1, releasedAtMs: 5 }),
+      LeaseConflictError,
+    );
+    await store.publishPrimary({ holderId: 'i-b', fencingToken: 2, primarySinceMs: 11_000 });
+    assert.deepEqual(await server.readLease(), {
+      holderId: 'i-b',
+      fencingToken: 2,
+      expiresAtMs: 12_000,
+      primarySinceMs: 11_000,
+    });
+  });
+
+  it('a released lease cannot be renewed by its former holder and is taken with the next token', async () => {
+    // Prepare
+    const store = dynamoDbLeaseStore({
+      client,
+      table: server.table,
+      name: 'release-test',
+      requestTimeoutMs: 5_000,
+    });
+    const token = await store.acquire({ replaces: { kind: 'absent' }, holderId: 'i-a', expiresAtMs: 5_000 });
+    // Act
+    await store.release({ holderId: 'i-a', fencingToken: token, releasedAtMs: 4_000 });
+    const observed = await store.read();
+    // Assess
+    assert.deepEqual(observed, {
+      kind: 'present',
+      record: { holderId: 'i-a', fencingToken: 1, expiresAtMs: 0 },
+      releasedAtMs: 4_000,
+    });
+    await assert.rejects(
+      store.renew({ holderId: 'i-a', fencingToken: token, expiresAtMs: 9_000 }),
+      LeaseConflictError,
+    );
+    const next = await store.acquire({
+      replaces: { kind: 'version', fencingToken: 1, expiresAtMs: 0 },
+      holderId: 'i-b',
+      expiresAtMs: 9_000,
+    });
+    assert.equal(next, 2);
+    assert.deepEqual(await store.read(), {
+      kind: 'present',
+      record: { holderId: 'i-b', fencingToken: 2, expiresAtMs: 9_000 },
+    });
+  });
+});
