@@ -51,6 +51,40 @@ describe('the database going away and coming back', () => {
   });
 });
 
+describe('pooled connections killed under the app', () => {
+  let h: WebHarness;
+  before(async () => {
+    h = await startWebHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  it('are evicted from the pool: at most the requests that held them fail, with 503, then all is well', async () => {
+    // Prepare: fill the pool with live connections.
+    await Promise.all(Array.from({ length: 10 }, () => fetch(`${h.baseUrl}/users`)));
+
+    // Act: terminate every backend of the app, as a database restart or a failover does.
+    await h.web.db.raw(
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'cloudy-web' and pid <> pg_backend_pid()",
+    );
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`${h.baseUrl}/users`).then((r) => r.status)),
+    );
+
+    // Assess
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 503),
+      String(statuses),
+    );
+    assert.equal(await statusWithin(`${h.baseUrl}/users`, 200, 20), 200);
+    const settled = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`${h.baseUrl}/users`).then((r) => r.status)),
+    );
+    assert.deepEqual(new Set(settled), new Set([200]));
+  });
+});
+
 describe('a rotated database secret', () => {
   let h: WebHarness;
   let reads = 0;
