@@ -64,7 +64,8 @@ write_file() {
   mv -f "$TEMPORARY" "$TARGET"
 }
 
-for FILE in $NODE $APP_DIR/web/main.mjs $APP_DIR/web/prime-worker.mjs $APP_DIR/metrics/main.mjs; do
+for FILE in $NODE $APP_DIR/web/main.mjs $APP_DIR/web/worker.js $APP_DIR/web/prime-worker.mjs \
+  $APP_DIR/metrics/main.mjs; do
   if [ ! -e "$ROOT$FILE" ]; then
     echo "webserver.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
     exit 1

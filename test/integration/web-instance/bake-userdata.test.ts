@@ -24,7 +24,7 @@ function scratchBuilder() {
     chmodSync(path, 0o755);
   };
   const source = join(root, 'source');
-  for (const file of ['web/main.mjs', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
+  for (const file of ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
     mkdirSync(dirname(join(source, file)), { recursive: true });
     writeFileSync(join(source, file), `// ${file}\n`);
   }

@@ -35,7 +35,7 @@ function scratchInstance() {
     writeFileSync(path, `#!/bin/bash\necho "$(basename "$0") $*" >>"${log}"\n${body}\n`);
     chmodSync(path, 0o755);
   };
-  for (const file of ['web/main.mjs', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
+  for (const file of ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
     mkdirSync(dirname(join(root, 'opt/cloudy/dist', file)), { recursive: true });
     writeFileSync(join(root, 'opt/cloudy/dist', file), '');
   }

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+
+// No Docker engine here: the image's promises are checked on the Dockerfile's text; the bundle it runs is
+// started and stopped for real in test/integration/web-instance/bundle.test.ts.
+const read = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+const dockerfile = read('ec2/Dockerfile');
+
+/** Instructions with their arguments, continuation lines joined, comments dropped. */
+function instructions(text: string): Array<{ keyword: string; args: string }> {
+  return text
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [keyword = '', ...rest] = line.split(/\s+/);
+      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+const all = instructions(dockerfile);
+const stages = all.reduce<Array<typeof all>>((acc, instruction) => {
+  if (instruction.keyword === 'FROM') acc.push([]);
+  acc.at(-1)?.push(instruction);
+  return acc;
+}, []);
+const runtime = stages.at(-1) ?? [];
+const argsOf = (keyword: string) => runtime.filter((i) => i.keyword === keyword).map((i) => i.args);
+
+describe('ec2/Dockerfile', () => {
+  it('builds in one stage and runs from another that copies only the web bundle', () => {
+    assert.equal(stages.length, 2);
+    assert.match(stages[0]?.[0]?.args ?? '', /^node:\d+-alpine AS build$/);
+    assert.ok(
+      stages[0]?.some((i) => i.keyword === 'RUN' && /npm ci\b/.test(i.args)),
+      'installs from the lockfile',
+    );
+    assert.ok(stages[0]?.some((i) => i.keyword === 'RUN' && i.args === 'npm run build'));
+    assert.deepEqual(argsOf('COPY'), ['--from=build /src/dist/web ./dist/web']);
+  });
+
+  it('runs as a user other than root', () => {
+    const user = argsOf('USER').at(-1);
+    assert.ok(user && user !== 'root' && user !== '0', `USER ${user}`);
+  });
+
+  it('checks health on /health of the port the app listens on', () => {
+    const [healthcheck = ''] = argsOf('HEALTHCHECK');
+    assert.match(healthcheck, /CMD .*127\.0\.0\.1:.*process\.env\.PORT.*\/health/);
+    assert.deepEqual(argsOf('EXPOSE'), ['8080']);
+    assert.ok(argsOf('ENV').some((env) => /\bPORT=8080\b/.test(env)));
+  });
+
+  it('starts node under tini, so SIGTERM reaches it even before the app handles signals', () => {
+    assert.deepEqual(argsOf('ENTRYPOINT'), ['["/sbin/tini", "--"]']);
+    assert.deepEqual(argsOf('CMD').at(-1), '["node", "dist/web/main.mjs"]');
+    assert.ok(argsOf('RUN').some((run) => /apk add --no-cache tini/.test(run)));
+  });
+
+  it('drains within docker stop’s default 10 s', () => {
+    const grace = Number(/SHUTDOWN_GRACE_MS=(\d+)/.exec(argsOf('ENV').join(' '))?.[1]);
+    assert.ok(grace > 0 && grace < 10_000, `SHUTDOWN_GRACE_MS=${grace}`);
+  });
+
+  it('copies everything the build needs: every bundle entry lives under ec2/', () => {
+    const build = read('scripts/build.ts');
+    const entries = [...build.matchAll(/^\s*'[\w/-]+': '([^']+)'/gm)].map((match) => match[1]);
+    assert.ok(entries.includes('ec2/web/main.ts'));
+    assert.ok(
+      entries.every((entry) => entry?.startsWith('ec2/')),
+      entries.join(', '),
+    );
+    const copied = stages[0]?.filter((i) => i.keyword === 'COPY').map((i) => i.args) ?? [];
+    assert.ok(copied.includes('ec2 ec2') && copied.includes('scripts/build.ts scripts/'));
+  });
+
+  it('leaves local state out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n');
+    for (const path of ['node_modules', 'dist', '.git', '.data']) assert.ok(ignored.includes(path), path);
+  });
+});
