@@ -27,7 +27,7 @@ const sidecarEnv = z.object({
   /** Largest wall-clock difference between instances assumed (Amazon Time Sync keeps it far below). */
   CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(500),
   /** A standby re-reads the lease this often. */
-  STANDBY_POLL_MS: ms(1000),
+  STANDBY_POLL_MS: ms(500),
   /** Waiting for a fenced peer to be stopped gives up after this long (and is retried). */
   FENCE_TIMEOUT_MS: ms(180_000),
   /** SIGTERM: PostgreSQL's fast shutdown gets this long before it is killed. */

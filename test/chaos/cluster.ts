@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
 import pg from 'pg';
 import { readLocalRoute } from '../../ec2/sidecar/promote/local-promoter';
 import { freePort } from '../support/local-postgres';
@@ -75,6 +76,21 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
   mkdirSync(logDir);
   const routeFile = join(root, 'route.json');
 
+  // The sidecar as it ships (one bundled file, as `npm run build` makes it): starts in a fraction of tsx's time.
+  const program = join(root, 'sidecar.mjs');
+  await build({
+    entryPoints: [join(REPO, 'ec2/sidecar/main.ts')],
+    outfile: program,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: ['pg-native'],
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'error',
+  });
   const store: LeaseStoreServer = await startLeaseStoreServer();
   const slots: Slot[] = [];
   for (let index = 0; index < options.sidecars; index++) {
@@ -95,7 +111,7 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
     slot.generation += 1;
     const id = `sidecar-${slot.index}-${slot.generation}`;
     const log = openSync(join(logDir, `${id}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'ec2/sidecar/main.ts')], {
+    const child = spawn(process.execPath, [program], {
       cwd: REPO,
       detached: true, // its own process group: the unit of local fencing, like an instance
       stdio: ['ignore', log, log],

@@ -26,7 +26,7 @@ const timing = {
   renewIntervalMs: Math.floor(ttlMs / 5),
   selfFenceMarginMs: Math.floor(ttlMs * 0.3),
   clockSkewMs: 500,
-  standbyPollMs: 1000,
+  standbyPollMs: 500,
   restartDelayMs: 1000,
 };
 // Interrupted: exit through process.exit so the cluster's exit hook kills the sidecars it started.
