@@ -28,7 +28,7 @@ export interface RunScenarioOptions {
   log: Writable;
   /** Ends artillery early (its result is then incomplete or absent). */
   signal?: AbortSignal;
-  now?: () => Date;
+  /** The artillery executable; by default the one `(cd loadtest && npm ci)` installs. */
   artilleryBin?: string;
 }
 
@@ -51,7 +51,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       `artillery is not installed at ${bin}: run \`(cd loadtest && npm ci)\` first`,
     );
   }
-  const started = (options.now ?? (() => new Date()))();
+  const started = new Date();
   mkdirSync(options.resultsDir, { recursive: true });
   const resultFile = join(options.resultsDir, `${resultName(started, options.scenario, options.stage)}.json`);
 

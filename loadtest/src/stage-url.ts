@@ -1,4 +1,4 @@
-import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 
 /** resources/web.yml: the ALB's http://<dns>:8080, the listener the web tier answers on. */
 export const LOAD_BALANCER_OUTPUT = 'LoadBalancerUrl';
@@ -24,9 +24,9 @@ export async function findStageUrl(
   region: string,
 ): Promise<string> {
   const stackName = stackNameOf(stage);
-  let stacks: Awaited<ReturnType<typeof describe>>;
+  let stacks: Stack[] | undefined;
   try {
-    stacks = await describe(cloudFormation, stackName);
+    ({ Stacks: stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })));
   } catch (cause) {
     if (isStackMissing(cause)) {
       throw new StageNotDeployedError(
@@ -36,12 +36,8 @@ export async function findStageUrl(
       );
     }
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    throw new StackLookupError(
-      `cannot read stack ${stackName} of stage "${stage}" in ${region} (${reason})`,
-      {
-        cause,
-      },
-    );
+    const message = `cannot read stack ${stackName} of stage "${stage}" in ${region} (${reason})`;
+    throw new StackLookupError(message, { cause });
   }
   const stack = stacks?.[0];
   if (!stack) {
@@ -55,11 +51,6 @@ export async function findStageUrl(
     );
   }
   return url;
-}
-
-async function describe(cloudFormation: CloudFormationClient, stackName: string) {
-  const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-  return Stacks;
 }
 
 // CloudFormation answers an unknown stack name with a ValidationError "Stack with id X does not exist".

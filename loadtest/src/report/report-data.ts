@@ -9,8 +9,9 @@ export interface Series {
 export interface EndpointRow {
   path: string;
   responses: number;
-  /** Status code → count, and network errors (ETIMEDOUT, ECONNRESET …) by name. */
+  /** Status code → count. */
   codes: Record<string, number>;
+  /** Network errors (ETIMEDOUT, ECONNRESET …) → count. */
   errors: Record<string, number>;
   p50: number | null;
   p95: number | null;
