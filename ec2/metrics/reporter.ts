@@ -54,7 +54,9 @@ export function startMetricsReporter(options: ReporterOptions): RunningReporter 
 
   const schedule = () => {
     if (stopped) return;
-    nextDue += intervalMs;
+    // A reading that overran its slot (a slow CloudWatch) skips the slots it missed instead of bunching up.
+    do nextDue += intervalMs;
+    while (nextDue <= Date.now());
     timer = setTimeout(
       () => {
         inFlight = tick()

@@ -118,6 +118,26 @@ describe('startMetricsReporter', () => {
     await reporter.stop();
   });
 
+  it('skips the slots a slow send overran instead of sending several at once', async () => {
+    // The first send takes 2.5 minutes (1:00 → 3:30): the next reading is at 4:00, not at once for 2:00 and 3:00.
+    cloudWatch
+      .on(PutMetricDataCommand)
+      .callsFakeOnce(() => new Promise((resolve) => setTimeout(() => resolve({}), 2.5 * MINUTE)))
+      .resolves({});
+    const reporter = start([captured(1), captured(2)]);
+    await settle();
+
+    for (const step of [MINUTE, MINUTE, MINUTE, 30_000, 29_000]) {
+      mock.timers.tick(step);
+      await settle();
+    }
+    assert.equal(cloudWatch.commandCalls(PutMetricDataCommand).length, 1);
+    mock.timers.tick(1000);
+    await settle();
+    assert.equal(cloudWatch.commandCalls(PutMetricDataCommand).length, 2);
+    await reporter.stop();
+  });
+
   it('stops reading once stopped', async () => {
     const reporter = start([captured(1), captured(2)]);
     await settle();
