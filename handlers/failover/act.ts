@@ -2,7 +2,13 @@ import { CreateRouteCommand, type EC2Client, ReplaceRouteCommand } from '@aws-sd
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
 import type { RouteAction } from './decide';
-import { AwsTransientError, callAws, DeadlineReachedError, RouteVerificationError } from './errors';
+import {
+  AwsConfigurationError,
+  AwsTransientError,
+  callAws,
+  DeadlineReachedError,
+  RouteVerificationError,
+} from './errors';
 import { describeRouteTables } from './observe';
 
 export interface ActDeps {
@@ -13,13 +19,20 @@ export interface ActDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
-export type ActionStatus = 'applied' | 'dry-run' | 'skipped-deadline' | 'failed-transient';
+export type ActionStatus =
+  | 'applied'
+  | 'dry-run'
+  | 'skipped-deadline'
+  | 'failed-transient'
+  | 'failed-configuration';
 
 export interface ActionResult {
   action: RouteAction;
   status: ActionStatus;
   /** Set when the action failed: the AWS error code. */
   error?: string;
+  /** Set when the action failed: the named error, rethrown by the run once every table has been tried. */
+  failure?: AwsConfigurationError | AwsTransientError;
 }
 
 function send(ec2: EC2Client, action: RouteAction): Promise<unknown> {
@@ -34,9 +47,9 @@ function send(ec2: EC2Client, action: RouteAction): Promise<unknown> {
 }
 
 /**
- * Applies the decided route changes one by one. A transient failure of one table does not stop the others
- * (the next run retries it); a configuration error (e.g. AccessDenied) is thrown at once. Near the deadline the
- * remaining actions are skipped, never started.
+ * Applies the decided route changes one by one. A failure on one route table does not stop the others: a
+ * transient one is retried by the next run, a configuration one (e.g. AccessDenied) is reported by the run.
+ * Near the deadline the remaining actions are skipped, never started.
  */
 export async function act(deps: ActDeps, actions: RouteAction[]): Promise<ActionResult[]> {
   const results: ActionResult[] = [];
@@ -51,9 +64,11 @@ export async function act(deps: ActDeps, actions: RouteAction[]): Promise<Action
       results.push({ action, status: 'applied' });
     } catch (error) {
       if (error instanceof DeadlineReachedError) results.push({ action, status: 'skipped-deadline' });
-      else if (error instanceof AwsTransientError)
-        results.push({ action, status: 'failed-transient', error: error.code });
-      else throw error;
+      else if (error instanceof AwsTransientError) {
+        results.push({ action, status: 'failed-transient', error: error.code, failure: error });
+      } else if (error instanceof AwsConfigurationError) {
+        results.push({ action, status: 'failed-configuration', error: error.code, failure: error });
+      } else throw error;
     }
   }
   return results;

@@ -15,6 +15,7 @@ export type RunResult =
   | 'failed';
 
 export function runResult(decision: Decision, results: ActionResult[]): RunResult {
+  if (results.some((result) => result.status === 'failed-configuration')) return 'failed';
   if (results.some((result) => result.status === 'failed-transient')) return 'transient-error';
   if (results.some((result) => result.status === 'skipped-deadline')) return 'deadline';
   if (results.some((result) => result.status === 'dry-run')) return 'dry-run';

@@ -55,7 +55,9 @@ function logTables(logger: Logger, cidr: string, decision: Decision, results: Ac
       else if (result.status === 'dry-run') logger.info(`Dry run: would have ${verb.toLowerCase()} ${done}`);
       else if (result.status === 'skipped-deadline')
         logger.warn(`Not started, deadline near: ${verb} ${done}`);
-      else logger.warn(`Failed (${result.error}, the next run retries): ${verb} ${done}`);
+      else if (result.status === 'failed-transient') {
+        logger.warn(`Failed (${result.error}, the next run retries): ${verb} ${done}`);
+      } else logger.error(`Failed (${result.error}, a configuration error): ${verb} ${done}`);
     }
   }
 }
@@ -86,6 +88,7 @@ export async function runFailover(deps: RunDeps): Promise<RunReport> {
     );
     result = runResult(decision, results);
     reason = decision.reason;
+    failure = results.find((r) => r.status === 'failed-configuration')?.failure;
   } catch (error) {
     reason = error instanceof Error ? error.message : String(error);
     if (error instanceof AwsTransientError) {

@@ -344,13 +344,16 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     );
   });
 
-  it('AccessDenied on ReplaceRoute: a configuration error, thrown after the summary line', async () => {
-    // Prepare
+  it('AccessDenied on one route table: the other is still changed and verified, then the run fails loudly', async () => {
+    // Prepare: rtb-0111 lacks the stage tag in IAM's eyes; rtb-0222 is fine.
     const { instances, statuses } = healthyPair();
     statuses[0] = ec2Status('i-0aaa', 'running', 'ok', 'impaired');
-    new Ec2World(instances, statuses, [ec2RouteTable('rtb-0111', vipRoute('i-0aaa'))]).install();
+    new Ec2World(instances, statuses, [
+      ec2RouteTable('rtb-0111', vipRoute('i-0aaa')),
+      ec2RouteTable('rtb-0222', vipRoute('i-0aaa')),
+    ]).install();
     ec2Mock
-      .on(ReplaceRouteCommand)
+      .on(ReplaceRouteCommand, { RouteTableId: 'rtb-0111' })
       .rejects(ec2Error('UnauthorizedOperation', 403, 'You are not authorized to perform this operation.'));
     const h = harness();
 
@@ -361,8 +364,21 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
       assert.ok(error.cause instanceof EC2ServiceException);
       return true;
     });
-    assert.equal(h.summaries()[0]?.result, 'failed');
-    assert.equal(h.summaries()[0]?.level, 50, 'logged as an error');
+    const [summary] = h.summaries();
+    assert.ok(summary);
+    assert.equal(summary.result, 'failed');
+    assert.equal(summary.level, 50, 'logged as an error');
+    assert.equal(summary.RouteChanges, 1);
+    assert.deepEqual(
+      (summary.actions as { routeTableId: string; status: string }[]).map((a) => [a.routeTableId, a.status]),
+      [
+        ['rtb-0111', 'failed-configuration'],
+        ['rtb-0222', 'applied'],
+      ],
+    );
+    assert.ok(
+      h.messages().some((m) => m.startsWith('Updated route on rtb-0222 to 10.10.10.10/32 via i-0bbb')),
+    );
   });
 
   it('AccessDenied on the lease read: a configuration error', async () => {
