@@ -172,8 +172,9 @@ async function bakeSteps(request: BakeRequest, env: BakeEnvironment, created: Cr
   });
   checkpoint();
 
-  const tags = (purpose: string): Tag[] => [
-    { Key: 'Name', Value: `cloudy-${request.stage}-${purpose}` },
+  // Tagged with the bake's id, so that leftovers of a bake killed outright can be found.
+  const builderTags: Tag[] = [
+    { Key: 'Name', Value: `cloudy-${request.stage}-ami-builder` },
     { Key: 'cloudy:stage', Value: request.stage },
     { Key: 'cloudy:bake', Value: id },
   ];
@@ -191,8 +192,8 @@ async function bakeSteps(request: BakeRequest, env: BakeEnvironment, created: Cr
         MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
         ...(request.subnetId ? { SubnetId: request.subnetId } : {}),
         TagSpecifications: [
-          { ResourceType: 'instance', Tags: tags('ami-builder') },
-          { ResourceType: 'volume', Tags: tags('ami-builder') },
+          { ResourceType: 'instance', Tags: builderTags },
+          { ResourceType: 'volume', Tags: builderTags },
         ],
       }),
     ),

@@ -186,6 +186,13 @@ describe('bakeAmi', () => {
     assert.equal(input?.InstanceType, 't3.micro');
     assert.equal(input?.InstanceInitiatedShutdownBehavior, 'stop');
     assert.equal(input?.MetadataOptions?.HttpTokens, 'required');
+    assert.deepEqual(
+      input?.TagSpecifications?.[0]?.Tags?.find((tag) => tag.Key === 'cloudy:bake'),
+      {
+        Key: 'cloudy:bake',
+        Value: '20261126T123000Z',
+      },
+    );
     const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
     const bundleUrl = `https://${BUCKET}.s3.example/dev/20261126T123000Z/bundle.tar.gz?op=GetObjectCommand&expires=3600`;
     const resultUrl = `https://${BUCKET}.s3.example/dev/20261126T123000Z/result.txt?op=PutObjectCommand&expires=3600`;
