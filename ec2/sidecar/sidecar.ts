@@ -109,12 +109,16 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
   try {
     started = await prepareAndStart(deps, keeper);
   } catch (error) {
-    if (!(error instanceof StaleHolderError)) throw error;
-    logger.error(
-      { event: 'stale-holder', err: error, fencingToken },
-      'a later holder owns the data directory',
-    );
-    return 'stale-holder';
+    if (error instanceof StaleHolderError) {
+      logger.error(
+        { event: 'stale-holder', err: error, fencingToken },
+        'a later holder owns the data directory',
+      );
+      return 'stale-holder';
+    }
+    // Nothing of PostgreSQL runs (initdb has ended): hand the lease back rather than have a peer fence us.
+    await release(deps, keeper);
+    throw error;
   }
   if (!started) {
     await selfFenced;
