@@ -14,6 +14,16 @@ export function percentile(values: number[], p: number): number {
 
 const seconds = (ms: number) => (Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(1)} s`);
 
+/** A Markdown table with padded columns, laid out exactly as the repository's formatter (biome) lays it out. */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) =>
+    Math.max(3, cell.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    `| ${widths.map((width, column) => (cells[column] ?? '').padEnd(width)).join(' | ')} |`;
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
 export function renderChaosTable(input: {
   result: ChaosResult;
   timing: ClusterTiming;
@@ -23,24 +33,39 @@ export function renderChaosTable(input: {
   machine: string;
 }): string {
   const { result, timing } = input;
-  const rows = [...input.faults, 'all'].map((fault) => {
+  const takeovers = [...input.faults, 'all'].map((fault) => {
     const times = result.cycles.filter((c) => fault === 'all' || c.fault === fault).map((c) => c.takeoverMs);
-    return `| ${fault} | ${times.length} | ${seconds(percentile(times, 50))} | ${seconds(percentile(times, 99))} | ${seconds(Math.max(...times))} |`;
+    const max = times.length > 0 ? Math.max(...times) : Number.NaN;
+    return [
+      fault,
+      String(times.length),
+      seconds(percentile(times, 50)),
+      seconds(percentile(times, 99)),
+      seconds(max),
+    ];
   });
+  const { sampler } = result;
   return [
     `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- --cycles ${result.cycles.length}\`, ` +
       `${input.sidecars} sidecars on one shared data directory, lease TTL ${timing.ttlMs / 1000} s ` +
       `(renew every ${timing.renewIntervalMs / 1000} s, self-fence ${timing.selfFenceMarginMs / 1000} s before expiry, ` +
-      `clock-skew budget ${timing.clockSkewMs / 1000} s), ${input.machine}.`,
+      `clock-skew budget ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
     '',
-    '| invariant | measured |',
-    '| --- | --- |',
-    `| samples with two PostgreSQL servers on the data directory | **${result.sampler.twoServerSamples}** of ${result.sampler.samples} (sampled every 20 ms, longest gap ${Math.round(result.sampler.maxGapMs)} ms) |`,
-    `| acknowledged commits missing after a takeover | **${result.lost}** of ${result.acknowledged} acknowledged |`,
+    markdownTable(
+      ['invariant', 'measured'],
+      [
+        [
+          'samples with two PostgreSQL servers on the data directory',
+          `**${sampler.twoServerSamples}** of ${sampler.samples} (every 20 ms; longest gap ${Math.round(sampler.maxGapMs)} ms)`,
+        ],
+        [
+          'acknowledged commits missing after a takeover',
+          `**${result.lost}** of ${result.acknowledged} acknowledged`,
+        ],
+      ],
+    ),
     '',
-    '| fault on the holder | cycles | takeover p50 | takeover p99 | max |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows,
+    markdownTable(['fault on the holder', 'cycles', 'takeover p50', 'takeover p99', 'max'], takeovers),
     '',
     'Takeover: fault injected → a new holder answers queries and the route points at it.',
   ].join('\n');

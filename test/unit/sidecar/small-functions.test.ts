@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { fenceStateOf } from '../../../ec2/sidecar/fence/instance-state';
 import { descendantsOf, type ProcessInfo, parseStat } from '../../../ec2/sidecar/proc/process-table';
 import { decideRoutes } from '../../../ec2/sidecar/promote/route-decisions';
-import { percentile, replaceBetweenMarkers } from '../../chaos/report';
+import { markdownTable, percentile, replaceBetweenMarkers } from '../../chaos/report';
 
 describe('fenceStateOf', () => {
   it('maps every EC2 state, and anything else to unknown', () => {
@@ -87,6 +87,13 @@ describe('chaos report', () => {
     assert.equal(percentile(values, 50), 5);
     assert.equal(percentile(values, 99), 10);
     assert.ok(Number.isNaN(percentile([], 50)));
+  });
+
+  it('pads table columns as the formatter does, so the generated file passes the lint', () => {
+    assert.equal(
+      markdownTable(['fault', 'n'], [['sigkill-holder', '12']]),
+      ['| fault          | n   |', '| -------------- | --- |', '| sigkill-holder | 12  |'].join('\n'),
+    );
   });
 
   it('replaces only the text between its markers', () => {
