@@ -60,6 +60,10 @@ function postgresIds(): { uid: number; gid: number } {
  */
 export async function startCluster(options: { sidecars: number; timing: ClusterTiming; keepLogs?: boolean }) {
   const { timing } = options;
+  if (process.getuid?.() !== 0) {
+    // unshare (namespaces per server) and handing folders to the postgres user both need it; CI runs as root.
+    throw new Error('the database fault suite must run as root');
+  }
   const root = mkdtempSync(join(tmpdir(), 'cloudy-chaos-'));
   chmodSync(root, 0o755);
   const { uid, gid } = postgresIds();
