@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,18 @@ import type { Template } from './template';
 
 const run = promisify(execFile);
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
+/** Not part of the service: dependencies, build output, local data, and folders `sls package` never reads. */
+const NOT_SERVICE = new Set([
+  'node_modules',
+  '.git',
+  '.serverless',
+  '.esbuild',
+  '.data',
+  'dist',
+  'loadtest',
+  'test',
+  'docs',
+]);
 
 export interface PackageRequest {
   stage: string;
@@ -36,6 +48,14 @@ function withoutAws(home: string): NodeJS.ProcessEnv {
 export async function packageTemplate(request: PackageRequest): Promise<Template> {
   const work = mkdtempSync(join(tmpdir(), 'cloudy-package-'));
   const output = join(work, 'out');
+  // A private copy of the service: serverless-esbuild's .esbuild/ work folder must not be shared with another
+  // test running the CLI in the repository at the same time.
+  const service = join(work, 'service');
+  for (const entry of readdirSync(repositoryRoot)) {
+    if (!NOT_SERVICE.has(entry))
+      cpSync(join(repositoryRoot, entry), join(service, entry), { recursive: true });
+  }
+  symlinkSync(join(repositoryRoot, 'node_modules'), join(service, 'node_modules'));
   const params = Object.entries(request.params ?? {}).flatMap(([name, value]) => [
     '--param',
     `${name}=${value}`,
@@ -54,7 +74,7 @@ export async function packageTemplate(request: PackageRequest): Promise<Template
         '--package',
         output,
       ],
-      { cwd: repositoryRoot, env: withoutAws(join(work, 'home')), maxBuffer: 16 * 1024 * 1024 },
+      { cwd: service, env: withoutAws(join(work, 'home')), maxBuffer: 16 * 1024 * 1024 },
     ).catch((error: unknown) => {
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
       throw new Error(`sls package --stage ${request.stage} failed:\n${stdout}\n${stderr}`, { cause: error });

@@ -1,0 +1,635 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings, not JavaScript templates
+// The packaged CloudFormation template, tested as data: topology, scaling, user-data contracts, security rules
+// and IAM, plus validation against the CloudFormation resource specification. `sls package` runs twice (the
+// defaults, and every stage option switched on), offline and without AWS credentials.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { effectiveTemplate } from '../../support/cloudformation/conditions';
+import {
+  loadResourceSpec,
+  type ResourceSpec,
+  validateTemplate,
+} from '../../support/cloudformation/resource-spec';
+import {
+  admitsPort,
+  ingressRules,
+  managedPolicyArns,
+  policyStatements,
+} from '../../support/cloudformation/security-queries';
+import { packageTemplate } from '../../support/cloudformation/serverless-package';
+import {
+  isRecord,
+  properties,
+  ref,
+  resource,
+  resourcesOfType,
+  type Template,
+  tagValue,
+} from '../../support/cloudformation/template';
+
+const STAGE = 'ci';
+const ADMIN_CIDR = '203.0.113.7/32';
+const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000';
+const ALL_OPTIONS = {
+  adminCidr: ADMIN_CIDR,
+  keyName: 'cloudy-ops',
+  certificateArn: CERTIFICATE_ARN,
+  natType: 'gateway',
+  secretsAccountId: '444455556666',
+  dbSecretRegion: 'eu-central-1',
+};
+const repositoryRoot = resolve(import.meta.dirname, '../../..');
+
+let raw: Template; // defaults, conditions not applied
+let defaults: Template; // defaults as CloudFormation would create them
+let allOptions: Template; // every stage option on, as CloudFormation would create it
+let spec: ResourceSpec;
+
+before(async () => {
+  const specLoading = loadResourceSpec();
+  // One after the other: both runs share serverless-esbuild's work folder.
+  raw = await packageTemplate({ stage: STAGE });
+  allOptions = effectiveTemplate(await packageTemplate({ stage: STAGE, params: ALL_OPTIONS }));
+  defaults = effectiveTemplate(raw);
+  spec = await specLoading;
+});
+
+const count = (template: Template, type: string) => resourcesOfType(template, type).length;
+const subnetAzIndex = (template: Template, id: string) => {
+  const az = properties(template, id).AvailabilityZone;
+  assert.ok(isRecord(az) && Array.isArray(az['Fn::Select']), `${id} must take its AZ from Fn::GetAZs`);
+  assert.deepEqual(az['Fn::Select'][1], { 'Fn::GetAZs': '' });
+  return az['Fn::Select'][0];
+};
+
+/** The literal text a user-data piece starts with: a string, or the first piece of its Fn::Sub / Fn::Join. */
+function leadingText(part: unknown): string {
+  if (typeof part === 'string') return part;
+  if (!isRecord(part)) return '';
+  const sub = part['Fn::Sub'];
+  if (typeof sub === 'string') return sub;
+  if (Array.isArray(sub)) return leadingText(sub[0]);
+  const join = part['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) return leadingText(join[1][0]);
+  return '';
+}
+
+/** The `export NAME=` lines a launch template's user data begins with, and the text after them. */
+function userData(template: Template, launchTemplateId: string): { names: string[]; script: string } {
+  const data = properties(template, launchTemplateId).LaunchTemplateData as Record<string, unknown>;
+  const base64 = data.UserData as Record<string, unknown>;
+  const join = base64['Fn::Base64'] as Record<string, unknown>;
+  const [separator, parts] = join['Fn::Join'] as [string, unknown[]];
+  assert.equal(separator, '');
+  assert.equal(parts[0], '#!/bin/bash\n');
+  const names = parts.slice(1, -1).map((part) => {
+    const match = /^export ([A-Z_]+)=/.exec(leadingText(part));
+    assert.ok(match, `user data line is not an export: ${JSON.stringify(part)}`);
+    return match[1] as string;
+  });
+  const script = parts.at(-1);
+  assert.equal(typeof script, 'string');
+  return { names, script: script as string };
+}
+
+describe('sls package', () => {
+  it('writes a template that fits the CloudFormation resource specification, with every option off or on', () => {
+    assert.deepEqual(validateTemplate(raw, spec), []);
+    assert.deepEqual(validateTemplate(allOptions, spec), []);
+  });
+
+  it('leaves AWS lookups to CloudFormation: AMIs are SSM parameter types, resolved at deploy time', () => {
+    assert.equal(raw.Parameters?.AppAmiId?.Type, 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
+    assert.equal(raw.Parameters?.AppAmiId?.Default, `/cloudy/${STAGE}/app-ami-id`);
+    assert.equal(raw.Parameters?.NatAmiId?.Type, 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
+    assert.match(
+      String(raw.Parameters?.NatAmiId?.Default),
+      /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-/,
+    );
+    for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {
+      const data = properties(defaults, id).LaunchTemplateData as Record<string, unknown>;
+      assert.deepEqual(data.ImageId, ref('AppAmiId'), id);
+    }
+    assert.deepEqual(properties(defaults, 'NatInstance').ImageId, ref('NatAmiId'));
+    assert.deepEqual(properties(allOptions, 'Bastion').ImageId, ref('NatAmiId'));
+  });
+});
+
+describe('network', () => {
+  it('is one VPC with DNS, two public and two private subnets spread over two AZs', () => {
+    assert.equal(count(defaults, 'AWS::EC2::VPC'), 1);
+    assert.equal(properties(defaults, 'Vpc').CidrBlock, '10.0.0.0/16');
+    assert.equal(properties(defaults, 'Vpc').EnableDnsSupport, true);
+    assert.equal(count(defaults, 'AWS::EC2::Subnet'), 4);
+    assert.notEqual(subnetAzIndex(defaults, 'PublicSubnetA'), subnetAzIndex(defaults, 'PublicSubnetB'));
+    assert.notEqual(subnetAzIndex(defaults, 'PrivateSubnetA'), subnetAzIndex(defaults, 'PrivateSubnetB'));
+    assert.equal(properties(defaults, 'PublicSubnetA').MapPublicIpOnLaunch, true);
+    assert.notEqual(properties(defaults, 'PrivateSubnetA').MapPublicIpOnLaunch, true);
+  });
+
+  it('routes the public subnets to the internet gateway and the private ones through the NAT instance', () => {
+    assert.equal(count(defaults, 'AWS::EC2::InternetGateway'), 1);
+    assert.deepEqual(properties(defaults, 'PublicDefaultRoute').GatewayId, ref('InternetGateway'));
+    assert.deepEqual(properties(defaults, 'PrivateDefaultRoute').InstanceId, ref('NatInstance'));
+    assert.equal(properties(defaults, 'PrivateDefaultRoute').NatGatewayId, undefined);
+    assert.equal(properties(defaults, 'NatInstance').SourceDestCheck, false);
+    assert.equal(count(defaults, 'AWS::EC2::NatGateway'), 0);
+    for (const [subnet, table] of [
+      ['PublicSubnetA', 'PublicRouteTable'],
+      ['PublicSubnetB', 'PublicRouteTable'],
+      ['PrivateSubnetA', 'PrivateRouteTable'],
+      ['PrivateSubnetB', 'PrivateRouteTable'],
+    ] as const) {
+      const association = resourcesOfType(defaults, 'AWS::EC2::SubnetRouteTableAssociation').find(
+        ([, r]) => JSON.stringify(r.Properties?.SubnetId) === JSON.stringify(ref(subnet)),
+      );
+      assert.deepEqual(association?.[1].Properties?.RouteTableId, ref(table), subnet);
+    }
+  });
+
+  it('uses a managed NAT gateway instead when the stage asks for one', () => {
+    assert.equal(count(allOptions, 'AWS::EC2::NatGateway'), 1);
+    assert.equal(allOptions.Resources.NatInstance, undefined);
+    assert.deepEqual(properties(allOptions, 'PrivateDefaultRoute').NatGatewayId, ref('NatGateway'));
+    assert.equal(properties(allOptions, 'PrivateDefaultRoute').InstanceId, undefined);
+  });
+
+  it('tags both route tables as the virtual-IP route tables of this stage', () => {
+    for (const id of ['PublicRouteTable', 'PrivateRouteTable']) {
+      assert.equal(tagValue(properties(defaults, id).Tags, 'database'), 'true', id);
+      assert.equal(tagValue(properties(defaults, id).Tags, 'cloudy:stage'), STAGE, id);
+    }
+  });
+
+  it('reaches DynamoDB from the private subnets through a gateway endpoint', () => {
+    const endpoint = properties(defaults, 'DynamoDbEndpoint');
+    assert.equal(endpoint.VpcEndpointType, 'Gateway');
+    assert.deepEqual(endpoint.ServiceName, { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.dynamodb' });
+    assert.deepEqual(endpoint.RouteTableIds, [ref('PrivateRouteTable')]);
+  });
+
+  it('has a bastion only when the stage names an admin CIDR', () => {
+    assert.equal(count(defaults, 'AWS::EC2::Instance'), 1, 'only the NAT instance by default');
+    assert.equal(allOptions.Resources.Bastion?.Type, 'AWS::EC2::Instance');
+    assert.ok(allOptions.Outputs?.BastionAddress);
+    assert.equal(defaults.Outputs?.BastionAddress, undefined);
+  });
+});
+
+describe('web tier', () => {
+  it('puts an internet-facing ALB over both public subnets, listening on 8080', () => {
+    const alb = properties(defaults, 'LoadBalancer');
+    assert.equal(alb.Scheme, 'internet-facing');
+    assert.deepEqual(alb.Subnets, [ref('PublicSubnetA'), ref('PublicSubnetB')]);
+    const listeners = resourcesOfType(defaults, 'AWS::ElasticLoadBalancingV2::Listener');
+    assert.deepEqual(
+      listeners.map(([, r]) => r.Properties?.Port),
+      [8080],
+    );
+    assert.equal(count(allOptions, 'AWS::ElasticLoadBalancingV2::Listener'), 2);
+    const https = properties(allOptions, 'HttpsListener');
+    assert.equal(https.Port, 443);
+    assert.deepEqual(https.Certificates, [{ CertificateArn: CERTIFICATE_ARN }]);
+  });
+
+  it('forwards to a target group on 8080 that checks GET /health and drains for 20 s', () => {
+    const group = properties(defaults, 'WebTargetGroup');
+    assert.equal(group.Port, 8080);
+    assert.equal(group.HealthCheckPath, '/health');
+    assert.deepEqual(group.TargetGroupAttributes, [
+      { Key: 'deregistration_delay.timeout_seconds', Value: '20' },
+    ]);
+    const defaultAction = (properties(defaults, 'HttpListener').DefaultActions as unknown[])[0];
+    assert.deepEqual(defaultAction, { Type: 'forward', TargetGroupArn: ref('WebTargetGroup') });
+  });
+
+  it('runs 2 to 3 web instances from a launch template over both public subnets, with ELB health checks', () => {
+    assert.equal(count(defaults, 'AWS::AutoScaling::LaunchConfiguration'), 0);
+    const group = properties(defaults, 'WebAutoScalingGroup');
+    assert.equal(Number(group.MinSize), 2);
+    assert.equal(Number(group.MaxSize), 3);
+    assert.deepEqual(group.VPCZoneIdentifier, [ref('PublicSubnetA'), ref('PublicSubnetB')]);
+    assert.deepEqual(group.TargetGroupARNs, [ref('WebTargetGroup')]);
+    assert.equal(group.HealthCheckType, 'ELB');
+    assert.ok(Number(group.HealthCheckGracePeriod) > 0);
+    assert.deepEqual(group.LaunchTemplate, {
+      LaunchTemplateId: ref('WebLaunchTemplate'),
+      Version: { 'Fn::GetAtt': ['WebLaunchTemplate', 'LatestVersionNumber'] },
+    });
+  });
+
+  it('waits for a readiness signal from as many instances as the minimum size', () => {
+    const web = resource(defaults, 'WebAutoScalingGroup');
+    const signal = (web.CreationPolicy?.ResourceSignal ?? {}) as Record<string, unknown>;
+    assert.equal(Number(signal.Count), Number(web.Properties?.MinSize));
+  });
+
+  it('scales up by 1 above 60 % CPU for 2 × 60 s and down by 1 below 40 % for 2 × 60 s, 60 s apart', () => {
+    const alarms = resourcesOfType(defaults, 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 2);
+    const expected = [
+      { threshold: 60, operator: 'GreaterThanThreshold', adjustment: 1, bound: 'MetricIntervalLowerBound' },
+      { threshold: 40, operator: 'LessThanThreshold', adjustment: -1, bound: 'MetricIntervalUpperBound' },
+    ];
+    for (const want of expected) {
+      const found = alarms.find(([, alarm]) => alarm.Properties?.Threshold === want.threshold);
+      assert.ok(found, `an alarm at ${want.threshold} %`);
+      const alarm = found[1].Properties ?? {};
+      assert.equal(alarm.Namespace, 'AWS/EC2');
+      assert.equal(alarm.MetricName, 'CPUUtilization');
+      assert.equal(alarm.Statistic, 'Average');
+      assert.equal(alarm.Period, 60);
+      assert.equal(alarm.EvaluationPeriods, 2);
+      assert.equal(alarm.ComparisonOperator, want.operator);
+      assert.deepEqual(alarm.Dimensions, [
+        { Name: 'AutoScalingGroupName', Value: ref('WebAutoScalingGroup') },
+      ]);
+      const actions = alarm.AlarmActions as { Ref: string }[];
+      assert.equal(actions.length, 1);
+      const policy = properties(defaults, actions[0]?.Ref ?? '');
+      assert.equal(resource(defaults, actions[0]?.Ref ?? '').Type, 'AWS::AutoScaling::ScalingPolicy');
+      assert.deepEqual(policy.AutoScalingGroupName, ref('WebAutoScalingGroup'));
+      assert.equal(policy.PolicyType, 'StepScaling');
+      assert.equal(policy.AdjustmentType, 'ChangeInCapacity');
+      assert.equal(policy.EstimatedInstanceWarmup, 60);
+      assert.deepEqual(policy.StepAdjustments, [{ [want.bound]: 0, ScalingAdjustment: want.adjustment }]);
+    }
+    assert.equal(Number(properties(defaults, 'WebAutoScalingGroup').Cooldown), 60);
+    const monitoring = (
+      properties(defaults, 'WebLaunchTemplate').LaunchTemplateData as Record<string, unknown>
+    ).Monitoring;
+    assert.deepEqual(monitoring, { Enabled: true }, 'one-minute CPU metrics for 60 s alarm periods');
+  });
+
+  it('boots with the user-data contract of userdata/webserver.sh', () => {
+    const { names, script } = userData(defaults, 'WebLaunchTemplate');
+    assert.deepEqual(names, [
+      'STAGE',
+      'AWS_REGION',
+      'STACK_NAME',
+      'DB_SECRET_ROLE_ARN',
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+      'VIRTUAL_IP',
+      'METRICS_NAMESPACE',
+      'SIGNAL_RESOURCE',
+    ]);
+    assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/webserver.sh'), 'utf8'));
+    const data = properties(defaults, 'WebLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
+    const parts = ((data.UserData as Record<string, Record<string, unknown[]>>)['Fn::Base64']?.[
+      'Fn::Join'
+    ]?.[1] ?? []) as unknown[];
+    assert.ok(parts.includes('export SIGNAL_RESOURCE=WebAutoScalingGroup\n'));
+  });
+});
+
+describe('database tier', () => {
+  it('runs 1 to 2 database instances over both private subnets, 2 by default (a warm standby)', () => {
+    const group = properties(defaults, 'DatabaseAutoScalingGroup');
+    assert.equal(Number(group.MinSize), 1);
+    assert.equal(Number(group.MaxSize), 2);
+    assert.equal(Number(group.DesiredCapacity), 2);
+    assert.deepEqual(group.VPCZoneIdentifier, [ref('PrivateSubnetA'), ref('PrivateSubnetB')]);
+    assert.deepEqual(
+      (group.LaunchTemplate as Record<string, unknown>).LaunchTemplateId,
+      ref('DatabaseLaunchTemplate'),
+    );
+  });
+
+  it('tags every database instance at launch with database=true and the stage', () => {
+    const tags = properties(defaults, 'DatabaseAutoScalingGroup').Tags as Record<string, unknown>[];
+    for (const [key, value] of [
+      ['database', 'true'],
+      ['cloudy:stage', STAGE],
+    ]) {
+      assert.deepEqual(
+        tags.find((tag) => tag.Key === key),
+        { Key: key, Value: value, PropagateAtLaunch: true },
+      );
+    }
+  });
+
+  it('keeps PGDATA on an encrypted EFS file system mounted in both private subnets', () => {
+    assert.equal(count(defaults, 'AWS::EFS::FileSystem'), 1);
+    assert.equal(properties(defaults, 'DatabaseFileSystem').Encrypted, true);
+    const targets = resourcesOfType(defaults, 'AWS::EFS::MountTarget').map(([, r]) => r.Properties ?? {});
+    assert.deepEqual(
+      targets.map((target) => target.SubnetId),
+      [ref('PrivateSubnetA'), ref('PrivateSubnetB')],
+    );
+    for (const target of targets) assert.deepEqual(target.SecurityGroups, [ref('EfsSecurityGroup')]);
+  });
+
+  it('keeps the lease in an encrypted on-demand DynamoDB table keyed by lockName', () => {
+    const table = properties(defaults, 'LeaseTable');
+    assert.deepEqual(table.KeySchema, [{ AttributeName: 'lockName', KeyType: 'HASH' }]);
+    assert.deepEqual(table.AttributeDefinitions, [{ AttributeName: 'lockName', AttributeType: 'S' }]);
+    assert.equal(table.BillingMode, 'PAY_PER_REQUEST');
+    assert.deepEqual(table.SSESpecification, { SSEEnabled: true });
+  });
+
+  it('boots with the user-data contract of userdata/database.sh', () => {
+    const { names, script } = userData(defaults, 'DatabaseLaunchTemplate');
+    assert.deepEqual(names, [
+      'STAGE',
+      'AWS_REGION',
+      'STACK_NAME',
+      'LEASE_TABLE',
+      'EFS_FILE_SYSTEM_ID',
+      'VIRTUAL_IP',
+      'ROUTE_TABLE_IDS',
+      'DB_SECRET_ROLE_ARN',
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+    ]);
+    assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/database.sh'), 'utf8'));
+    const data = properties(defaults, 'DatabaseLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
+    assert.match(
+      JSON.stringify(data.UserData),
+      /export ROUTE_TABLE_IDS=\$\{PublicRouteTable\},\$\{PrivateRouteTable\}/,
+    );
+  });
+
+  it('keeps both launch templates within the 16 KB user-data limit', () => {
+    for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {
+      const data = properties(defaults, id).LaunchTemplateData as Record<string, unknown>;
+      // The literal text plus generous room for the ids and ARNs CloudFormation fills in.
+      const size = Buffer.byteLength(JSON.stringify(data.UserData)) + 1024;
+      assert.ok(size < 16 * 1024, `${id} user data is about ${size} bytes`);
+    }
+  });
+});
+
+describe('api function', () => {
+  it('runs in the private subnets with its own security group and role', () => {
+    const fn = properties(defaults, 'ApiLambdaFunction');
+    assert.deepEqual(fn.VpcConfig, {
+      SecurityGroupIds: [ref('ApiSecurityGroup')],
+      SubnetIds: [ref('PrivateSubnetA'), ref('PrivateSubnetB')],
+    });
+    assert.deepEqual(fn.Role, { 'Fn::GetAtt': ['ApiFunctionRole', 'Arn'] });
+    const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    // resources/api.yml replaces the whole environment: the provider's variables must survive it.
+    assert.deepEqual(Object.keys(env).sort(), [
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+      'DB_SECRET_ROLE_ARN',
+      'NODE_OPTIONS',
+      'VIRTUAL_IP',
+    ]);
+    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION', 'VIRTUAL_IP']) {
+      assert.ok(env[key] !== undefined && env[key] !== '', `${key} is set`);
+    }
+  });
+
+  it('answers on the ALB under /lambda', () => {
+    const rules = resourcesOfType(defaults, 'AWS::ElasticLoadBalancingV2::ListenerRule').map(
+      ([, r]) => r.Properties,
+    );
+    assert.equal(rules.length, 1);
+    assert.deepEqual(rules[0]?.ListenerArn, ref('HttpListener'));
+    assert.deepEqual(rules[0]?.Conditions, [{ Field: 'path-pattern', Values: ['/lambda', '/lambda/*'] }]);
+  });
+});
+
+describe('security', () => {
+  it('requires IMDSv2 on every launch template and every instance', () => {
+    for (const template of [defaults, allOptions]) {
+      for (const [id, lt] of resourcesOfType(template, 'AWS::EC2::LaunchTemplate')) {
+        const data = lt.Properties?.LaunchTemplateData as Record<string, Record<string, unknown>>;
+        assert.equal(data.MetadataOptions?.HttpTokens, 'required', id);
+      }
+      for (const [id, instance] of resourcesOfType(template, 'AWS::EC2::Instance')) {
+        assert.equal(
+          (instance.Properties?.MetadataOptions as Record<string, unknown>)?.HttpTokens,
+          'required',
+          id,
+        );
+      }
+    }
+  });
+
+  it('opens nothing to the world but the ALB listener ports', () => {
+    const worldOpen = (template: Template) =>
+      ingressRules(template)
+        .filter((rule) => rule.cidr === '0.0.0.0/0' || rule.cidr === '::/0')
+        .map((rule) => `${rule.group}:${rule.fromPort}-${rule.toPort}`)
+        .sort();
+    assert.deepEqual(worldOpen(defaults), ['AlbSecurityGroup:8080-8080']);
+    assert.deepEqual(worldOpen(allOptions), ['AlbSecurityGroup:443-443', 'AlbSecurityGroup:8080-8080']);
+  });
+
+  it('admits each tier only from the tier in front of it', () => {
+    for (const template of [defaults, allOptions]) {
+      const into = (group: string) =>
+        ingressRules(template)
+          .filter((rule) => rule.group === group)
+          .map((rule) => `${rule.fromPort}-${rule.toPort} from ${rule.sourceGroup ?? rule.cidr}`)
+          .sort();
+      const bastion = template === allOptions ? ['22-22 from BastionSecurityGroup'] : [];
+      assert.deepEqual(into('WebSecurityGroup'), [...bastion, '8080-8080 from AlbSecurityGroup'].sort());
+      assert.deepEqual(
+        into('DatabaseSecurityGroup'),
+        [...bastion, '5432-5432 from ApiSecurityGroup', '5432-5432 from WebSecurityGroup'].sort(),
+      );
+      assert.deepEqual(into('EfsSecurityGroup'), ['2049-2049 from DatabaseSecurityGroup']);
+      assert.deepEqual(into('ApiSecurityGroup'), []);
+    }
+    const bastionRules = ingressRules(allOptions).filter((rule) => rule.group === 'BastionSecurityGroup');
+    assert.deepEqual(bastionRules, [
+      { group: 'BastionSecurityGroup', protocol: 'tcp', fromPort: 22, toPort: 22, cidr: ADMIN_CIDR },
+    ]);
+  });
+
+  it('admits PostgreSQL only from the web and api security groups, never from an address range', () => {
+    for (const template of [defaults, allOptions]) {
+      const postgres = ingressRules(template).filter((rule) => admitsPort(rule, 5432));
+      assert.ok(postgres.length > 0);
+      for (const rule of postgres) {
+        assert.equal(rule.cidr, undefined);
+        assert.ok(
+          ['WebSecurityGroup', 'ApiSecurityGroup'].includes(rule.sourceGroup ?? ''),
+          JSON.stringify(rule),
+        );
+      }
+    }
+  });
+
+  it('lets the NAT instance forward web traffic only for the private tiers', () => {
+    const nat = ingressRules(defaults).filter((rule) => rule.group === 'NatSecurityGroup');
+    assert.ok(nat.length > 0);
+    for (const rule of nat) {
+      assert.ok([80, 443].includes(rule.fromPort) && rule.fromPort === rule.toPort, JSON.stringify(rule));
+      assert.ok(
+        ['DatabaseSecurityGroup', 'ApiSecurityGroup'].includes(rule.sourceGroup ?? ''),
+        JSON.stringify(rule),
+      );
+    }
+  });
+
+  it('lets the ALB send only to the web instances', () => {
+    const egress = resourcesOfType(defaults, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties);
+    assert.deepEqual(egress, [
+      {
+        GroupId: ref('AlbSecurityGroup'),
+        Description: 'Forward to the web instances and health-check them',
+        IpProtocol: 'tcp',
+        FromPort: 8080,
+        ToPort: 8080,
+        DestinationSecurityGroupId: ref('WebSecurityGroup'),
+      },
+    ]);
+  });
+
+  it('encrypts the data at rest', () => {
+    for (const [id, fs] of resourcesOfType(defaults, 'AWS::EFS::FileSystem')) {
+      assert.equal(fs.Properties?.Encrypted, true, id);
+    }
+    for (const [id, table] of resourcesOfType(defaults, 'AWS::DynamoDB::Table')) {
+      assert.deepEqual(table.Properties?.SSESpecification, { SSEEnabled: true }, id);
+    }
+  });
+
+  it('names every named resource after the service and stage', () => {
+    const nameKeys = [
+      'RoleName',
+      'LaunchTemplateName',
+      'AutoScalingGroupName',
+      'TableName',
+      'AlarmName',
+      'FunctionName',
+    ];
+    for (const [id, r] of Object.entries(allOptions.Resources)) {
+      const props = r.Properties ?? {};
+      for (const key of nameKeys) {
+        if (typeof props[key] === 'string')
+          assert.ok(String(props[key]).startsWith(`cloudy-${STAGE}-`), `${id}.${key}`);
+      }
+      const nameTag = tagValue(props.Tags ?? props.FileSystemTags, 'Name');
+      if (typeof nameTag === 'string')
+        assert.ok(nameTag.includes(`cloudy-`) && nameTag.includes(STAGE), `${id} Name tag`);
+    }
+    assert.equal(properties(allOptions, 'LoadBalancer').Name, `cloudy-${STAGE}`);
+  });
+});
+
+describe('IAM', () => {
+  const secretRoleArn = (template: Template) =>
+    (properties(template, 'ApiLambdaFunction').Environment as { Variables: Record<string, unknown> })
+      .Variables.DB_SECRET_ROLE_ARN;
+
+  it('grants no wildcard actions, and "*" resources only to describe/list calls or a namespace-bound metric put', () => {
+    for (const template of [defaults, allOptions]) {
+      for (const statement of policyStatements(template).filter((s) => s.effect === 'Allow')) {
+        for (const action of statement.actions)
+          assert.ok(!action.includes('*'), `${statement.owner}: ${action}`);
+        if (!statement.resources.includes('*')) continue;
+        for (const action of statement.actions) {
+          const readOnly = /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$/.test(action);
+          const namespaced =
+            action === 'cloudwatch:PutMetricData' &&
+            isRecord(statement.condition?.StringEquals) &&
+            'cloudwatch:namespace' in statement.condition.StringEquals;
+          assert.ok(readOnly || namespaced, `${statement.owner}: ${action} on *`);
+        }
+      }
+    }
+  });
+
+  it('attaches no broad AWS-managed policies', () => {
+    for (const { owner, arn } of managedPolicyArns(allOptions)) {
+      assert.doesNotMatch(arn, /FullAccess|AdministratorAccess|PowerUser/, owner);
+    }
+  });
+
+  it('lets web, database and api roles assume only the configured secrets-account role', () => {
+    for (const template of [defaults, allOptions]) {
+      const assumes = policyStatements(template).filter((s) => s.actions.includes('sts:AssumeRole'));
+      assert.deepEqual(assumes.map((s) => s.owner).sort(), [
+        'ApiFunctionRole',
+        'DatabaseInstanceRole',
+        'WebInstanceRole',
+      ]);
+      for (const statement of assumes) {
+        assert.deepEqual(statement.actions, ['sts:AssumeRole']);
+        assert.deepEqual(statement.resources, [secretRoleArn(template)]);
+      }
+    }
+    assert.deepEqual(secretRoleArn(allOptions), {
+      'Fn::Sub': [
+        'arn:${AWS::Partition}:iam::${SecretsAccountId}:role/cloudy-ci-db-secret-reader',
+        { SecretsAccountId: '444455556666' },
+      ],
+    });
+    assert.deepEqual(
+      (properties(allOptions, 'ApiLambdaFunction').Environment as { Variables: Record<string, unknown> })
+        .Variables.DB_SECRET_REGION,
+      'eu-central-1',
+    );
+  });
+
+  it('names the roles that read the secret so that the secrets account trusts them', () => {
+    // resources/secrets-account/template.json trusts role/${Service}-${Stage}-* of the app account.
+    const readers = policyStatements(defaults)
+      .filter((s) => s.actions.includes('sts:AssumeRole'))
+      .map((s) => properties(defaults, s.owner).RoleName);
+    assert.equal(readers.length, 3);
+    for (const name of readers) assert.ok(String(name).startsWith(`cloudy-${STAGE}-`), String(name));
+  });
+
+  it('lets web instances put metrics only in the project namespace and signal only this stack', () => {
+    const web = policyStatements(defaults).filter((s) => s.owner === 'WebInstanceRole');
+    const metrics = web.find((s) => s.actions.includes('cloudwatch:PutMetricData'));
+    assert.deepEqual(metrics?.condition, { StringEquals: { 'cloudwatch:namespace': `cloudy/${STAGE}` } });
+    const signal = web.find((s) => s.actions.includes('cloudformation:SignalResource'));
+    assert.deepEqual(signal?.resources, [ref('AWS::StackId')]);
+  });
+
+  it('gives the database sidecar the lease items, and fencing and routing only on tagged stage resources', () => {
+    const db = policyStatements(defaults).filter((s) => s.owner === 'DatabaseInstanceRole');
+    const lease = db.find((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+    assert.deepEqual(lease?.actions.sort(), [
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    assert.deepEqual(lease?.resources, [{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
+    const stageTags = {
+      StringEquals: { 'aws:ResourceTag/cloudy:stage': STAGE, 'aws:ResourceTag/database': 'true' },
+    };
+    for (const action of [
+      'ec2:StopInstances',
+      'ec2:ModifyInstanceAttribute',
+      'ec2:CreateRoute',
+      'ec2:ReplaceRoute',
+    ]) {
+      const statement = db.find((s) => s.actions.includes(action));
+      assert.deepEqual(statement?.condition, stageTags, action);
+      assert.ok(!statement?.resources.includes('*'), action);
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('publish the ALB URL, VPC, subnets, EFS, bastion and route tables', () => {
+    for (const name of [
+      'LoadBalancerUrl',
+      'VpcId',
+      'PublicSubnetIds',
+      'PrivateSubnetIds',
+      'FileSystemId',
+      'BastionAddress',
+      'PublicRouteTableId',
+      'PrivateRouteTableId',
+      'LeaseTableName',
+    ]) {
+      assert.ok(allOptions.Outputs?.[name], name);
+    }
+    assert.deepEqual(defaults.Outputs?.LoadBalancerUrl?.Value, {
+      'Fn::Sub': 'http://${LoadBalancer.DNSName}:8080',
+    });
+  });
+});
