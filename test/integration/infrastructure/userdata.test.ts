@@ -11,8 +11,9 @@ const folder = resolve(import.meta.dirname, '../../../userdata');
 const scripts = readdirSync(folder).filter((name) => name.endsWith('.sh'));
 
 describe('userdata/*.sh', () => {
-  it('includes the NAT instance script (and the tier scripts as they land)', () => {
-    assert.ok(scripts.includes('nat-instance.sh'));
+  it('holds the boot scripts the launch templates and the NAT instance inline', () => {
+    for (const name of ['database.sh', 'nat-instance.sh', 'webserver.sh'])
+      assert.ok(scripts.includes(name), name);
   });
 
   for (const name of scripts) {
