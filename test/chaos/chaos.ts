@@ -2,7 +2,8 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHAOS_PASSWORD, type ClusterTiming, type Primary, startCluster } from './cluster';
 import { FAULTS, type Fault, injectFault } from './faults';
-import { type SamplerReport, startServerSampler } from './server-sampler';
+import { startSamplerProcess } from './sampler-client';
+import type { SamplerReport } from './server-sampler';
 import { missingRows, startWriter } from './writer';
 
 export interface CycleResult {
@@ -53,15 +54,18 @@ export async function runChaos(options: {
     timing: options.timing,
     keepLogs: options.keepLogs ?? false,
   });
-  // The sampler runs from the very start; it must never outlive the run (a stuck interval keeps node alive).
-  const sampler = startServerSampler({
+  // The sampler runs from the very start, in a process of its own.
+  const sampler = await startSamplerProcess({
     dataDir: join(realpathSync(join(cluster.pgdata, '..')), 'pgdata'),
     intervalMs: 20,
+  }).catch(async (error: unknown) => {
+    await cluster.stop();
+    throw error;
   });
   const writer = startWriter({ routeFile: cluster.routeFile, password: CHAOS_PASSWORD, intervalMs: 20 });
   const cycles: CycleResult[] = [];
   let lost = 0;
-  let samplerReport: SamplerReport;
+  let samplerState: Awaited<ReturnType<typeof sampler.stop>>;
   try {
     for (let index = 0; index < options.cycles; index++) {
       const fault = FAULTS[index % FAULTS.length] as Fault;
@@ -92,20 +96,24 @@ export async function runChaos(options: {
       cycles.push({ fault, from: holder.holderId, to: after.holderId, takeoverMs });
       progress(
         `cycle ${index + 1}/${options.cycles} ${fault}: ${holder.holderId} → ${after.holderId} in ${Math.round(takeoverMs)} ms, ` +
-          `acked ${writer.acknowledged().length}, missing ${missing.length}, two-server samples ${sampler.report().twoServerSamples}`,
+          `acked ${writer.acknowledged().length}, missing ${missing.length}, two-server samples ${sampler.latest().twoServerSamples}`,
       );
     }
   } finally {
     await writer.stop();
-    samplerReport = sampler.stop();
+    samplerState = await sampler.stop();
     await cluster.stop();
   }
   return {
     cycles,
-    sampler: samplerReport,
+    sampler: {
+      samples: samplerState.samples,
+      twoServerSamples: samplerState.twoServerSamples,
+      maxGapMs: samplerState.maxGapMs,
+    },
     acknowledged: writer.acknowledged().length,
     lost,
-    twoServerMoments: sampler.violations(),
+    twoServerMoments: samplerState.violations,
     logDir: cluster.logDir,
   };
 }
