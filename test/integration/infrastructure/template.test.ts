@@ -587,16 +587,33 @@ describe('IAM', () => {
     assert.deepEqual(signal?.resources, [ref('AWS::StackId')]);
   });
 
-  it('gives the database sidecar the lease items, and fencing and routing only on tagged stage resources', () => {
+  it('gives the database instances exactly the calls the sidecar and the boot script make, and no other', () => {
     const db = policyStatements(defaults).filter((s) => s.owner === 'DatabaseInstanceRole');
-    const lease = db.find((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
-    assert.deepEqual(lease?.actions.sort(), [
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
+    assert.deepEqual(db.flatMap((s) => s.actions).sort(), [
+      'dynamodb:GetItem', // ec2/sidecar/lease/lease-store.ts
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
+      'ec2:CreateRoute', // ec2/sidecar/promote/ec2-promoter.ts
+      'ec2:DescribeInstances', // ec2/sidecar/fence/ec2-fencer.ts, ec2-promoter.ts
+      'ec2:DescribeRouteTables',
+      'ec2:ModifyInstanceAttribute',
+      'ec2:ReplaceRoute',
+      'ec2:StopInstances',
+      'elasticfilesystem:ClientMount', // userdata/database.sh: the EFS mount
+      'elasticfilesystem:ClientRootAccess',
+      'elasticfilesystem:ClientWrite',
+      'sts:AssumeRole', // userdata/database.sh: the cross-account secret
     ]);
+  });
+
+  it('gives the database sidecar the lease item, and fencing and routing only on tagged stage resources', () => {
+    const db = policyStatements(defaults).filter((s) => s.owner === 'DatabaseInstanceRole');
+    const lease = db.find((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+    assert.deepEqual(lease?.actions.sort(), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(lease?.resources, [{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
+    const observe = db.find((s) => s.actions.includes('ec2:DescribeRouteTables'));
+    assert.deepEqual(observe?.actions.sort(), ['ec2:DescribeInstances', 'ec2:DescribeRouteTables']);
+    assert.deepEqual(observe?.resources, ['*']);
     const stageTags = {
       StringEquals: { 'aws:ResourceTag/cloudy:stage': STAGE, 'aws:ResourceTag/database': 'true' },
     };
