@@ -26,8 +26,13 @@ export function startServerSampler(options: { dataDir: string; intervalMs: numbe
     last = now;
     const servers = new Set<string>();
     for (const p of listProcesses()) {
-      if (p.comm !== 'postgres' || !isLive(p) || workingDirectory(p.pid) !== dataDir) continue;
-      servers.add(pidNamespace(p.pid) ?? `pid ${p.pid}`);
+      if (p.comm !== 'postgres' || !isLive(p)) continue;
+      // A process whose namespace can no longer be read has exited since it was listed (a backend of
+      // the running server closing, typically): it has nothing open, and must not count as a server of
+      // its own. Every process of a real second server stays readable across samples.
+      const namespace = pidNamespace(p.pid);
+      if (!namespace || workingDirectory(p.pid) !== dataDir) continue;
+      servers.add(namespace);
     }
     report.samples += 1;
     if (servers.size > 1) {
