@@ -87,7 +87,8 @@ export function createBakeClients(region: string): {
  * budget (handlers/failover/deadline.ts reserves about one request); the SDK's retries with backoff still apply.
  */
 export function createFailoverClients(): { ec2: EC2Client; dynamodb: DynamoDBClient } {
-  const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000 };
+  // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and keeps waiting.
+  const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000, throwOnRequestTimeout: true };
   return { ec2: new EC2Client({ requestHandler }), dynamodb: new DynamoDBClient({ requestHandler }) };
 }
 
