@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings, not JavaScript templates
 // The packaged CloudFormation template, tested as data: topology, scaling, user-data contracts, security rules
 // and IAM, plus validation against the CloudFormation resource specification. `sls package` runs twice (the
-// defaults, and every stage option switched on), offline and without AWS credentials.
+// defaults, and every stage option switched away from its default), offline and without AWS credentials.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -39,12 +39,13 @@ const ALL_OPTIONS = {
   natType: 'gateway',
   secretsAccountId: '444455556666',
   dbSecretRegion: 'eu-central-1',
+  ec2Endpoint: 'false',
 };
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
 
 let raw: Template; // defaults, conditions not applied
 let defaults: Template; // defaults as CloudFormation would create them
-let allOptions: Template; // every stage option on, as CloudFormation would create it
+let allOptions: Template; // every stage option away from its default, as CloudFormation would create it
 let spec: ResourceSpec;
 
 before(async () => {
@@ -168,6 +169,24 @@ describe('network', () => {
     assert.equal(endpoint.VpcEndpointType, 'Gateway');
     assert.deepEqual(endpoint.ServiceName, { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.dynamodb' });
     assert.deepEqual(endpoint.RouteTableIds, [ref('PrivateRouteTable')]);
+  });
+
+  it('reaches the EC2 API from both private subnets through an interface endpoint, unless the stage opts out', () => {
+    assert.deepEqual(properties(defaults, 'Ec2Endpoint'), {
+      VpcId: ref('Vpc'),
+      VpcEndpointType: 'Interface',
+      ServiceName: { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.ec2' },
+      PrivateDnsEnabled: true,
+      SubnetIds: [ref('PrivateSubnetA'), ref('PrivateSubnetB')],
+      SecurityGroupIds: [ref('Ec2EndpointSecurityGroup')],
+    });
+    // ec2Endpoint=false
+    assert.equal(allOptions.Resources.Ec2Endpoint, undefined);
+    assert.equal(allOptions.Resources.Ec2EndpointSecurityGroup, undefined);
+    assert.deepEqual(
+      resourcesOfType(allOptions, 'AWS::EC2::VPCEndpoint').map(([id]) => id),
+      ['DynamoDbEndpoint'],
+    );
   });
 
   it('has a bastion only when the stage names an admin CIDR', () => {
@@ -455,6 +474,19 @@ describe('security', () => {
         );
       }
     }
+  });
+
+  it('admits only the database instances to the EC2 API endpoint, on 443', () => {
+    const endpoint = ingressRules(defaults).filter((rule) => rule.group === 'Ec2EndpointSecurityGroup');
+    assert.deepEqual(endpoint, [
+      {
+        group: 'Ec2EndpointSecurityGroup',
+        protocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        sourceGroup: 'DatabaseSecurityGroup',
+      },
+    ]);
   });
 
   it('lets the NAT instance forward web traffic only for the private tiers', () => {
