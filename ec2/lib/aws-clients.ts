@@ -89,7 +89,10 @@ export function createBakeClients(region: string): {
 export function createFailoverClients(): { ec2: EC2Client; dynamodb: DynamoDBClient } {
   // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and keeps waiting.
   const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000, throwOnRequestTimeout: true };
-  return { ec2: new EC2Client({ requestHandler }), dynamodb: new DynamoDBClient({ requestHandler }) };
+  // One attempt per call: a throttled or timed-out call is a transient error that the next run (at most a
+  // minute later) retries, and the run's deadline reserve only has to cover one request, not a retry chain.
+  const settings = { requestHandler, maxAttempts: 1 };
+  return { ec2: new EC2Client(settings), dynamodb: new DynamoDBClient(settings) };
 }
 
 /** For `npm run loadtest -- --stage NAME` (run from a workstation): the stage's stack outputs. */

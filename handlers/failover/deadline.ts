@@ -7,8 +7,8 @@ export interface Deadline {
   ensureTimeFor(operation: string): void;
 }
 
-/** One AWS request may take up to its request timeout (see aws-clients.ts) plus a retry's backoff. */
-export const DEFAULT_RESERVE_MS = 6_000;
+/** One AWS request (one attempt, see createFailoverClients) takes at most its 2 s connect + 5 s request timeout. */
+export const DEFAULT_RESERVE_MS = 8_000;
 
 export function lambdaDeadline(
   getRemainingTimeInMillis: () => number,

@@ -408,7 +408,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     // Prepare: plenty of time for the reads, then the clock runs out.
     const { instances, statuses } = healthyPair();
     new Ec2World(instances, statuses, [ec2RouteTable('rtb-0111', undefined)]).install();
-    let remaining = 20_000;
+    let remaining = 22_000;
     const h = harness({
       deadline: lambdaDeadline(() => {
         remaining -= 2_000;

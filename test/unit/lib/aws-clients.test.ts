@@ -28,7 +28,9 @@ describe('aws-clients', () => {
     const { ec2, dynamodb } = createFailoverClients();
     // Act
     const options = await Promise.all([handlerOptions(ec2), handlerOptions(dynamodb)]);
+    const attempts = await Promise.all([ec2.config.maxAttempts(), dynamodb.config.maxAttempts()]);
     // Assess
+    assert.deepEqual(attempts, [1, 1]);
     for (const { requestTimeout, connectionTimeout, throwOnRequestTimeout } of options) {
       assert.deepEqual(
         { requestTimeout, connectionTimeout, throwOnRequestTimeout },
