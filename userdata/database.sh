@@ -62,7 +62,7 @@ systemctl mask postgresql.service
 
 log "mounting $EFS_FILE_SYSTEM_ID at $EFS_MOUNT (TLS)"
 mkdir -p "$ROOT$EFS_MOUNT" "$CONFIG_DIR" "$UNIT_DIR"
-FSTAB_LINE="$EFS_FILE_SYSTEM_ID:/ $EFS_MOUNT efs _netdev,tls,noresvport 0 0"
+FSTAB_LINE="$EFS_FILE_SYSTEM_ID:/ $EFS_MOUNT efs _netdev,tls,iam,noresvport 0 0"
 touch "$FSTAB"
 if ! grep -qxF "$FSTAB_LINE" "$FSTAB"; then
   echo "$FSTAB_LINE" >>"$FSTAB"

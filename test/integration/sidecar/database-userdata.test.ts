@@ -109,7 +109,7 @@ describe('userdata/database.sh', () => {
     assert.equal(calls.filter((call) => call.startsWith('mount ')).length, 2, 'retried the mount once');
     assert.match(
       instance.file('etc/fstab'),
-      /^fs-0123456789abcdef0:\/ \/var\/lib\/cloudy\/efs efs _netdev,tls,noresvport 0 0$/m,
+      /^fs-0123456789abcdef0:\/ \/var\/lib\/cloudy\/efs efs _netdev,tls,iam,noresvport 0 0$/m,
     );
     assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/lib/cloudy/efs`));
     assert.deepEqual(calls.slice(-3), [
