@@ -21,7 +21,7 @@ export const REDACTED_PATHS = [
 export function createLogger(
   name: string,
   level = process.env.LOG_LEVEL ?? 'info',
-  destination: DestinationStream = pino.destination(1),
+  destination: DestinationStream = pino.destination({ dest: 1, sync: false }),
 ): Logger {
   return pino(
     {

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../lib/logger';
 import {
@@ -9,6 +7,8 @@ import {
   ServiceUnavailableError,
   ValidationError,
 } from './http/errors';
+import { type RequestLogOptions, startRequestLog } from './http/request-log';
+import { staticRoutes } from './http/static-routes';
 import { parseLoadNumber } from './prime/load-input';
 import type { PrimeChecker } from './prime/prime-checker';
 import { parseNewUser, parseUserPage } from './users/user-input';
@@ -18,33 +18,29 @@ export interface AppDependencies {
   users: UsersRepository;
   primeChecker: PrimeChecker;
   logger: Logger;
-  /** Reported by `GET /`: which instance answered behind the load balancer. */
-  hostname?: string;
+  /** `GET /` and `GET /health` (see http/static-routes.ts); the server may also answer them ahead of Express. */
+  staticRoutes?: ReadonlyMap<string, string>;
   /** Returns true once shutdown has begun: responses then ask the client to close the connection. */
   isShuttingDown?: () => boolean;
 }
 
 const BODY_LIMIT = '4kb';
-const REQUEST_ID = /^[A-Za-z0-9._:=-]{1,128}$/;
 
 export function createApp(deps: AppDependencies): express.Express {
   const { users, primeChecker, logger } = deps;
-  const rootBody = JSON.stringify({ hostname: deps.hostname ?? hostname() });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(requestContext(logger, deps.isShuttingDown ?? (() => false)));
+  app.use(requestContext({ logger, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
 
-  app.get('/', (_req, res) => {
-    res.type('application/json').send(rootBody);
-  });
-
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  for (const [path, body] of deps.staticRoutes ?? staticRoutes()) {
+    app.get(path, (_req, res) => {
+      res.type('application/json').send(body);
+    });
+  }
 
   app.get('/ready', async (_req, res) => {
     await users.ping();
@@ -85,22 +81,13 @@ export function createApp(deps: AppDependencies): express.Express {
   return app;
 }
 
-function requestContext(logger: Logger, isShuttingDown: () => boolean): RequestHandler {
+function requestContext(log: RequestLogOptions): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const started = process.hrtime.bigint();
-    // A plain field rather than a child logger per request: the hot path stays cheap at 10k req/s.
-    res.locals.requestId = requestId;
-    res.setHeader('X-Request-Id', requestId);
-    if (isShuttingDown()) res.setHeader('Connection', 'close');
-    res.on('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const entry = { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs };
-      // Health checks arrive every few seconds from every ALB node: keep them out of the info stream.
-      if (req.path === '/health') logger.debug(entry, 'request');
-      else logger.info(entry, 'request');
-    });
+    res.locals.requestId = startRequestLog(
+      log,
+      { method: req.method, path: req.path, requestIdHeader: req.get('x-request-id') },
+      res,
+    );
     next();
   };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../lib/logger';
 import { createApp } from './app';
 import type { ConnectionProvider } from './db/connection-provider';
 import { createDatabase } from './db/database';
+import { staticRouteServer, staticRoutes } from './http/static-routes';
 import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
 
@@ -39,13 +40,19 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     maxQueue: options.loadQueueLimit,
   });
   let shuttingDown = false;
+  const isShuttingDown = () => shuttingDown;
+  const routes = staticRoutes();
   const app = createApp({
     users: knexUsersRepository(db),
     primeChecker,
     logger,
-    isShuttingDown: () => shuttingDown,
+    staticRoutes: routes,
+    isShuttingDown,
   });
-  const server = createServer(app);
+  const serveStatic = staticRouteServer(routes, { logger, isShuttingDown });
+  const server = createServer((req, res) => {
+    if (!serveStatic(req, res)) app(req, res);
+  });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   server.listen(options.port, options.host ?? '0.0.0.0');

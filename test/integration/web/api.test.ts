@@ -25,6 +25,28 @@ describe('web API on a real PostgreSQL', () => {
     });
   });
 
+  describe('request ids', () => {
+    it('echoes a sane X-Request-Id and makes one up otherwise, on every route', async () => {
+      for (const path of ['/', '/health', '/users', '/nope']) {
+        const given = await fetch(`${h.baseUrl}${path}`, { headers: { 'x-request-id': 'abc-123' } });
+        const made = await fetch(`${h.baseUrl}${path}`, {
+          headers: { 'x-request-id': 'bad id\twith spaces' },
+        });
+        assert.equal(given.headers.get('x-request-id'), 'abc-123', path);
+        assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, path);
+      }
+    });
+  });
+
+  describe('HEAD', () => {
+    it('answers the static routes with headers only', async () => {
+      const res = await fetch(`${h.baseUrl}/health`, { method: 'HEAD' });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+      assert.equal(await res.text(), '');
+    });
+  });
+
   describe('health', () => {
     it('/health answers without the database, /ready checks it', async () => {
       assert.deepEqual(await (await fetch(`${h.baseUrl}/health`)).json(), { status: 'ok' });
