@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { OverloadedError } from '../http/errors';
-import checkPrime, { type PrimeCheckResult } from './prime-worker';
+import { checkPrime, type PrimeCheckResult } from './check-prime';
 
 /** Where `/load` does its work: a worker pool on EC2, the calling thread in Lambda (one request at a time). */
 export interface PrimeChecker {

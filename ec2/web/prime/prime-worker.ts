@@ -1,10 +1,6 @@
+// Entry of the /load worker threads (piscina loads this file by name; nothing else may import it).
 import { setPriority } from 'node:os';
-import { isPrime } from './is-prime';
-
-export interface PrimeCheckResult {
-  isPrime: boolean;
-  processingTime: number;
-}
+import { checkPrime } from './check-prime';
 
 // Lowest CPU priority for this thread only (on Linux, setpriority on pid 0 applies to the calling
 // thread): the event loop answering /health and /users keeps winning the cores while /load burns them.
@@ -14,8 +10,4 @@ try {
   // Not permitted in some sandboxes; the pool still works at normal priority.
 }
 
-export default function checkPrime(n: number): PrimeCheckResult {
-  const started = performance.now();
-  const result = isPrime(n);
-  return { isPrime: result, processingTime: (performance.now() - started) / 1000 };
-}
+export default checkPrime;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { toHttpError } from '../db/database-errors';
+import { type PreparedStatement, runPrepared } from '../db/prepared-statement';
 
 export interface User {
   id: number;
@@ -28,22 +29,25 @@ async function translated<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+const INSERT_USER: PreparedStatement = {
+  name: 'cloudy-insert-user',
+  text: 'insert into users (username, email) values ($1, $2) returning id, username, email',
+};
+const LIST_USERS: PreparedStatement = {
+  name: 'cloudy-list-users',
+  text: 'select id, username, email from users where id > $1 order by id limit $2',
+};
+
 export function knexUsersRepository(db: Knex): UsersRepository {
   return {
     add: (user) =>
       translated(async () => {
-        const [row] = await db<User>('users').insert(user).returning(['id', 'username', 'email']);
+        const [row] = await runPrepared<User>(db, INSERT_USER, [user.username, user.email]);
         if (!row) throw new Error('insert returned no row');
         return row;
       }),
     list: ({ limit, after }) =>
-      translated(() =>
-        db<User>('users')
-          .select('id', 'username', 'email')
-          .where('id', '>', after)
-          .orderBy('id')
-          .limit(limit),
-      ),
+      translated(() => runPrepared<User>(db, LIST_USERS, [after, limit])),
     ping: () =>
       translated(async () => {
         await db.raw('select 1');

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { SLOW_PRIME, startWebHarness, type WebHarness } from '../../support/web-harness';
+
+/** Nice value of a thread (field 19 of /proc/<pid>/task/<tid>/stat; the fields after the name start at 3). */
+function niceOf(statPath: string): number {
+  const text = readFileSync(statPath, 'utf8');
+  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[16]);
+}
 
 describe('/load under saturation', () => {
   let h: WebHarness;
@@ -10,6 +17,19 @@ describe('/load under saturation', () => {
   });
   after(async () => {
     await h.close();
+  });
+
+  it('lowers the priority of the /load threads only, never of the threads that serve HTTP', async () => {
+    assert.equal((await fetch(`${h.baseUrl}/load?number=7`)).status, 200);
+
+    const before = niceOf(`/proc/${process.ppid}/stat`); // the test runner, which loads none of the app
+    const threads = readdirSync(`/proc/${process.pid}/task`).map((tid) =>
+      niceOf(`/proc/${process.pid}/task/${tid}/stat`),
+    );
+
+    assert.equal(niceOf(`/proc/${process.pid}/task/${process.pid}/stat`), before);
+    assert.ok(threads.filter((nice) => nice === 19).length >= 1, `nice values: ${threads}`);
+    assert.ok(threads.filter((nice) => nice === before).length > 1, `nice values: ${threads}`);
   });
 
   it('answers 503 with Retry-After when the queue is full, instead of queueing without bound', async () => {
