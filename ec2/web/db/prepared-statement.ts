@@ -15,7 +15,11 @@ interface PgConnection {
  * builder and PostgreSQL's parse and plan steps; the pool, its timeouts and its eviction of broken
  * connections stay the same as for every other query.
  */
-export async function runPrepared<Row>(db: Knex, statement: PreparedStatement, values: unknown[]): Promise<Row[]> {
+export async function runPrepared<Row>(
+  db: Knex,
+  statement: PreparedStatement,
+  values: unknown[],
+): Promise<Row[]> {
   const connection = (await db.client.acquireConnection()) as PgConnection;
   try {
     const { rows } = await connection.query({ name: statement.name, text: statement.text, values });

@@ -46,8 +46,7 @@ export function knexUsersRepository(db: Knex): UsersRepository {
         if (!row) throw new Error('insert returned no row');
         return row;
       }),
-    list: ({ limit, after }) =>
-      translated(() => runPrepared<User>(db, LIST_USERS, [after, limit])),
+    list: ({ limit, after }) => translated(() => runPrepared<User>(db, LIST_USERS, [after, limit])),
     ping: () =>
       translated(async () => {
         await db.raw('select 1');
