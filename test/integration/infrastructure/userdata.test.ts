@@ -11,8 +11,8 @@ const folder = resolve(import.meta.dirname, '../../../userdata');
 const scripts = readdirSync(folder).filter((name) => name.endsWith('.sh'));
 
 describe('userdata/*.sh', () => {
-  it('holds the boot scripts the launch templates and the NAT instance inline', () => {
-    for (const name of ['database.sh', 'nat-instance.sh', 'webserver.sh'])
+  it('holds the boot scripts of the launch templates, the NAT instance and the AMI builder', () => {
+    for (const name of ['bake-ami.sh', 'database.sh', 'nat-instance.sh', 'webserver.sh'])
       assert.ok(scripts.includes(name), name);
   });
 

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createScriptSandbox, type ScriptSandbox } from '../../support/script-sandbox';
 
 const SCRIPT = fileURLToPath(new URL('../../../userdata/database.sh', import.meta.url));
 
@@ -26,79 +23,45 @@ const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 /**
  * A scratch instance: the baked files under CLOUDY_ROOT, and stubs for every command that would change the
  * machine (dnf, systemctl, mount, chown) or reach the network (curl to IMDS, aws). Each stub appends its
- * command line to calls.log; `mount` fails while the file mount-failures holds a count above zero.
+ * command line to calls.log; `mount` fails while its failure counter is above zero.
  */
-function scratchInstance() {
-  const root = mkdtempSync(join(tmpdir(), 'cloudy-database-'));
-  const bin = join(root, 'stub-bin');
-  const log = join(root, 'calls.log');
-  const stub = (path: string, body = '') => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `#!/bin/bash\necho "$(basename "$0") $*" >>"${log}"\n${body}\n`);
-    chmodSync(path, 0o755);
-  };
-  mkdirSync(join(root, 'opt/cloudy/dist/sidecar'), { recursive: true });
-  writeFileSync(join(root, 'opt/cloudy/dist/sidecar/main.mjs'), '');
-  stub(join(root, 'usr/bin/node-24'));
-  for (const command of ['dnf', 'systemctl', 'journalctl', 'chown']) stub(join(bin, command));
-  const failures = join(root, 'mount-failures');
-  const mounted = join(root, 'mounted');
-  stub(join(bin, 'mountpoint'), `test -e "${mounted}"`);
-  stub(
-    join(bin, 'mount'),
-    `n=$(cat "${failures}" 2>/dev/null || echo 0); if [ "$n" -gt 0 ]; then echo $((n - 1)) >"${failures}"; exit 32; fi; touch "${mounted}"`,
-  );
-  stub(join(bin, 'curl'), 'case "$*" in *api/token*) echo imds-token ;; *instance-id*) echo i-0abc ;; esac');
-  stub(
-    join(bin, 'aws'),
-    [
-      'case "$1 $2" in',
-      `  "sts assume-role") echo '{"AccessKeyId":"AKIAX","SecretAccessKey":"sk","SessionToken":"st"}' ;;`,
-      `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; echo '${SECRET}' ;;`,
-      'esac',
-    ].join('\n'),
-  );
-  return {
-    root,
-    failMounts: (count: number) => writeFileSync(failures, String(count)),
-    calls: () => readFileSync(log, 'utf8').trim().split('\n'),
-    file: (path: string) => readFileSync(join(root, path), 'utf8'),
-    mode: (path: string) => statSync(join(root, path)).mode & 0o777,
-    run: (env: Record<string, string> = PRELUDE) =>
-      spawnSync('bash', [SCRIPT], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${bin}:/usr/bin:/bin`,
-          CLOUDY_ROOT: root,
-          RETRY_SECONDS: '0',
-          MOUNT_ATTEMPTS: '3',
-          ...env,
-        },
-      }),
-  };
+function scratchInstance(): ScriptSandbox {
+  return createScriptSandbox({
+    script: SCRIPT,
+    prefix: 'cloudy-database-',
+    files: { 'opt/cloudy/dist/sidecar/main.mjs': '' },
+    stubs: {
+      'usr/bin/node-24': '',
+      dnf: '',
+      systemctl: '',
+      journalctl: '',
+      chown: '',
+      mountpoint: ({ root }) => `test -e "${root}/mounted"`,
+      mount: ({ root, failWhileCounting }) => `${failWhileCounting('mount', 32)}; touch "${root}/mounted"`,
+      curl: 'case "$*" in *api/token*) echo imds-token ;; *instance-id*) echo i-0abc ;; esac',
+      aws: ({ log }) =>
+        [
+          'case "$1 $2" in',
+          `  "sts assume-role") echo '{"AccessKeyId":"AKIAX","SecretAccessKey":"sk","SessionToken":"st"}' ;;`,
+          `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; echo '${SECRET}' ;;`,
+          'esac',
+        ].join('\n'),
+    },
+    env: { RETRY_SECONDS: '0', MOUNT_ATTEMPTS: '3' },
+    prelude: PRELUDE,
+  });
 }
 
 describe('userdata/database.sh', () => {
-  let instance: ReturnType<typeof scratchInstance>;
-
+  let instance: ScriptSandbox;
   beforeEach(() => {
     instance = scratchInstance();
   });
-
-  afterEach(() => {
-    rmSync(instance.root, { recursive: true, force: true });
-  });
-
-  it('is shellcheck-clean and uses no brace variables, which osls would try to resolve', () => {
-    execFileSync('shellcheck', ['--severity=style', SCRIPT]);
-    const text = readFileSync(SCRIPT, 'utf8');
-    assert.doesNotMatch(text, /\$\{/);
-    assert.match(text, /^set -euo pipefail$/m);
-  });
+  afterEach(() => instance.remove());
 
   it('installs PostgreSQL with its own unit masked, mounts EFS with TLS, and starts the sidecar', () => {
     // Prepare
-    instance.failMounts(1);
+    instance.failNext('mount', 1);
     // Act
     const result = instance.run();
     // Assess
@@ -197,7 +160,7 @@ describe('userdata/database.sh', () => {
 
   it('gives up when EFS cannot be mounted', () => {
     // Prepare
-    instance.failMounts(5);
+    instance.failNext('mount', 5);
     // Act
     const result = instance.run();
     // Assess

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createScriptSandbox } from '../../support/script-sandbox';
 
 const SCRIPT = fileURLToPath(new URL('../../../userdata/bake-ami.sh', import.meta.url));
 
@@ -15,71 +15,57 @@ const SCRIPT = fileURLToPath(new URL('../../../userdata/bake-ami.sh', import.met
  * and "uploads" the result into it; every stub appends its command line to calls.log.
  */
 function scratchBuilder() {
-  const root = mkdtempSync(join(tmpdir(), 'cloudy-bake-'));
-  const bin = join(root, 'stub-bin');
-  const log = join(root, 'calls.log');
-  const stub = (path: string, body = '') => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `#!/bin/bash\necho "$(basename "$0") $*" >>"${log}"\n${body}\n`);
-    chmodSync(path, 0o755);
-  };
-  const source = join(root, 'source');
-  for (const file of ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
-    mkdirSync(dirname(join(source, file)), { recursive: true });
-    writeFileSync(join(source, file), `// ${file}\n`);
-  }
-  execFileSync('tar', ['-czf', join(root, 'bundle.tar.gz'), '-C', source, '.']);
+  const sandbox = createScriptSandbox({
+    script: SCRIPT,
+    prefix: 'cloudy-bake-',
+    files: {
+      ...Object.fromEntries(
+        ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs'].map((file) => [
+          `source/${file}`,
+          `// ${file}\n`,
+        ]),
+      ),
+      'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
+    },
+    stubs: {
+      curl: ({ root }) =>
+        [
+          'OUT=""; UP=""',
+          'while [ $# -gt 0 ]; do case "$1" in --output) OUT=$2; shift;; --upload-file) UP=$2; shift;; esac; shift; done',
+          `if [ -n "$OUT" ]; then cp "${root}/bundle.tar.gz" "$OUT"; fi`,
+          `if [ -n "$UP" ]; then cp "$UP" "${root}/result.txt"; fi`,
+        ].join('\n'),
+      dnf: '',
+      systemctl: '',
+      'cloud-init': '',
+      useradd: '',
+      id: 'exit 1',
+      'usr/bin/node-24': '',
+    },
+    env: {
+      BUNDLE_URL: 'https://bake.s3.example/dev/1/bundle.tar.gz?X-Amz-Signature=x&y=z',
+      RESULT_URL: 'https://bake.s3.example/dev/1/result.txt?X-Amz-Signature=x',
+    },
+  });
+  const { root } = sandbox;
+  execFileSync('tar', ['-czf', join(root, 'bundle.tar.gz'), '-C', join(root, 'source'), '.']);
   const sha256 = createHash('sha256')
     .update(readFileSync(join(root, 'bundle.tar.gz')))
     .digest('hex');
-  stub(
-    join(bin, 'curl'),
-    [
-      'OUT=""; UP=""',
-      'while [ $# -gt 0 ]; do case "$1" in --output) OUT=$2; shift;; --upload-file) UP=$2; shift;; esac; shift; done',
-      `if [ -n "$OUT" ]; then cp "${root}/bundle.tar.gz" "$OUT"; fi`,
-      `if [ -n "$UP" ]; then cp "$UP" "${root}/result.txt"; fi`,
-    ].join('\n'),
-  );
-  for (const command of ['dnf', 'systemctl', 'cloud-init', 'useradd']) stub(join(bin, command));
-  stub(join(bin, 'id'), 'exit 1');
-  stub(join(root, 'usr/bin/node-24'));
-  mkdirSync(join(root, 'etc'));
-  writeFileSync(join(root, 'etc/machine-id'), '0123456789abcdef0123456789abcdef\n');
   return {
-    root,
+    ...sandbox,
     sha256,
-    calls: () => readFileSync(log, 'utf8').trim().split('\n'),
     result: () => readFileSync(join(root, 'result.txt'), 'utf8'),
-    run: (checksum = sha256) =>
-      spawnSync('bash', [SCRIPT], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${bin}:/usr/bin:/bin`,
-          CLOUDY_ROOT: root,
-          BUNDLE_URL: 'https://bake.s3.example/dev/1/bundle.tar.gz?X-Amz-Signature=x&y=z',
-          BUNDLE_SHA256: checksum,
-          RESULT_URL: 'https://bake.s3.example/dev/1/result.txt?X-Amz-Signature=x',
-        },
-      }),
+    run: (checksum = sha256) => sandbox.run({ BUNDLE_SHA256: checksum }),
   };
 }
 
 describe('userdata/bake-ami.sh', () => {
   let builder: ReturnType<typeof scratchBuilder>;
-
   beforeEach(() => {
     builder = scratchBuilder();
   });
-
-  afterEach(() => {
-    rmSync(builder.root, { recursive: true, force: true });
-  });
-
-  it('is shellcheck-clean and uses no brace variables', () => {
-    execFileSync('shellcheck', ['--severity=style', SCRIPT]);
-    assert.doesNotMatch(readFileSync(SCRIPT, 'utf8'), /\$\{/);
-  });
+  afterEach(() => builder.remove());
 
   it('installs Node.js and the checked bundle, prepares the disk, reports ok, powers off', () => {
     mkdirSync(join(builder.root, 'opt/cloudy/dist/old'), { recursive: true });

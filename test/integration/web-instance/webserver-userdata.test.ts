@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createScriptSandbox, type ScriptSandbox } from '../../support/script-sandbox';
 
 const SCRIPT = fileURLToPath(new URL('../../../userdata/webserver.sh', import.meta.url));
 
@@ -24,76 +23,44 @@ const PRELUDE = {
 /**
  * A scratch instance: the baked app's files under CLOUDY_ROOT, and stubs for the commands that would
  * change the machine (systemctl, useradd, ...) or reach the network (curl, cfn-signal). Each stub appends
- * its command line to calls.log; curl fails while the file curl-failures holds a count above zero.
+ * its command line to calls.log; curl fails while its failure counter is above zero.
  */
-function scratchInstance() {
-  const root = mkdtempSync(join(tmpdir(), 'cloudy-webserver-'));
-  const bin = join(root, 'stub-bin');
-  const log = join(root, 'calls.log');
-  const stub = (path: string, body = '') => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `#!/bin/bash\necho "$(basename "$0") $*" >>"${log}"\n${body}\n`);
-    chmodSync(path, 0o755);
-  };
-  for (const file of ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs']) {
-    mkdirSync(dirname(join(root, 'opt/cloudy/dist', file)), { recursive: true });
-    writeFileSync(join(root, 'opt/cloudy/dist', file), '');
-  }
-  stub(join(root, 'usr/bin/node-24'));
-  stub(join(root, 'opt/aws/bin/cfn-signal'));
-  stub(join(bin, 'systemctl'));
-  stub(join(bin, 'journalctl'));
-  stub(join(bin, 'useradd'), `touch "${root}/user-created"`);
-  // `id -u cloudy` succeeds once useradd has run.
-  stub(join(bin, 'id'), `test -e "${root}/user-created"`);
-  const failures = join(root, 'curl-failures');
-  stub(
-    join(bin, 'curl'),
-    `n=$(cat "${failures}" 2>/dev/null || echo 0); if [ "$n" -gt 0 ]; then echo $((n - 1)) >"${failures}"; exit 7; fi`,
-  );
-  return {
-    root,
-    failHealthChecks: (count: number) => writeFileSync(failures, String(count)),
-    calls: () => readFileSync(log, 'utf8').trim().split('\n'),
-    clearCalls: () => writeFileSync(log, ''),
-    file: (path: string) => readFileSync(join(root, path), 'utf8'),
-    mode: (path: string) => statSync(join(root, path)).mode & 0o777,
-    run: (env: Record<string, string> = PRELUDE) =>
-      spawnSync('bash', [SCRIPT], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${bin}:/usr/bin:/bin`,
-          CLOUDY_ROOT: root,
-          HEALTH_ATTEMPTS: '3',
-          HEALTH_INTERVAL_SECONDS: '0',
-          ...env,
-        },
-      }),
-  };
+function scratchInstance(): ScriptSandbox {
+  return createScriptSandbox({
+    script: SCRIPT,
+    prefix: 'cloudy-webserver-',
+    files: Object.fromEntries(
+      ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs'].map((file) => [
+        `opt/cloudy/dist/${file}`,
+        '',
+      ]),
+    ),
+    stubs: {
+      'usr/bin/node-24': '',
+      'opt/aws/bin/cfn-signal': '',
+      systemctl: '',
+      journalctl: '',
+      useradd: ({ root }) => `touch "${root}/user-created"`,
+      // `id -u cloudy` succeeds once useradd has run.
+      id: ({ root }) => `test -e "${root}/user-created"`,
+      curl: ({ failWhileCounting }) => failWhileCounting('curl', 7),
+    },
+    env: { HEALTH_ATTEMPTS: '3', HEALTH_INTERVAL_SECONDS: '0' },
+    prelude: PRELUDE,
+  });
 }
 
 const signals = (calls: string[]) => calls.filter((call) => call.startsWith('cfn-signal'));
 
 describe('userdata/webserver.sh', () => {
-  let instance: ReturnType<typeof scratchInstance>;
-
+  let instance: ScriptSandbox;
   beforeEach(() => {
     instance = scratchInstance();
   });
-
-  afterEach(() => {
-    rmSync(instance.root, { recursive: true, force: true });
-  });
-
-  it('is shellcheck-clean and uses no brace variables, which osls would try to resolve', () => {
-    execFileSync('shellcheck', ['--severity=style', SCRIPT]);
-    const text = readFileSync(SCRIPT, 'utf8');
-    assert.doesNotMatch(text, /\$\{/);
-    assert.match(text, /^set -euo pipefail$/m);
-  });
+  afterEach(() => instance.remove());
 
   it('writes the settings and units, starts both services, then signals success once /health answers', () => {
-    instance.failHealthChecks(2);
+    instance.failNext('curl', 2);
 
     const result = instance.run();
 
@@ -166,7 +133,7 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('signals failure once when /health never answers within the bound', () => {
-    instance.failHealthChecks(100);
+    instance.failNext('curl', 100);
 
     const result = instance.run();
 
