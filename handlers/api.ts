@@ -19,8 +19,14 @@ const db = createDatabase({
 });
 let migrated: Promise<unknown> | undefined;
 
-const app = createApp({ users: knexUsersRepository(db), primeChecker: inlinePrimeChecker(), logger });
-const serve = serverless(app, { basePath: '/lambda' });
+const BASE_PATH = '/lambda';
+const app = createApp({
+  users: knexUsersRepository(db),
+  primeChecker: inlinePrimeChecker(),
+  logger,
+  basePath: BASE_PATH,
+});
+const serve = serverless(app, { basePath: BASE_PATH });
 
 export const handler = async (event: object, context: object) => {
   // Migrate once per Lambda instance, lazily, so that a database outage does not fail the cold start.

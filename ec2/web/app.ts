@@ -22,6 +22,8 @@ export interface AppDependencies {
   staticRoutes?: ReadonlyMap<string, string>;
   /** Returns true once shutdown has begun: responses then ask the client to close the connection. */
   isShuttingDown?: () => boolean;
+  /** Path prefix the clients see in front of the app's routes (`/lambda` behind the ALB), for links. */
+  basePath?: string;
 }
 
 const BODY_LIMIT = '4kb';
@@ -52,7 +54,10 @@ export function createApp(deps: AppDependencies): express.Express {
     const rows = await users.list(page);
     const last = rows.at(-1);
     if (last && rows.length === page.limit) {
-      res.setHeader('Link', `</users?limit=${page.limit}&after=${last.id}>; rel="next"`);
+      res.setHeader(
+        'Link',
+        `<${deps.basePath ?? ''}/users?limit=${page.limit}&after=${last.id}>; rel="next"`,
+      );
     }
     res.json(rows);
   });
@@ -70,8 +75,13 @@ export function createApp(deps: AppDependencies): express.Express {
     res.on('close', () => {
       if (!res.writableFinished) abandoned.abort();
     });
-    const result = await primeChecker.check(number, abandoned.signal);
-    res.json({ isPrime: result.isPrime, number, processingTime: result.processingTime });
+    try {
+      const result = await primeChecker.check(number, abandoned.signal);
+      res.json({ isPrime: result.isPrime, number, processingTime: result.processingTime });
+    } catch (error) {
+      if (abandoned.signal.aborted) return; // nobody is waiting for an answer: not an error of ours
+      throw error;
+    }
   });
 
   app.use((req) => {

@@ -39,22 +39,49 @@ async function serveInThisProcess(config: WebConfig, logger: Logger, processes: 
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
   });
   logger.info({ port: running.port, pid: process.pid }, 'listening');
-  const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]).then(() => 'stop');
+  const signal = await stopSignal();
   logger.info({ signal }, 'draining');
   await running.stop();
   logger.info('stopped');
 }
 
+/** Resolves with the name of the first stop signal the process receives. */
+function stopSignal(): Promise<'SIGTERM' | 'SIGINT'> {
+  return Promise.race([
+    once(process, 'SIGTERM').then(() => 'SIGTERM' as const),
+    once(process, 'SIGINT').then(() => 'SIGINT' as const),
+  ]);
+}
+
+/** More worker deaths than this within the window means they die at start: give up and let systemd decide. */
+const CRASH_LIMIT = 5;
+const CRASH_WINDOW_MS = 30_000;
+
+export class WorkersCrashLoopError extends Error {}
+
 async function superviseWorkers(config: WebConfig, logger: Logger): Promise<void> {
   let stopping = false;
-  const fork = () => cluster.fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    logger.error({ workerPid: worker.process.pid, code, signal }, 'web worker died, starting another');
-    fork();
+  const deaths: number[] = [];
+  const crashLoop = new Promise<never>((_resolve, reject) => {
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths.length > 0 && (deaths[0] ?? now) < now - CRASH_WINDOW_MS) deaths.shift();
+      if (deaths.length > CRASH_LIMIT) {
+        stopping = true;
+        reject(
+          new WorkersCrashLoopError(`${deaths.length} web workers died within ${CRASH_WINDOW_MS / 1000} s`),
+        );
+        return;
+      }
+      logger.error({ workerPid: worker.process.pid, code, signal }, 'web worker died, starting another');
+      cluster.fork();
+    });
   });
-  for (let i = 0; i < config.WEB_PROCESSES; i += 1) fork();
-  await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  for (let i = 0; i < config.WEB_PROCESSES; i += 1) cluster.fork();
+  const signal = await Promise.race([stopSignal(), crashLoop]);
+  logger.info({ signal }, 'draining');
   stopping = true;
   const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
   logger.info({ workers: workers.length }, 'stopping web workers');

@@ -3,6 +3,7 @@ import { ValidationError } from '../http/errors';
 
 export const USERS_PAGE_DEFAULT = 100;
 export const USERS_PAGE_MAX = 1000;
+const MAX_USER_ID = 2_147_483_647;
 
 const newUser = z.strictObject({
   username: z.string().trim().min(1, 'must be 1-80 characters').max(80, 'must be 1-80 characters'),
@@ -18,7 +19,13 @@ const userPage = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(USERS_PAGE_MAX, `must be at most ${USERS_PAGE_MAX}`))
     .default(USERS_PAGE_DEFAULT),
-  after: z.string().regex(decimalId, 'must be a user id').transform(Number).default(0),
+  after: z
+    .string()
+    .regex(decimalId, 'must be a user id')
+    .transform(Number)
+    // users.id is a PostgreSQL integer: a larger cursor is a client mistake, not a database error.
+    .pipe(z.number().int().max(MAX_USER_ID, 'must be a user id'))
+    .default(0),
 });
 
 function firstIssue(error: z.ZodError, fallbackField: string): ValidationError {

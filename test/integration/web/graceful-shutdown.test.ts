@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort, startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 import { SLOW_PRIME } from '../../support/web-harness';
@@ -57,4 +58,44 @@ describe('SIGTERM', () => {
       await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), /fetch failed/);
     });
   }
+});
+
+describe('web workers that die at start', () => {
+  let pg: TestPostgres;
+  before(async () => {
+    pg = await startTestPostgres();
+  });
+  after(async () => {
+    await pg.destroy();
+  });
+
+  it('are restarted a few times, then the primary gives up with exit code 1 instead of looping for ever', async () => {
+    // Prepare: the port is taken, so every HTTP worker fails to listen.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'ec2/web/main.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: pg.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        WEB_PROCESSES: '2',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+
+    // Act
+    const [code] = await once(child, 'exit');
+    blocker.close();
+
+    // Assess
+    assert.equal(code, 1);
+    assert.match(output, /web workers died within 30 s/);
+  });
 });

@@ -72,6 +72,10 @@ describe('parseUserPage', () => {
 
   it('reads limit and after', () => {
     assert.deepEqual(parseUserPage({ limit: '5', after: '42' }), { limit: 5, after: 42 });
+    assert.deepEqual(parseUserPage({ after: '2147483647' }), {
+      limit: USERS_PAGE_DEFAULT,
+      after: 2147483647,
+    });
   });
 
   it('rejects limits outside 1..max and ids that are not whole numbers', () => {
@@ -86,7 +90,7 @@ describe('parseUserPage', () => {
         'limit',
       );
     }
-    for (const query of [{ after: 'x' }, { after: '1.5' }, { after: ['1', '2'] }]) {
+    for (const query of [{ after: 'x' }, { after: '1.5' }, { after: ['1', '2'] }, { after: '2147483648' }]) {
       assert.equal(
         fieldOf(() => parseUserPage(query)),
         'after',
