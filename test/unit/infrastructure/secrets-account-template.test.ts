@@ -35,7 +35,7 @@ describe('secrets-account template', () => {
     assert.deepEqual(generated.SecretStringTemplate, { 'Fn::Sub': '{"username":"${DatabaseUsername}"}' });
   });
 
-  it('lets only the app stage roles of the app account assume the reader role', () => {
+  it('lets only the three app roles of that stage and region assume the reader role (no prefix match)', () => {
     const role = properties(template, 'SecretReaderRole');
     assert.deepEqual(role.RoleName, { 'Fn::Sub': '${Service}-${Stage}-db-secret-reader' });
     const trust = role.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] };
@@ -45,10 +45,11 @@ describe('secrets-account template', () => {
         Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AppAccountId}:root' } },
         Action: 'sts:AssumeRole',
         Condition: {
-          ArnLike: {
-            'aws:PrincipalArn': {
-              'Fn::Sub': 'arn:${AWS::Partition}:iam::${AppAccountId}:role/${Service}-${Stage}-*',
-            },
+          // A prefix such as role/cloudy-dev-* would also trust the roles of a stage named dev-x.
+          ArnEquals: {
+            'aws:PrincipalArn': ['web', 'database', 'api'].map((tier) => ({
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AppAccountId}:role/\${Service}-\${Stage}-\${AppRegion}-${tier}`,
+            })),
           },
         },
       },
