@@ -22,14 +22,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import {
-  type Architecture,
-  amiParameterName,
-  bakeBucketName,
-  bakeId,
-  baseImageParameter,
-  imageName,
-} from './names';
+import { amiParameterName, bakeBucketName, bakeId, baseImageParameter, imageName } from './names';
+import type { BakeOptions } from './options';
 import type { Presign } from './presign';
 import { bakeUserData } from './user-data';
 import { BakeInterruptedError, type Observation, pollUntil } from './wait';
@@ -41,15 +35,8 @@ export interface BakeClients {
   sts: STSClient;
 }
 
-export interface BakeRequest {
-  stage: string;
-  region: string;
-  architecture: Architecture;
-  instanceType: string;
-  /** Where the builder runs; the default VPC's default subnet when absent. It needs outbound HTTPS. */
-  subnetId?: string;
-  /** Overrides the per-account bucket (bakeBucketName) that carries the bundle to the builder. */
-  bucket?: string;
+/** What the operator chose on the command line (see options.ts), and what the command prepared from it. */
+export interface BakeRequest extends BakeOptions {
   /** dist/ as a .tar.gz, and its SHA-256 (hex) that the builder checks. */
   bundle: Uint8Array;
   bundleSha256: string;

@@ -6,7 +6,9 @@ export interface BakeOptions {
   region: string;
   architecture: Architecture;
   instanceType: string;
+  /** Where the builder runs; the default VPC's default subnet when absent. It needs outbound HTTPS. */
   subnetId?: string;
+  /** Overrides the per-account bucket (bakeBucketName) that carries the bundle to the builder. */
   bucket?: string;
 }
 
