@@ -15,23 +15,27 @@ export const LOCAL_AWS_ENV = {
 
 export interface LeaseStoreServer {
   port: number;
+  /** http://127.0.0.1:<port>, for an SDK client's `endpoint`. */
+  endpoint: string;
   table: string;
+  /** The dynalite server itself (tests may listen to its requests). */
+  server: Server;
   readLease(): Promise<(LeaseRecord & { releasedAtMs?: number }) | undefined>;
   close(): Promise<void>;
 }
 
 /** dynalite (an in-memory DynamoDB implementation) on 127.0.0.1 with the lease table created. */
-export async function startLeaseStoreServer(): Promise<LeaseStoreServer> {
+export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Promise<LeaseStoreServer> {
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     region: LOCAL_AWS_ENV.AWS_REGION,
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const table = 'chaos-lease';
   await client.send(
     new CreateTableCommand({
       TableName: table,
@@ -42,7 +46,9 @@ export async function startLeaseStoreServer(): Promise<LeaseStoreServer> {
   );
   return {
     port,
+    endpoint,
     table,
+    server,
     async readLease() {
       const result = await client.send(
         new GetItemCommand({ TableName: table, Key: { lockName: { S: LEASE_NAME } }, ConsistentRead: true }),

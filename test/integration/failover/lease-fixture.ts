@@ -1,12 +1,8 @@
 // The lease table in dynalite (an in-memory DynamoDB) on 127.0.0.1, holding one primary lease, for the
 // end-to-end test; it records the DynamoDB operations it receives.
-import { createRequire } from 'node:module';
-import type { AddressInfo, Server } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { LEASE_NAME } from '../../../ec2/lib/lease-record';
-
-const require = createRequire(import.meta.url);
-const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;
+import { startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 export interface LeaseFixture {
   endpoint: string;
@@ -20,23 +16,14 @@ export async function startLeaseFixture(
   holderId: string,
   nowMs: number,
 ): Promise<LeaseFixture> {
-  const server = dynalite({ createTableMs: 0 });
+  const store = await startLeaseStoreServer({ table });
+  const { endpoint, server } = store;
   const operations: string[] = [];
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({
     region: 'eu-west-1',
     endpoint,
     credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'fixture' },
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: 'lockName', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'lockName', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
   await client.send(
     new PutItemCommand({
       TableName: table,
@@ -57,6 +44,6 @@ export async function startLeaseFixture(
   return {
     endpoint,
     operations,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => store.close(),
   };
 }
