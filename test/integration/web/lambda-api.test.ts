@@ -43,6 +43,16 @@ describe('the api Lambda (the Express app through serverless-http, under /lambda
     assert.equal(JSON.parse(load.body).isPrime, true);
   });
 
+  it('links the next page under /lambda, where the function is reached', async () => {
+    const { handler } = await import('../../../handlers/api');
+    const firstPage = { ...sampleEvent('api-get-users'), queryStringParameters: { limit: '1' } };
+
+    const page = (await handler(firstPage, lambdaContext)) as AlbResult;
+
+    const [user] = JSON.parse(page.body) as { id: number }[];
+    assert.equal(page.headers?.link, `</lambda/users?limit=1&after=${user?.id}>; rel="next"`);
+  });
+
   it('runs through the real CLI: sls invoke local -f api --path <sample ALB event>', async () => {
     const { stdout } = await run(
       'timeout',
