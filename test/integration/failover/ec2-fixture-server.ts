@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { STATE_CODES } from '../../unit/failover/sdk-fixtures';
 
 export interface FixtureInstance {
   instanceId: string;
@@ -40,14 +41,6 @@ export interface Ec2FixtureServer {
 }
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
-const STATE_CODES = {
-  pending: 0,
-  running: 16,
-  'shutting-down': 32,
-  terminated: 48,
-  stopping: 64,
-  stopped: 80,
-};
 // Small pages, so that every Describe call the controller makes has to follow nextToken.
 const PAGE_SIZE = 1;
 

@@ -19,7 +19,8 @@ const stageTags: Tag[] = [
   { Key: 'aws:autoscaling:groupName', Value: 'cloudy-prod-DatabaseGroup-1XYZ' },
 ];
 
-const STATE_CODES: Record<string, number> = {
+/** EC2's numeric code for each instance state, as the API reports it beside the name. */
+export const STATE_CODES: Record<string, number> = {
   pending: 0,
   running: 16,
   'shutting-down': 32,
