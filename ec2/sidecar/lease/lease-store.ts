@@ -58,6 +58,31 @@ export function dynamoDbLeaseStore(options: {
     }
   }
 
+  /** A holder's write: applied only while it still holds the same generation of the lease. */
+  async function updateIfStillMine(
+    operation: string,
+    holder: { holderId: string; fencingToken: number },
+    updateExpression: string,
+    values: Record<string, AttributeValue>,
+  ): Promise<void> {
+    await send(operation, () =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: key,
+          UpdateExpression: updateExpression,
+          ConditionExpression: STILL_MINE,
+          ExpressionAttributeValues: {
+            ':holder': s(holder.holderId),
+            ':token': n(holder.fencingToken),
+            ...values,
+          },
+        }),
+        { abortSignal: deadline() },
+      ),
+    );
+  }
+
   return {
     async read() {
       const result = await send('read', () =>
@@ -111,62 +136,22 @@ export function dynamoDbLeaseStore(options: {
       return fencingToken;
     },
 
-    async renew({ holderId, fencingToken, expiresAtMs }) {
-      await send('renew', () =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: key,
-            UpdateExpression: 'SET expiresAtMs = :expires',
-            ConditionExpression: STILL_MINE,
-            ExpressionAttributeValues: {
-              ':holder': s(holderId),
-              ':token': n(fencingToken),
-              ':expires': n(expiresAtMs),
-            },
-          }),
-          { abortSignal: deadline() },
-        ),
-      );
-    },
+    renew: ({ holderId, fencingToken, expiresAtMs }) =>
+      updateIfStillMine('renew', { holderId, fencingToken }, 'SET expiresAtMs = :expires', {
+        ':expires': n(expiresAtMs),
+      }),
 
-    async publishPrimary({ holderId, fencingToken, primarySinceMs }) {
-      await send('publish', () =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: key,
-            UpdateExpression: 'SET primarySinceMs = :since',
-            ConditionExpression: STILL_MINE,
-            ExpressionAttributeValues: {
-              ':holder': s(holderId),
-              ':token': n(fencingToken),
-              ':since': n(primarySinceMs),
-            },
-          }),
-          { abortSignal: deadline() },
-        ),
-      );
-    },
+    publishPrimary: ({ holderId, fencingToken, primarySinceMs }) =>
+      updateIfStillMine('publish', { holderId, fencingToken }, 'SET primarySinceMs = :since', {
+        ':since': n(primarySinceMs),
+      }),
 
-    async release({ holderId, fencingToken, releasedAtMs }) {
-      await send('release', () =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: key,
-            UpdateExpression: 'SET expiresAtMs = :zero, releasedAtMs = :released REMOVE primarySinceMs',
-            ConditionExpression: STILL_MINE,
-            ExpressionAttributeValues: {
-              ':holder': s(holderId),
-              ':token': n(fencingToken),
-              ':zero': n(0),
-              ':released': n(releasedAtMs),
-            },
-          }),
-          { abortSignal: deadline() },
-        ),
-      );
-    },
+    release: ({ holderId, fencingToken, releasedAtMs }) =>
+      updateIfStillMine(
+        'release',
+        { holderId, fencingToken },
+        'SET expiresAtMs = :zero, releasedAtMs = :released REMOVE primarySinceMs',
+        { ':zero': n(0), ':released': n(releasedAtMs) },
+      ),
   };
 }
