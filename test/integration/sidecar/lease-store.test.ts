@@ -14,7 +14,7 @@ describe('dynamoDbLeaseStore', () => {
     server = await startLeaseStoreServer();
     client = new DynamoDBClient({
       region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${server.port}`,
+      endpoint: server.endpoint,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
   });
