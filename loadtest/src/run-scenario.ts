@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type EnsureCheck, parseEnsureChecks } from './ensure-checks';
@@ -10,8 +11,20 @@ import type { LoadTestResult } from './load-test-result';
 import { readLoadTestResult, writeReport } from './report/write-report';
 import { type ScenarioName, scenarioFile } from './scenarios';
 
-/** loadtest/ has a package of its own (see docs/LOADTEST.md); its artillery is what runs. */
-export const ARTILLERY_BIN = fileURLToPath(new URL('../node_modules/.bin/artillery', import.meta.url));
+/**
+ * The artillery executable that the root `npm ci` installed for the loadtest workspace, found the way Node resolves
+ * it from this package (npm may hoist it to the root's node_modules or keep it in the workspace's); undefined when
+ * artillery is not installed.
+ */
+function installedArtilleryBin(): string | undefined {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('artillery/package.json');
+    const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: { artillery: string } };
+    return join(dirname(manifest), bin.artillery);
+  } catch {
+    return undefined;
+  }
+}
 export const DEFAULT_RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
 export class ArtilleryNotInstalledError extends Error {}
@@ -28,7 +41,7 @@ export interface RunScenarioOptions {
   log: Writable;
   /** Ends artillery early (its result is then incomplete or absent). */
   signal?: AbortSignal;
-  /** The artillery executable; by default the one `(cd loadtest && npm ci)` installs. */
+  /** The artillery executable; by default the one the root `npm ci` installs. */
   artilleryBin?: string;
 }
 
@@ -45,10 +58,10 @@ const OUTPUT_TAIL_CHARS = 64 * 1024;
 
 /** Runs one scenario with artillery, then keeps its JSON result (with the verdict added) and the HTML report. */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioRun> {
-  const bin = options.artilleryBin ?? ARTILLERY_BIN;
-  if (!existsSync(bin)) {
+  const bin = options.artilleryBin ?? installedArtilleryBin();
+  if (bin === undefined || !existsSync(bin)) {
     throw new ArtilleryNotInstalledError(
-      `artillery is not installed at ${bin}: run \`(cd loadtest && npm ci)\` first`,
+      `artillery is not installed${bin ? ` at ${bin}` : ''}: run \`npm ci\` in the project's root first`,
     );
   }
   const started = new Date();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { type ReportData, shapeReportData } from '../../../loadtest/src/report/report-data';
 import { readLoadTestResult, writeReport } from '../../../loadtest/src/report/write-report';
+import { headlessChromium } from '../../support/headless-chromium';
 
-// Debian's chromium (.ci/run installs it). A machine without it must fail here, not skip: the report's
-// charts are only proven by a browser drawing them.
-const CHROMIUM = '/usr/bin/chromium';
+// A machine without a browser must fail here, not skip: the report's charts are only proven by a browser drawing
+// them (test/support/headless-chromium.ts says where one comes from).
 const SAMPLE = fileURLToPath(new URL('../../../loadtest/samples/scale-up-local.json', import.meta.url));
 const CHROMIUM_ARGS = [
   '--headless',
@@ -78,7 +78,7 @@ describe('the HTML report in headless Chromium', () => {
   const requests: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
+    const executablePath = await headlessChromium();
     dir = mkdtempSync(join(tmpdir(), 'cloudy-report-'));
     const resultFile = join(dir, 'scale-up-local.json');
     copyFileSync(SAMPLE, resultFile);
@@ -86,7 +86,7 @@ describe('the HTML report in headless Chromium', () => {
     data = shapeReportData(readLoadTestResult(resultFile), 'expected');
 
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
+      executablePath,
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1040, height: 900 },

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+const fixture = (name: string) => `test/fixtures/test-trust/${name}.ts`;
+
+/** A child run as a user starts it, outside this runner (NODE_TEST_CONTEXT would make it report to us instead). */
+async function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO, env, stdio: 'pipe' });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
+
+describe('a test that can pass by accident', () => {
+  it('fails when it waits for ever after using the PostgreSQL helper, under plain node --test', async () => {
+    const { code, output } = await run(['--test', fixture('hangs-after-postgres')]);
+
+    assert.notEqual(code, 0, output);
+    assert.match(output, /Promise resolution is still pending but the event loop has already resolved/);
+  });
+
+  it('fails the run when a file registers no test, naming the file', async () => {
+    const { code, output } = await run([
+      'scripts/run-tests.ts',
+      fixture('registers-none'),
+      fixture('passes'),
+    ]);
+
+    assert.equal(code, 1, output);
+    assert.match(output, /no test ran in .*registers-none\.ts/);
+    assert.doesNotMatch(output, /no test ran in .*passes\.ts/);
+  });
+
+  it('fails the run when a file exits with status 0 before its test reports', async () => {
+    const { code, output } = await run(['scripts/run-tests.ts', fixture('exits-early')]);
+
+    assert.equal(code, 1, output);
+    assert.match(output, /no test ran in .*exits-early\.ts/);
+  });
+
+  it('passes a file whose tests ran, and prints how many files and tests it ran', async () => {
+    const { code, output } = await run(['scripts/run-tests.ts', fixture('passes')]);
+
+    assert.equal(code, 0, output);
+    assert.match(output, /test census: 1 test files, 1 tests ran/);
+    assert.match(output, /^tests: 1 passed, 0 failed, 0 skipped$/m);
+  });
+});

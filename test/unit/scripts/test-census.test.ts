@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type CensusLine, parseCensus, summariseCensus } from '../../../scripts/test-census';
+
+const line = (file: string, outcome: CensusLine['outcome']): CensusLine => ({
+  file,
+  name: `t in ${file}`,
+  outcome,
+});
+
+describe('summariseCensus', () => {
+  it('counts outcomes and names no file when every file ran a test', () => {
+    const summary = summariseCensus(
+      ['/a', '/b'],
+      [line('/a', 'pass'), line('/a', 'fail'), line('/b', 'pass')],
+    );
+
+    assert.deepEqual(summary, { files: 2, passed: 2, failed: 1, skipped: 0, silentFiles: [] });
+  });
+
+  it('names a file that reported nothing', () => {
+    const summary = summariseCensus(['/a', '/b'], [line('/a', 'pass')]);
+
+    assert.deepEqual(summary.silentFiles, ['/b']);
+  });
+
+  it('names a file whose only tests were skipped: it ran none', () => {
+    const summary = summariseCensus(['/a'], [line('/a', 'skip'), line('/a', 'todo')]);
+
+    assert.deepEqual(summary.silentFiles, ['/a']);
+    assert.equal(summary.skipped, 2);
+  });
+});
+
+describe('parseCensus', () => {
+  it('reads the reporter lines and ignores blank ones', () => {
+    const lines = parseCensus(`${JSON.stringify(line('/a', 'pass'))}\n\n`);
+
+    assert.deepEqual(lines, [line('/a', 'pass')]);
+  });
+
+  it('rejects a line that is not a census line, quoting it', () => {
+    assert.throws(() => parseCensus('{"file":"/a"}'), /not a test census line: \{"file":"\/a"\}/);
+  });
+});
