@@ -12,8 +12,10 @@ export default async function* testCensus(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { data } = event;
-    // The runner reports a file that crashed or exited early as one "test" named after the file: not a test.
-    if (data.details.type === 'suite' || data.file === undefined || data.name === data.file) continue;
+    // The runner reports a file that crashed, timed out or exited early as one "test" named after the file: kept
+    // when it failed (a failure of the run), and the census does not count it as a test that ran.
+    if (data.details.type === 'suite' || data.file === undefined) continue;
+    if (data.name === data.file && event.type === 'test:pass') continue;
     const outcome = data.skip ? 'skip' : data.todo ? 'todo' : event.type === 'test:pass' ? 'pass' : 'fail';
     /** @type {import('./test-census').CensusLine} */
     const line = { file: data.file, name: data.name, outcome };

@@ -16,7 +16,13 @@ export interface CensusSummary {
 
 /** What the run's census says about the files it was given: counts, and the files that contributed no test. */
 export function summariseCensus(files: readonly string[], lines: readonly CensusLine[]): CensusSummary {
-  const ran = new Set(lines.filter((l) => l.outcome === 'pass' || l.outcome === 'fail').map((l) => l.file));
+  // A line named after its file is the runner's report of the whole file failing (it crashed or timed out): a
+  // failure, but not a test that ran.
+  const ran = new Set(
+    lines
+      .filter((l) => l.name !== l.file && (l.outcome === 'pass' || l.outcome === 'fail'))
+      .map((l) => l.file),
+  );
   const count = (outcome: CensusLine['outcome']) => lines.filter((l) => l.outcome === outcome).length;
   return {
     files: files.length,

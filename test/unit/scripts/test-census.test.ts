@@ -24,6 +24,13 @@ describe('summariseCensus', () => {
     assert.deepEqual(summary.silentFiles, ['/b']);
   });
 
+  it('counts a failure of the whole file as a failure, and names the file as one that ran no test', () => {
+    const summary = summariseCensus(['/a'], [{ file: '/a', name: '/a', outcome: 'fail' }]);
+
+    assert.equal(summary.failed, 1);
+    assert.deepEqual(summary.silentFiles, ['/a']);
+  });
+
   it('names a file whose only tests were skipped: it ran none', () => {
     const summary = summariseCensus(['/a'], [line('/a', 'skip'), line('/a', 'todo')]);
 
