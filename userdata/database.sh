@@ -118,7 +118,6 @@ done
 # First, so that whatever goes wrong below is still readable after the instance is gone. One stream per
 # instance and file; a failure here costs the shipping, not the boot.
 mkdir -p "$ROOT$LOG_DIR" "$ROOT$(dirname "$AGENT_CONFIG")" "$ROOT/etc/logrotate.d"
-chown postgres:postgres "$ROOT$LOG_DIR"
 chmod 0750 "$ROOT$LOG_DIR"
 write_file "$ROOT$AGENT_CONFIG" 0644 <<JSON
 {
