@@ -67,7 +67,7 @@ log "installing the bundle at /opt/cloudy/dist"
 rm -rf "$APP_DIR.new"
 mkdir -p "$APP_DIR.new"
 tar -xzf "$BUNDLE" -C "$APP_DIR.new" --no-same-owner
-for ENTRY in web/main.mjs web/worker.js web/prime-worker.mjs metrics/main.mjs; do
+for ENTRY in web/main.mjs web/worker.js web/prime-worker.mjs metrics/main.mjs sidecar/main.mjs; do
   "$NODE" --check "$APP_DIR.new/$ENTRY"
 done
 chmod -R u=rwX,go=rX "$APP_DIR.new"

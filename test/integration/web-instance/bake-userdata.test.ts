@@ -20,10 +20,9 @@ function scratchBuilder() {
     prefix: 'cloudy-bake-',
     files: {
       ...Object.fromEntries(
-        ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs'].map((file) => [
-          `source/${file}`,
-          `// ${file}\n`,
-        ]),
+        ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs', 'sidecar/main.mjs'].map(
+          (file) => [`source/${file}`, `// ${file}\n`],
+        ),
       ),
       'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
     },
