@@ -147,6 +147,30 @@ describe('sls package', () => {
     }
   });
 
+  it("silences cfn-lint only where osls itself causes a warning (W3005 on the functions' DependsOn)", () => {
+    for (const [name, template] of bothTemplates()) {
+      const silenced = Object.entries(template.Resources)
+        .filter(([, r]) => r.Metadata?.['cfn-lint'] !== undefined)
+        .map(([id, r]) => [id, r.Metadata?.['cfn-lint']]);
+      const w3005 = { config: { ignore_checks: ['W3005'] } };
+      assert.deepEqual(
+        silenced,
+        [
+          ['ApiLambdaFunction', w3005],
+          ['DatabaseFailoverLambdaFunction', w3005],
+        ],
+        name,
+      );
+      for (const [id] of silenced) {
+        const role = properties(template, String(id)).Role as Record<string, unknown>;
+        assert.ok(
+          dependsOn(template, String(id)).includes(String((role['Fn::GetAtt'] as string[])[0])),
+          String(id),
+        );
+      }
+    }
+  });
+
   it('leaves KeyName out without a key pair, and sets it on every instance with one', () => {
     const keyNames = (template: Template) => [
       ...['WebLaunchTemplate', 'DatabaseLaunchTemplate'].map(
