@@ -41,7 +41,9 @@ try {
     },
   );
   say(`done: ${result.imageId} (from ${result.baseImageId}) is in ${result.parameterName}`);
-  say(`next: npx sls deploy --stage ${options.stage}`);
+  // --force: the template names only the SSM parameter, so without it osls finds nothing changed and skips the
+  // update in which CloudFormation would read the parameter's new value (docs/DEPLOY.md, "Rolling out a new AMI").
+  say(`next: npx sls deploy --stage ${options.stage} --force   (rolls the new AMI out to both tiers)`);
   process.exit(0);
 } catch (error) {
   if (error instanceof BakeInterruptedError) {

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builder instance of `npm run bake-ami` (Amazon Linux 2023): installs what every instance of the project's
-# AMI needs — Node.js 24, cfn-signal (aws-cfn-bootstrap), the service user and the bundle at /opt/cloudy/dist —
+# AMI needs (the AMI contract, docs/DEPLOY.md) — Node.js 24, cfn-signal (aws-cfn-bootstrap), the CloudWatch
+# agent, logrotate, PostgreSQL 16, the EFS mount helper, jq, the service user and the bundle at /opt/cloudy/dist —
 # prepares the disk for imaging, reports the outcome to the bake through a presigned S3 URL and powers off;
 # the bake then images the stopped instance.
 # Runs after a prelude (scripts/bake-ami/user-data.ts) exporting BUNDLE_URL, BUNDLE_SHA256 and RESULT_URL.
@@ -46,9 +47,17 @@ on_exit() {
 trap on_exit EXIT
 trap 'FAILED_AT="line $LINENO: $BASH_COMMAND"' ERR
 
-log "installing Node.js 24 and aws-cfn-bootstrap"
-dnf install -y nodejs24 aws-cfn-bootstrap
+# Everything both tiers need, so that no instance installs a package at boot.
+log "installing Node.js 24, aws-cfn-bootstrap, the CloudWatch agent, PostgreSQL 16 and the EFS mount helper"
+dnf install -y nodejs24 aws-cfn-bootstrap amazon-cloudwatch-agent logrotate \
+  postgresql16-server postgresql16 amazon-efs-utils jq
 "$NODE" --version
+for FILE in /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
+  /usr/sbin/logrotate /usr/bin/postgres /usr/bin/initdb /usr/sbin/mount.efs /usr/bin/jq; do
+  test -e "$ROOT$FILE" || { echo "bake-ami.sh: $FILE is missing after the install" >&2; exit 1; }
+done
+# The sidecar starts PostgreSQL, and only under the lease: the distribution's unit must never run it.
+systemctl mask postgresql.service
 
 log "fetching the bundle"
 curl -fsS --retry 5 --output "$BUNDLE" "$BUNDLE_URL"
@@ -58,7 +67,7 @@ log "installing the bundle at /opt/cloudy/dist"
 rm -rf "$APP_DIR.new"
 mkdir -p "$APP_DIR.new"
 tar -xzf "$BUNDLE" -C "$APP_DIR.new" --no-same-owner
-for ENTRY in web/main.mjs web/worker.js web/prime-worker.mjs metrics/main.mjs; do
+for ENTRY in web/main.mjs web/worker.js web/prime-worker.mjs metrics/main.mjs sidecar/main.mjs; do
   "$NODE" --check "$APP_DIR.new/$ENTRY"
 done
 chmod -R u=rwX,go=rX "$APP_DIR.new"

@@ -1,11 +1,15 @@
 #!/bin/bash
-# Database instance boot (Amazon Linux 2023, from the project's AMI: Node.js and the bundle at /opt/cloudy/dist
-# are baked in). Installs PostgreSQL, mounts the shared EFS file system with TLS at the parent of PGDATA, reads
-# the database password from the cross-account secret, then writes and starts the database sidecar's unit.
+# Database instance boot (Amazon Linux 2023, from the project's AMI: Node.js, the bundle at /opt/cloudy/dist,
+# PostgreSQL, the EFS mount helper, jq and the CloudWatch agent are baked in by `npm run bake-ami`; nothing is
+# installed at boot, so a replacement instance does not depend on the NAT for packages). Starts shipping the
+# logs to CloudWatch Logs, mounts the shared EFS file system with TLS at the parent of PGDATA, reads the
+# database password from the cross-account secret, writes and starts the database sidecar's unit, then signals
+# CloudFormation once the lease names a primary that serves (the tier's readiness gate).
 # The sidecar, not systemd, starts PostgreSQL, and only while it holds the lease (docs/DATABASE-TIER.md); the
 # distribution's postgresql unit is masked so that nothing else can start a server on the shared directory.
 # Runs after a prelude (resources/database.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
-# EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID and DB_SECRET_REGION.
+# EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION,
+# SIGNAL_RESOURCE and LOG_GROUP.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -14,6 +18,11 @@ set -euo pipefail
 ROOT=$(printenv CLOUDY_ROOT || true)
 APP_DIR=/opt/cloudy/dist
 NODE=/usr/bin/node-24
+CFN_SIGNAL=$ROOT/opt/aws/bin/cfn-signal
+AGENT_CTL=$ROOT/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
+AGENT_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/cloudy.json
+# The sidecar writes here (not to the journal) so that the CloudWatch agent, which reads files, ships it.
+LOG_DIR=/var/log/cloudy
 CONFIG_DIR=$ROOT/etc/cloudy
 UNIT_DIR=$ROOT/etc/systemd/system
 FSTAB=$ROOT/etc/fstab
@@ -24,7 +33,14 @@ PGDATA=$EFS_MOUNT/pgdata
 PASSWORD_FILE=/etc/cloudy/db-password
 UNIT=cloudy-database-sidecar.service
 IMDS=http://169.254.169.254/latest
+# The lease item's key: LEASE_NAME in ec2/lib/lease-record.ts, the sidecar's default.
+LEASE_NAME=database-primary
+# The bounds below add up to the tier's CreationPolicy timeout (resources/database.yml, docs/DEPLOY.md):
+# the mount target's DNS name may take minutes to resolve in a fresh VPC; STS and Secrets Manager are reached
+# through the NAT, which may still be booting; the first primary runs initdb on EFS before it serves.
 MOUNT_ATTEMPTS=$(printenv MOUNT_ATTEMPTS || echo 30)
+AWS_ATTEMPTS=$(printenv AWS_ATTEMPTS || echo 30)
+READY_ATTEMPTS=$(printenv READY_ATTEMPTS || echo 60)
 RETRY_SECONDS=$(printenv RETRY_SECONDS || echo 10)
 
 log() {
@@ -32,12 +48,53 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME LEASE_TABLE EFS_FILE_SYSTEM_ID VIRTUAL_IP ROUTE_TABLE_IDS \
-  DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION; do
+  DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP; do
   if ! printenv "$NAME" >/dev/null; then
     echo "database.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
   fi
 done
+
+SIGNALLED=no
+signal_cloudformation() {
+  SIGNALLED=yes
+  log "signalling $SIGNAL_RESOURCE in $STACK_NAME: exit code $1 ($2)"
+  "$CFN_SIGNAL" --exit-code "$1" --reason "$2" --stack "$STACK_NAME" --resource "$SIGNAL_RESOURCE" \
+    --region "$AWS_REGION" || log "cfn-signal failed (the stack may no longer wait for this instance)"
+}
+
+# Any failure below ends the script through this trap: the stack hears of it at once instead of timing out.
+on_exit() {
+  STATUS=$?
+  if [ "$STATUS" -ne 0 ] && [ "$SIGNALLED" = no ] && [ "$STOPPING" = no ]; then
+    signal_cloudformation 1 "database.sh failed with status $STATUS, see the log group $LOG_GROUP"
+  fi
+}
+trap on_exit EXIT
+# systemd stops cloud-init with SIGTERM when the instance shuts down (Auto Scaling replaced it, the stack
+# rolled back): the instance was not found broken, so it must not fail the stack with a failure signal.
+STOPPING=no
+on_term() {
+  STOPPING=yes
+  log "stopped by SIGTERM (the instance is shutting down): no signal to CloudFormation"
+  exit 143
+}
+trap on_term TERM
+
+# `retry WHAT COMMAND...`: runs the command until it succeeds, at most AWS_ATTEMPTS times, RETRY_SECONDS apart.
+retry() {
+  WHAT=$1
+  shift
+  ATTEMPT=1
+  until "$@"; do
+    if [ "$ATTEMPT" -ge "$AWS_ATTEMPTS" ]; then
+      echo "database.sh: could not $WHAT after $ATTEMPT attempts" >&2
+      return 1
+    fi
+    ATTEMPT=$((ATTEMPT + 1))
+    sleep "$RETRY_SECONDS"
+  done
+}
 
 # Replaces a file in one step with the text on stdin, so that a second run leaves the same content.
 write_file() {
@@ -49,13 +106,51 @@ write_file() {
   mv -f "$TEMPORARY" "$TARGET"
 }
 
-if [ ! -e "$ROOT$NODE" ] || [ ! -e "$ROOT$APP_DIR/sidecar/main.mjs" ]; then
-  echo "database.sh: $NODE or $APP_DIR/sidecar/main.mjs is missing: this AMI was not made by npm run bake-ami" >&2
-  exit 1
-fi
+# The AMI contract (docs/DEPLOY.md): what npm run bake-ami installs.
+for FILE in $NODE $APP_DIR/sidecar/main.mjs /usr/bin/postgres /usr/bin/initdb /usr/sbin/mount.efs /usr/bin/jq \
+  /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; do
+  if [ ! -e "$ROOT$FILE" ]; then
+    echo "database.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
+    exit 1
+  fi
+done
 
-log "installing PostgreSQL and the EFS mount helper"
-dnf install -y postgresql16-server postgresql16 amazon-efs-utils jq
+# First, so that whatever goes wrong below is still readable after the instance is gone. One stream per
+# instance and file; a failure here costs the shipping, not the boot.
+mkdir -p "$ROOT$LOG_DIR" "$ROOT$(dirname "$AGENT_CONFIG")" "$ROOT/etc/logrotate.d"
+chmod 0750 "$ROOT$LOG_DIR"
+write_file "$ROOT$AGENT_CONFIG" 0644 <<JSON
+{
+  "agent": { "run_as_user": "root" },
+  "logs": {
+    "force_flush_interval": 5,
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          { "file_path": "/var/log/cloud-init-output.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/cloud-init-output" },
+          { "file_path": "$LOG_DIR/sidecar.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar" }
+        ]
+      }
+    }
+  }
+}
+JSON
+"$AGENT_CTL" -a fetch-config -m ec2 -s -c "file:$AGENT_CONFIG" ||
+  log "the CloudWatch agent did not start: the logs stay on this instance"
+# The agent follows a file across copytruncate.
+write_file "$ROOT/etc/logrotate.d/cloudy" 0644 <<ROTATE
+$LOG_DIR/*.log {
+  daily
+  rotate 7
+  maxsize 100M
+  missingok
+  notifempty
+  compress
+  delaycompress
+  copytruncate
+}
+ROTATE
+
 # Masked, not just disabled: not even a dependency or an operator's `systemctl start` can run a second server.
 systemctl disable --now postgresql.service || true
 systemctl mask postgresql.service
@@ -67,7 +162,6 @@ touch "$FSTAB"
 if ! grep -qxF "$FSTAB_LINE" "$FSTAB"; then
   echo "$FSTAB_LINE" >>"$FSTAB"
 fi
-# The mount target's DNS name may take a while to resolve in a fresh VPC.
 ATTEMPT=1
 until mountpoint -q "$ROOT$EFS_MOUNT" || mount "$ROOT$EFS_MOUNT"; do
   if [ "$ATTEMPT" -ge "$MOUNT_ATTEMPTS" ]; then
@@ -86,9 +180,9 @@ IMDS_TOKEN=$(curl -fsS --retry 5 -X PUT "$IMDS/api/token" -H "X-aws-ec2-metadata
 INSTANCE_ID=$(curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/meta-data/instance-id")
 
 log "reading the database credentials from $DB_SECRET_ID in $DB_SECRET_REGION"
-CREDENTIALS=$(aws sts assume-role --region "$AWS_REGION" --role-arn "$DB_SECRET_ROLE_ARN" \
+CREDENTIALS=$(retry "assume the secret reader role" aws sts assume-role --region "$AWS_REGION" --role-arn "$DB_SECRET_ROLE_ARN" \
   --role-session-name "cloudy-$STAGE-db-$INSTANCE_ID" --query Credentials --output json)
-SECRET=$(env AWS_ACCESS_KEY_ID="$(jq -r .AccessKeyId <<<"$CREDENTIALS")" \
+SECRET=$(retry "read the secret" env AWS_ACCESS_KEY_ID="$(jq -r .AccessKeyId <<<"$CREDENTIALS")" \
   AWS_SECRET_ACCESS_KEY="$(jq -r .SecretAccessKey <<<"$CREDENTIALS")" \
   AWS_SESSION_TOKEN="$(jq -r .SessionToken <<<"$CREDENTIALS")" \
   aws secretsmanager get-secret-value --region "$DB_SECRET_REGION" --secret-id "$DB_SECRET_ID" \
@@ -144,6 +238,8 @@ RestartPreventExitStatus=78
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec=45
+StandardOutput=append:$LOG_DIR/sidecar.log
+StandardError=inherit
 LimitNOFILE=65536
 NoNewPrivileges=yes
 
@@ -155,8 +251,33 @@ systemctl daemon-reload
 # --now starts it if it is not running; a running sidecar (perhaps the primary) is not disturbed.
 systemctl enable --now "$UNIT"
 if ! systemctl is-active --quiet "$UNIT"; then
-  journalctl --unit "$UNIT" --no-pager --lines 50 || true
+  tail -n 50 "$ROOT$LOG_DIR/sidecar.log" || true
   echo "database.sh: $UNIT is not running" >&2
   exit 1
 fi
 log "$UNIT is running as $INSTANCE_ID (lease table $LEASE_TABLE)"
+
+# The holder of an unexpired lease that has published itself as primary: its sidecar publishes only after
+# PostgreSQL accepts connections and the virtual-IP route points at it. Empty while there is none.
+serving_primary() {
+  aws dynamodb get-item --region "$AWS_REGION" --table-name "$LEASE_TABLE" --consistent-read \
+    --key "{\"lockName\":{\"S\":\"$LEASE_NAME\"}}" --output json |
+    jq -r --argjson now "$(date +%s%3N)" \
+      'if .Item.primarySinceMs and ((.Item.expiresAtMs.N | tonumber) > $now) then .Item.holderId.S else "" end'
+}
+
+# The readiness gate: the primary (this instance or another) serves. The standby of a planned rollout signals
+# too: the old primary keeps serving until its group is deleted (resources/database.yml).
+log "waiting for a primary that serves"
+ATTEMPT=1
+until PRIMARY=$(serving_primary) && [ -n "$PRIMARY" ]; do
+  if [ "$ATTEMPT" -ge "$READY_ATTEMPTS" ]; then
+    tail -n 50 "$ROOT$LOG_DIR/sidecar.log" || true
+    signal_cloudformation 1 "no primary served after $ATTEMPT checks of the lease"
+    exit 1
+  fi
+  ATTEMPT=$((ATTEMPT + 1))
+  sleep "$RETRY_SECONDS"
+done
+if [ "$PRIMARY" = "$INSTANCE_ID" ]; then ROLE=primary; else ROLE="standby of $PRIMARY"; fi
+signal_cloudformation 0 "the database tier serves ($INSTANCE_ID is the $ROLE)"

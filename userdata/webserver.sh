@@ -1,9 +1,10 @@
 #!/bin/bash
-# Web instance boot (Amazon Linux 2023, from the project's AMI: Node.js and the bundle at /opt/cloudy/dist are
-# baked in by `npm run bake-ami`). Writes the settings and systemd units of the web app and the metrics
-# reporter, (re)starts both, waits until /health answers, then signals CloudFormation success or failure.
+# Web instance boot (Amazon Linux 2023, from the project's AMI: Node.js, the CloudWatch agent and the bundle at
+# /opt/cloudy/dist are baked in by `npm run bake-ami`; nothing is installed at boot). Starts shipping the logs
+# to CloudWatch Logs, writes the settings and systemd units of the web app and the metrics reporter, (re)starts
+# both, waits until /health answers, then signals CloudFormation success or failure.
 # Runs after a prelude (resources/web.yml) exporting STAGE, AWS_REGION, STACK_NAME, DB_SECRET_ROLE_ARN,
-# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, METRICS_NAMESPACE and SIGNAL_RESOURCE.
+# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, METRICS_NAMESPACE, SIGNAL_RESOURCE and LOG_GROUP.
 # Idempotent: a second run writes the same files, restarts the services and signals again.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -13,12 +14,16 @@ ROOT=$(printenv CLOUDY_ROOT || true)
 APP_DIR=/opt/cloudy/dist
 NODE=/usr/bin/node-24
 CFN_SIGNAL=$ROOT/opt/aws/bin/cfn-signal
+AGENT_CTL=$ROOT/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
+AGENT_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/cloudy.json
 CONFIG_DIR=$ROOT/etc/cloudy
 UNIT_DIR=$ROOT/etc/systemd/system
+# The services write here (not to the journal) so that the CloudWatch agent, which reads files, ships them.
+LOG_DIR=/var/log/cloudy
 HEALTH_URL=http://127.0.0.1:8080/health
-# 10 minutes at most: the app listens once its database answers, which on a first deploy may still be
-# starting; the web group's CreationPolicy waits 15 minutes for this signal.
-HEALTH_ATTEMPTS=$(printenv HEALTH_ATTEMPTS || echo 120)
+# 5 minutes at most: the web group launches only once the database tier serves, so the app answers within
+# seconds of starting. The health-check grace period (resources/web.yml) covers the boot plus this bound.
+HEALTH_ATTEMPTS=$(printenv HEALTH_ATTEMPTS || echo 60)
 HEALTH_INTERVAL_SECONDS=$(printenv HEALTH_INTERVAL_SECONDS || echo 5)
 # In-flight requests get this long after SIGTERM, inside the target group's 20 s deregistration delay;
 # systemd waits 10 s more before it kills what is left.
@@ -30,7 +35,7 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION VIRTUAL_IP \
-  METRICS_NAMESPACE SIGNAL_RESOURCE; do
+  METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP; do
   if ! printenv "$NAME" >/dev/null; then
     echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -48,11 +53,20 @@ signal_cloudformation() {
 # Any failure below ends the script through this trap: the stack hears of it at once instead of timing out.
 on_exit() {
   STATUS=$?
-  if [ "$STATUS" -ne 0 ] && [ "$SIGNALLED" = no ]; then
-    signal_cloudformation 1 "webserver.sh failed with status $STATUS, see /var/log/cloud-init-output.log"
+  if [ "$STATUS" -ne 0 ] && [ "$SIGNALLED" = no ] && [ "$STOPPING" = no ]; then
+    signal_cloudformation 1 "webserver.sh failed with status $STATUS, see the log group $LOG_GROUP"
   fi
 }
 trap on_exit EXIT
+# systemd stops cloud-init with SIGTERM when the instance shuts down (Auto Scaling replaced it, the stack
+# rolled back): the instance was not found broken, so it must not fail the stack with a failure signal.
+STOPPING=no
+on_term() {
+  STOPPING=yes
+  log "stopped by SIGTERM (the instance is shutting down): no signal to CloudFormation"
+  exit 143
+}
+trap on_term TERM
 
 # Replaces a file in one step with the text on stdin, so that a second run leaves the same content.
 write_file() {
@@ -64,13 +78,51 @@ write_file() {
   mv -f "$TEMPORARY" "$TARGET"
 }
 
+# The AMI contract (docs/DEPLOY.md): what npm run bake-ami installs.
 for FILE in $NODE $APP_DIR/web/main.mjs $APP_DIR/web/worker.js $APP_DIR/web/prime-worker.mjs \
-  $APP_DIR/metrics/main.mjs; do
+  $APP_DIR/metrics/main.mjs /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; do
   if [ ! -e "$ROOT$FILE" ]; then
     echo "webserver.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
     exit 1
   fi
 done
+
+# First, so that whatever goes wrong below is still readable after the instance is gone. One stream per
+# instance and file; a failure here costs the shipping, not the boot.
+mkdir -p "$ROOT$LOG_DIR" "$ROOT$(dirname "$AGENT_CONFIG")" "$ROOT/etc/logrotate.d"
+chmod 0750 "$ROOT$LOG_DIR"
+write_file "$ROOT$AGENT_CONFIG" 0644 <<JSON
+{
+  "agent": { "run_as_user": "root" },
+  "logs": {
+    "force_flush_interval": 5,
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          { "file_path": "/var/log/cloud-init-output.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/cloud-init-output" },
+          { "file_path": "$LOG_DIR/web.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/web" },
+          { "file_path": "$LOG_DIR/metrics.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/metrics" }
+        ]
+      }
+    }
+  }
+}
+JSON
+"$AGENT_CTL" -a fetch-config -m ec2 -s -c "file:$AGENT_CONFIG" ||
+  log "the CloudWatch agent did not start: the logs stay on this instance"
+# The agent follows a file across copytruncate; the app's request log would otherwise fill the disk.
+write_file "$ROOT/etc/logrotate.d/cloudy" 0644 <<ROTATE
+$LOG_DIR/*.log {
+  daily
+  rotate 3
+  maxsize 100M
+  missingok
+  notifempty
+  compress
+  delaycompress
+  copytruncate
+}
+ROTATE
 
 if ! id -u cloudy >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /sbin/nologin cloudy
@@ -118,6 +170,8 @@ RestartSec=2
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec=$STOP_TIMEOUT_SECONDS
+StandardOutput=append:$LOG_DIR/web.log
+StandardError=inherit
 LimitNOFILE=65536
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -144,6 +198,8 @@ ExecStart=$NODE $APP_DIR/metrics/main.mjs
 Restart=always
 RestartSec=30
 TimeoutStopSec=20
+StandardOutput=append:$LOG_DIR/metrics.log
+StandardError=inherit
 Nice=10
 MemoryMax=128M
 NoNewPrivileges=yes
@@ -163,7 +219,7 @@ log "waiting for $HEALTH_URL"
 ATTEMPT=1
 until curl -fsS --max-time 2 -o /dev/null "$HEALTH_URL"; do
   if [ "$ATTEMPT" -ge "$HEALTH_ATTEMPTS" ]; then
-    journalctl --unit cloudy-web.service --no-pager --lines 50 || true
+    tail -n 50 "$ROOT$LOG_DIR/web.log" || true
     signal_cloudformation 1 "the web app did not answer $HEALTH_URL after $ATTEMPT attempts"
     exit 1
   fi

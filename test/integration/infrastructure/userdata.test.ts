@@ -16,6 +16,34 @@ describe('userdata/*.sh', () => {
       assert.ok(scripts.includes(name), name);
   });
 
+  it('bakes into the AMI every file the web and database boot scripts require of it (the AMI contract)', () => {
+    const read = (name: string) => readFileSync(join(folder, name), 'utf8');
+    // The words of a `for NAME in ...; do` list, across line continuations, with the scripts' path variables.
+    const loopWords = (text: string, variable: string) => {
+      const match = new RegExp(`^for ${variable} in ([^;]*); do$`, 'm').exec(text.replaceAll('\\\n', ' '));
+      assert.ok(match, `a for ${variable} loop`);
+      return (match[1] ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((word) => word.replace('$NODE', '/usr/bin/node-24').replace('$APP_DIR', '/opt/cloudy/dist'));
+    };
+    const bake = read('bake-ami.sh');
+    const baked = new Set([
+      '/usr/bin/node-24', // "$NODE" --version
+      ...loopWords(bake, 'FILE'),
+      ...loopWords(bake, 'ENTRY').map((entry) => `/opt/cloudy/dist/${entry}`),
+    ]);
+    for (const script of ['webserver.sh', 'database.sh']) {
+      const required = loopWords(read(script), 'FILE');
+      assert.ok(required.length > 0, script);
+      assert.deepEqual(
+        required.filter((file) => !baked.has(file)),
+        [],
+        `${script} requires files that bake-ami.sh does not check`,
+      );
+    }
+  });
+
   for (const name of scripts) {
     const path = join(folder, name);
     const text = readFileSync(path, 'utf8');

@@ -20,10 +20,9 @@ function scratchBuilder() {
     prefix: 'cloudy-bake-',
     files: {
       ...Object.fromEntries(
-        ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs'].map((file) => [
-          `source/${file}`,
-          `// ${file}\n`,
-        ]),
+        ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs', 'sidecar/main.mjs'].map(
+          (file) => [`source/${file}`, `// ${file}\n`],
+        ),
       ),
       'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
     },
@@ -35,7 +34,19 @@ function scratchBuilder() {
           `if [ -n "$OUT" ]; then cp "${root}/bundle.tar.gz" "$OUT"; fi`,
           `if [ -n "$UP" ]; then cp "$UP" "${root}/result.txt"; fi`,
         ].join('\n'),
-      dnf: '',
+      // The packages' files the AMI contract names (userdata/webserver.sh, database.sh).
+      dnf: ({ root }) =>
+        [
+          'opt/aws/bin/cfn-signal',
+          'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl',
+          'usr/sbin/logrotate',
+          'usr/bin/postgres',
+          'usr/bin/initdb',
+          'usr/sbin/mount.efs',
+          'usr/bin/jq',
+        ]
+          .map((file) => `mkdir -p "$(dirname "${root}/${file}")" && touch "${root}/${file}"`)
+          .join('\n'),
       systemctl: '',
       'cloud-init': '',
       useradd: '',
@@ -80,7 +91,11 @@ describe('userdata/bake-ami.sh', () => {
     assert.equal(builder.result(), 'ok\n');
     assert.equal(readFileSync(join(builder.root, 'etc/machine-id'), 'utf8'), '');
     const calls = builder.calls();
-    assert.equal(calls[0], 'dnf install -y nodejs24 aws-cfn-bootstrap');
+    assert.equal(
+      calls[0],
+      'dnf install -y nodejs24 aws-cfn-bootstrap amazon-cloudwatch-agent logrotate postgresql16-server postgresql16 amazon-efs-utils jq',
+    );
+    assert.ok(calls.includes('systemctl mask postgresql.service'));
     assert.ok(calls.includes('useradd --system --no-create-home --shell /sbin/nologin cloudy'));
     assert.ok(calls.includes(`node-24 --check ${app}.new/web/main.mjs`));
     assert.ok(calls.includes('cloud-init clean --logs'));

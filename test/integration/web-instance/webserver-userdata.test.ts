@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,9 @@ const PRELUDE = {
   VIRTUAL_IP: '10.10.10.10',
   METRICS_NAMESPACE: 'Cloudy/dev',
   SIGNAL_RESOURCE: 'WebAutoScalingGroup',
+  LOG_GROUP: '/cloudy/dev/web',
 };
+const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
 
 /**
  * A scratch instance: the baked app's files under CLOUDY_ROOT, and stubs for the commands that would
@@ -38,12 +40,18 @@ function scratchInstance(): ScriptSandbox {
     stubs: {
       'usr/bin/node-24': '',
       'opt/aws/bin/cfn-signal': '',
+      [AGENT_CTL]: '',
       systemctl: '',
-      journalctl: '',
       useradd: ({ root }) => `touch "${root}/user-created"`,
       // `id -u cloudy` succeeds once useradd has run.
       id: ({ root }) => `test -e "${root}/user-created"`,
-      curl: ({ failWhileCounting }) => failWhileCounting('curl', 7),
+      // With a "stop" file, the third check sends SIGTERM to the script, as systemd does when the instance is
+      // shut down mid-boot.
+      curl: ({ root, failWhileCounting }) =>
+        [
+          `if [ -e "${root}/stop" ] && [ "$(grep -c '^curl' "${root}/calls.log")" -ge 3 ]; then kill -TERM $PPID; exit 7; fi`,
+          failWhileCounting('curl', 7),
+        ].join('\n'),
     },
     env: { HEALTH_ATTEMPTS: '3', HEALTH_INTERVAL_SECONDS: '0' },
     prelude: PRELUDE,
@@ -77,6 +85,7 @@ describe('userdata/webserver.sh', () => {
     assert.deepEqual(
       calls.filter((call) => !call.startsWith('curl')),
       [
+        'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/cloudy.json',
         'id -u cloudy',
         'useradd --system --no-create-home --shell /sbin/nologin cloudy',
         'systemctl daemon-reload',
@@ -106,6 +115,50 @@ describe('userdata/webserver.sh', () => {
     const reporter = instance.file('etc/systemd/system/cloudy-metrics.service');
     assert.match(reporter, /^ExecStart=\/usr\/bin\/node-24 \/opt\/cloudy\/dist\/metrics\/main\.mjs$/m);
     assert.match(reporter, /^Restart=always$/m);
+  });
+
+  it("writes the services' output to files and ships them and the boot log to the tier's log group", () => {
+    assert.equal(instance.run().status, 0);
+
+    assert.match(
+      instance.file('etc/systemd/system/cloudy-web.service'),
+      /^StandardOutput=append:\/var\/log\/cloudy\/web\.log$/m,
+    );
+    assert.match(
+      instance.file('etc/systemd/system/cloudy-metrics.service'),
+      /^StandardOutput=append:\/var\/log\/cloudy\/metrics\.log$/m,
+    );
+    const agent = JSON.parse(instance.file('opt/aws/amazon-cloudwatch-agent/etc/cloudy.json'));
+    assert.deepEqual(agent.logs.logs_collected.files.collect_list, [
+      {
+        file_path: '/var/log/cloud-init-output.log',
+        log_group_name: '/cloudy/dev/web',
+        log_stream_name: '{instance_id}/cloud-init-output',
+      },
+      {
+        file_path: '/var/log/cloudy/web.log',
+        log_group_name: '/cloudy/dev/web',
+        log_stream_name: '{instance_id}/web',
+      },
+      {
+        file_path: '/var/log/cloudy/metrics.log',
+        log_group_name: '/cloudy/dev/web',
+        log_stream_name: '{instance_id}/metrics',
+      },
+    ]);
+    assert.match(instance.file('etc/logrotate.d/cloudy'), /^\s*copytruncate$/m);
+  });
+
+  it('sends no failure signal when SIGTERM stops it during the boot (the instance is being replaced)', () => {
+    instance.failNext('curl', 100);
+    writeFileSync(join(instance.root, 'stop'), '');
+
+    const result = instance.run();
+
+    assert.equal(result.status, 143, result.stderr);
+    assert.match(result.stdout, /stopped by SIGTERM/);
+    assert.equal(instance.calls().filter((call) => call.startsWith('curl')).length, 3);
+    assert.deepEqual(signals(instance.calls()), []);
   });
 
   it('is safe to run twice: the same files, no second user, the services restarted, signalled again', () => {
@@ -144,7 +197,7 @@ describe('userdata/webserver.sh', () => {
       sent[0] ?? '',
       /^cfn-signal --exit-code 1 --reason the web app did not answer .* after 3 attempts/,
     );
-    assert.ok(instance.calls().some((call) => call.startsWith('journalctl')));
+    assert.match(result.stdout, /webserver\.sh: waiting for/);
   });
 
   it('signals failure when the AMI lacks the app', () => {
@@ -156,6 +209,7 @@ describe('userdata/webserver.sh', () => {
     assert.match(result.stderr, /main\.mjs is missing: this AMI was not made by npm run bake-ami/);
     assert.match(signals(instance.calls())[0] ?? '', /^cfn-signal --exit-code 1 /);
     assert.ok(!instance.calls().some((call) => call.startsWith('systemctl')));
+    assert.ok(!instance.calls().some((call) => call.startsWith('amazon-cloudwatch-agent-ctl')));
   });
 
   it('names a setting the prelude did not export', () => {

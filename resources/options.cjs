@@ -1,0 +1,109 @@
+// The stage options that add or remove resources or a property, decided at package time (docs/DEPLOY.md,
+// "How stage options reach the template"). serverless.yml reads this once as `custom.options`; each option picks
+// a fragment file (`resources/<concern>-<variant>.yml`) or a plain value, so the packaged template holds no
+// CloudFormation Conditions that compare two constants. A value that fits no variant stops `sls package` with
+// a message naming the parameter.
+'use strict';
+
+const NO_VALUE = { Ref: 'AWS::NoValue' };
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+class StageOptionError extends Error {}
+
+function fail(parameter, value, expected) {
+  throw new StageOptionError(
+    `stage parameter ${parameter} is ${JSON.stringify(value)}: expected ${expected}`,
+  );
+}
+
+function isCidr(value) {
+  const match = CIDR.exec(value);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  return octets.every((octet) => octet <= 255) && Number(match[5]) <= 32;
+}
+
+/**
+ * The package-time decisions for one stage, from its parameters (as strings) and the stack's region.
+ * Pure: serverless.yml calls it through the default export below, the tests call it directly.
+ */
+function decideOptions(params, region) {
+  const text = (name) => (params[name] === undefined || params[name] === null ? '' : String(params[name]));
+
+  const natType = text('natType');
+  if (natType !== 'instance' && natType !== 'gateway') fail('natType', natType, '"instance" or "gateway"');
+
+  const ec2Endpoint = text('ec2Endpoint');
+  if (ec2Endpoint !== 'true' && ec2Endpoint !== 'false')
+    fail('ec2Endpoint', ec2Endpoint, '"true" or "false"');
+
+  // No admin CIDR, no bastion: there is no default that opens SSH to the world.
+  const adminCidr = text('adminCidr');
+  if (adminCidr !== '' && (!isCidr(adminCidr) || adminCidr.endsWith('/0'))) {
+    fail('adminCidr', adminCidr, 'empty (no bastion) or an IPv4 CIDR narrower than /0, e.g. 203.0.113.7/32');
+  }
+
+  // An ALB takes only certificates of its own region (ACM certificates are regional).
+  const certificateArn = text('certificateArn');
+  if (certificateArn !== '') {
+    const match = ACM_ARN.exec(certificateArn);
+    if (!match) fail('certificateArn', certificateArn, 'empty (HTTP only) or an ACM certificate ARN');
+    if (match[1] !== region) {
+      fail(
+        'certificateArn',
+        certificateArn,
+        `a certificate in the stack's region ${region}, not ${match[1]}`,
+      );
+    }
+  }
+
+  const secretsAccountId = text('secretsAccountId');
+  if (secretsAccountId !== '' && !ACCOUNT_ID.test(secretsAccountId)) {
+    fail('secretsAccountId', secretsAccountId, 'empty (this account) or a 12-digit account id');
+  }
+  const dbSecretRegion = text('dbSecretRegion');
+  if (dbSecretRegion !== '' && !REGION.test(dbSecretRegion)) {
+    fail('dbSecretRegion', dbSecretRegion, "empty (the stack's region) or a region name");
+  }
+
+  const https = certificateArn !== '';
+  const keyName = text('keyName');
+  return {
+    // Fragment variants: resources/nat-<nat>.yml, ec2-endpoint-<…>.yml, bastion-<…>.yml, listeners-<…>.yml.
+    nat: natType,
+    ec2Endpoint: ec2Endpoint === 'true' ? 'on' : 'off',
+    bastion: adminCidr === '' ? 'off' : 'on',
+    listeners: https ? 'https' : 'http',
+    // The listener that serves the app, where the api function's /lambda rule goes: with a certificate, 8080
+    // only redirects to HTTPS.
+    appListener: { Ref: https ? 'HttpsListener' : 'HttpListener' },
+    // Property values: AWS::NoValue leaves KeyName out, as if it were not written.
+    keyName: keyName === '' ? NO_VALUE : keyName,
+    secretsAccountId: secretsAccountId === '' ? { Ref: 'AWS::AccountId' } : secretsAccountId,
+    dbSecretRegion: dbSecretRegion === '' ? { Ref: 'AWS::Region' } : dbSecretRegion,
+  };
+}
+
+const PARAMETERS = [
+  'natType',
+  'ec2Endpoint',
+  'adminCidr',
+  'certificateArn',
+  'keyName',
+  'secretsAccountId',
+  'dbSecretRegion',
+];
+
+/** osls calls this for `${file(./resources/options.cjs)}` with its variable resolver. */
+async function resolveStageOptions({ resolveVariable }) {
+  const params = {};
+  for (const name of PARAMETERS) params[name] = await resolveVariable(`param:${name}`);
+  return decideOptions(params, await resolveVariable('self:provider.region'));
+}
+
+module.exports = resolveStageOptions;
+module.exports.decideOptions = decideOptions;
+module.exports.StageOptionError = StageOptionError;

@@ -1,0 +1,122 @@
+// resources/options.cjs: the package-time decisions from a stage's parameters, as a table of inputs → outputs.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+
+interface StageOptions {
+  nat: string;
+  ec2Endpoint: string;
+  bastion: string;
+  listeners: string;
+  appListener: unknown;
+  keyName: unknown;
+  secretsAccountId: unknown;
+  dbSecretRegion: unknown;
+}
+type Resolver = ((input: {
+  resolveVariable: (name: string) => Promise<unknown>;
+}) => Promise<StageOptions>) & {
+  decideOptions: (params: Record<string, unknown>, region: string) => StageOptions;
+};
+
+const resolveStageOptions = createRequire(import.meta.url)('../../../resources/options.cjs') as Resolver;
+const { decideOptions } = resolveStageOptions;
+
+const REGION = 'eu-west-1';
+// The defaults of serverless.yml's params.default.
+const DEFAULTS = {
+  natType: 'instance',
+  ec2Endpoint: 'true',
+  adminCidr: '',
+  certificateArn: '',
+  keyName: '',
+  secretsAccountId: '',
+  dbSecretRegion: '',
+};
+const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-0000-0000-000000000000';
+
+describe('resources/options.cjs', () => {
+  it('picks the default variants and leaves optional values to CloudFormation for the default stage', () => {
+    assert.deepEqual(decideOptions(DEFAULTS, REGION), {
+      nat: 'instance',
+      ec2Endpoint: 'on',
+      bastion: 'off',
+      listeners: 'http',
+      appListener: { Ref: 'HttpListener' },
+      keyName: { Ref: 'AWS::NoValue' },
+      secretsAccountId: { Ref: 'AWS::AccountId' },
+      dbSecretRegion: { Ref: 'AWS::Region' },
+    });
+  });
+
+  it('picks the other variant of every option, and passes set values through', () => {
+    const options = decideOptions(
+      {
+        natType: 'gateway',
+        ec2Endpoint: false, // YAML may give a boolean
+        adminCidr: '203.0.113.7/32',
+        certificateArn: CERTIFICATE,
+        keyName: 'ops',
+        secretsAccountId: 444455556666,
+        dbSecretRegion: 'eu-central-1',
+      },
+      REGION,
+    );
+    assert.deepEqual(options, {
+      nat: 'gateway',
+      ec2Endpoint: 'off',
+      bastion: 'on',
+      listeners: 'https',
+      appListener: { Ref: 'HttpsListener' },
+      keyName: 'ops',
+      secretsAccountId: '444455556666',
+      dbSecretRegion: 'eu-central-1',
+    });
+  });
+
+  const rejected: [string, Record<string, unknown>, RegExp][] = [
+    [
+      'a NAT type it has no fragment for',
+      { natType: 'nat-gateway' },
+      /natType is "nat-gateway": expected "instance" or "gateway"/,
+    ],
+    ['an endpoint switch other than true/false', { ec2Endpoint: 'yes' }, /ec2Endpoint is "yes"/],
+    [
+      'an admin CIDR that is not one',
+      { adminCidr: '203.0.113.7' },
+      /adminCidr is "203.0.113.7": expected empty/,
+    ],
+    ['an admin CIDR open to the world', { adminCidr: '0.0.0.0/0' }, /adminCidr is "0.0.0.0\/0"/],
+    ['an octet out of range', { adminCidr: '203.0.113.256/32' }, /adminCidr/],
+    ['a certificate that is not an ACM ARN', { certificateArn: 'my-cert' }, /certificateArn is "my-cert"/],
+    [
+      "a certificate outside the stack's region",
+      { certificateArn: CERTIFICATE.replace('eu-west-1', 'us-east-1') },
+      /a certificate in the stack's region eu-west-1, not us-east-1/,
+    ],
+    ['an account id that is not 12 digits', { secretsAccountId: '1234' }, /secretsAccountId is "1234"/],
+    ['a region that is not one', { dbSecretRegion: 'Frankfurt' }, /dbSecretRegion is "Frankfurt"/],
+  ];
+  for (const [what, change, message] of rejected) {
+    it(`stops the package with a message naming the parameter for ${what}`, () => {
+      assert.throws(() => decideOptions({ ...DEFAULTS, ...change }, REGION), message);
+    });
+  }
+
+  it("reads each parameter and the region through osls's variable resolver", async () => {
+    const asked: string[] = [];
+    const values: Record<string, unknown> = {
+      ...Object.fromEntries(Object.entries(DEFAULTS).map(([name, value]) => [`param:${name}`, value])),
+      'param:natType': 'gateway',
+      'self:provider.region': REGION,
+    };
+    const options = await resolveStageOptions({
+      resolveVariable: async (name) => {
+        asked.push(name);
+        return values[name];
+      },
+    });
+    assert.equal(options.nat, 'gateway');
+    assert.deepEqual(asked.sort(), Object.keys(values).sort());
+  });
+});
