@@ -4,7 +4,7 @@
 # the database password from the cross-account secret, then writes and starts the database sidecar's unit.
 # The sidecar, not systemd, starts PostgreSQL, and only while it holds the lease (docs/DATABASE-TIER.md); the
 # distribution's postgresql unit is masked so that nothing else can start a server on the shared directory.
-# Runs after a prelude (resources/database.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
+# Runs after a prelude (resources/database-instances.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
 # EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID and DB_SECRET_REGION.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
