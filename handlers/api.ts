@@ -5,23 +5,26 @@ import { createApp } from '../ec2/web/app';
 import { readWebConfig } from '../ec2/web/config';
 import { createDatabase } from '../ec2/web/db/database';
 import { migrateToLatest } from '../ec2/web/db/migrate';
-import { providerFromConfig } from '../ec2/web/db/provider-from-config';
+import { providersFromConfig } from '../ec2/web/db/provider-from-config';
+import { readRoute } from '../ec2/web/db/read-routing';
+import { databaseReadiness } from '../ec2/web/db/readiness';
 import { inlinePrimeChecker } from '../ec2/web/prime/prime-checker';
 import { knexUsersRepository } from '../ec2/web/users/users-repository';
 
 const logger = createLogger('api');
 const config = readWebConfig();
 // One request at a time per Lambda instance: one connection, and the prime check on the calling thread.
-const db = createDatabase({
-  provider: providerFromConfig(config),
-  poolMax: 1,
-  applicationName: 'cloudy-api',
-});
+const providers = providersFromConfig(config);
+const db = createDatabase({ provider: providers.writer, poolMax: 1, applicationName: 'cloudy-api' });
+const reader = providers.reader
+  ? createDatabase({ provider: providers.reader, poolMax: 1, applicationName: 'cloudy-api-reader' })
+  : undefined;
 let migrated: Promise<unknown> | undefined;
 
 const BASE_PATH = '/lambda';
 const app = createApp({
-  users: knexUsersRepository(db),
+  users: knexUsersRepository(db, readRoute(db, reader, logger)),
+  readiness: databaseReadiness(db, reader),
   primeChecker: inlinePrimeChecker(),
   logger,
   basePath: BASE_PATH,

@@ -7,7 +7,7 @@
 # CloudFormation once the lease names a primary that serves (the tier's readiness gate).
 # The sidecar, not systemd, starts PostgreSQL, and only while it holds the lease (docs/DATABASE-TIER.md); the
 # distribution's postgresql unit is masked so that nothing else can start a server on the shared directory.
-# Runs after a prelude (resources/database.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
+# Runs after a prelude (resources/database-instances.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
 # EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION,
 # SIGNAL_RESOURCE and LOG_GROUP.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
@@ -35,7 +35,7 @@ UNIT=cloudy-database-sidecar.service
 IMDS=http://169.254.169.254/latest
 # The lease item's key: LEASE_NAME in ec2/lib/lease-record.ts, the sidecar's default.
 LEASE_NAME=database-primary
-# The bounds below add up to the tier's CreationPolicy timeout (resources/database.yml, docs/DEPLOY.md):
+# The bounds below add up to the tier's CreationPolicy timeout (resources/database-instances.yml, docs/DEPLOY.md):
 # the mount target's DNS name may take minutes to resolve in a fresh VPC; STS and Secrets Manager are reached
 # through the NAT, which may still be booting; the first primary runs initdb on EFS before it serves.
 MOUNT_ATTEMPTS=$(printenv MOUNT_ATTEMPTS || echo 30)
@@ -267,7 +267,7 @@ serving_primary() {
 }
 
 # The readiness gate: the primary (this instance or another) serves. The standby of a planned rollout signals
-# too: the old primary keeps serving until its group is deleted (resources/database.yml).
+# too: the old primary keeps serving until its group is deleted (resources/database-instances.yml).
 log "waiting for a primary that serves"
 ATTEMPT=1
 until PRIMARY=$(serving_primary) && [ -n "$PRIMARY" ]; do

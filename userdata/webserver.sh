@@ -4,7 +4,8 @@
 # to CloudWatch Logs, writes the settings and systemd units of the web app and the metrics reporter, (re)starts
 # both, waits until /health answers, then signals CloudFormation success or failure.
 # Runs after a prelude (resources/web.yml) exporting STAGE, AWS_REGION, STACK_NAME, DB_SECRET_ROLE_ARN,
-# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, METRICS_NAMESPACE, SIGNAL_RESOURCE and LOG_GROUP.
+# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, DB_WRITER_HOST, DB_READER_HOST (empty without a reader),
+# METRICS_NAMESPACE, SIGNAL_RESOURCE and LOG_GROUP.
 # Idempotent: a second run writes the same files, restarts the services and signals again.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -35,7 +36,7 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION VIRTUAL_IP \
-  METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP; do
+  DB_WRITER_HOST DB_READER_HOST METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP; do
   if ! printenv "$NAME" >/dev/null; then
     echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -141,6 +142,8 @@ DB_SECRET_ROLE_ARN=$DB_SECRET_ROLE_ARN
 DB_SECRET_ID=$DB_SECRET_ID
 DB_SECRET_REGION=$DB_SECRET_REGION
 VIRTUAL_IP=$VIRTUAL_IP
+DB_WRITER_HOST=$DB_WRITER_HOST
+DB_READER_HOST=$DB_READER_HOST
 SHUTDOWN_GRACE_MS=$SHUTDOWN_GRACE_MS
 ENV
 

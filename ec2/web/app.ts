@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../lib/logger';
+import type { DatabaseStatus } from './db/readiness';
 import {
   HttpError,
   NotFoundError,
@@ -16,6 +17,8 @@ import type { UsersRepository } from './users/users-repository';
 
 export interface AppDependencies {
   users: UsersRepository;
+  /** Whether the writer and the reader answer (`GET /ready`). */
+  readiness: () => Promise<DatabaseStatus>;
   primeChecker: PrimeChecker;
   logger: Logger;
   /** `GET /` and `GET /health` (see http/static-routes.ts); the server may also answer them ahead of Express. */
@@ -27,6 +30,8 @@ export interface AppDependencies {
 }
 
 const BODY_LIMIT = '4kb';
+/** The same pause as the 503s of a database that is away (db/database-errors.ts). */
+const READY_RETRY_AFTER_SECONDS = 2;
 
 export function createApp(deps: AppDependencies): express.Express {
   const { users, primeChecker, logger } = deps;
@@ -44,9 +49,15 @@ export function createApp(deps: AppDependencies): express.Express {
     });
   }
 
+  // Ready while the writer answers: without the reader, reads fall back to the writer.
   app.get('/ready', async (_req, res) => {
-    await users.ping();
-    res.json({ status: 'ready' });
+    const status = await deps.readiness();
+    if (status.writer !== 'ready') {
+      res.setHeader('Retry-After', String(READY_RETRY_AFTER_SECONDS));
+      res.status(503).json({ status: 'unavailable', ...status });
+      return;
+    }
+    res.json({ status: 'ready', ...status });
   });
 
   app.get('/users', async (req, res) => {

@@ -2,6 +2,8 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+// The stack always exports these, empty when the database tier has no such endpoint.
+const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
 
 /**
  * Every setting of the web app, read from the environment once at start. Either DATABASE_URL, or the
@@ -22,6 +24,12 @@ const webConfig = z
     DB_SECRET_REGION: z.string().min(1).optional(),
     /** Database host when the secret names none: the database tier's virtual IP. */
     VIRTUAL_IP: z.string().default('10.10.10.10'),
+    /** Writer host when the secret names none (databaseEngine aurora: the cluster endpoint); else VIRTUAL_IP. */
+    DB_WRITER_HOST: optionalText,
+    /** Reader host (aurora: the reader endpoint): replica-tolerant reads go there. Empty = none. */
+    DB_READER_HOST: optionalText,
+    /** With DATABASE_URL: a PostgreSQL URL for replica-tolerant reads (a streaming replica of DATABASE_URL). */
+    DATABASE_READER_URL: z.string().url().optional(),
     /** HTTP worker processes (each serves HTTP on the same port); default one per core. */
     WEB_PROCESSES: positiveInt(availableParallelism()),
     /** Threads for /load across all processes; default one per core. */

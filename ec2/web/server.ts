@@ -6,12 +6,16 @@ import type { Logger } from '../lib/logger';
 import { createApp } from './app';
 import type { ConnectionProvider } from './db/connection-provider';
 import { createDatabase } from './db/database';
+import { readRoute } from './db/read-routing';
+import { databaseReadiness } from './db/readiness';
 import { staticRouteServer, staticRoutes } from './http/static-routes';
 import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
 
 export interface WebServerOptions {
   provider: ConnectionProvider;
+  /** Where replica-tolerant reads (`GET /users`) go; absent = the writer serves them. */
+  readerProvider?: ConnectionProvider;
   logger: Logger;
   port: number;
   host?: string;
@@ -25,6 +29,8 @@ export interface RunningWebServer {
   server: Server;
   port: number;
   db: Knex;
+  /** The reader's pool, when a reader is configured. */
+  reader?: Knex;
   /** Stops accepting, lets in-flight requests finish (bounded by the grace period), closes the pools. */
   stop(): Promise<void>;
 }
@@ -34,7 +40,16 @@ const KEEP_ALIVE_MS = 65_000;
 
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const { logger } = options;
-  const db = createDatabase({ provider: options.provider, poolMax: options.dbPoolMax ?? 10, logger });
+  const poolMax = options.dbPoolMax ?? 10;
+  const db = createDatabase({ provider: options.provider, poolMax, logger });
+  const reader = options.readerProvider
+    ? createDatabase({
+        provider: options.readerProvider,
+        poolMax,
+        logger,
+        applicationName: 'cloudy-web-reader',
+      })
+    : undefined;
   const primeChecker: PrimeChecker = pooledPrimeChecker({
     threads: options.loadThreads,
     maxQueue: options.loadQueueLimit,
@@ -43,7 +58,8 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   const isShuttingDown = () => shuttingDown;
   const routes = staticRoutes();
   const app = createApp({
-    users: knexUsersRepository(db),
+    users: knexUsersRepository(db, readRoute(db, reader, logger)),
+    readiness: databaseReadiness(db, reader),
     primeChecker,
     logger,
     staticRoutes: routes,
@@ -71,9 +87,9 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       }, options.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
-      await Promise.all([primeChecker.close(), db.destroy()]);
+      await Promise.all([primeChecker.close(), db.destroy(), reader?.destroy()]);
     })();
     return stopping;
   };
-  return { server, port, db, stop };
+  return { server, port, db, ...(reader ? { reader } : {}), stop };
 }

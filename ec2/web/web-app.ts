@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger';
 import type { WebConfig } from './config';
 import { createDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
-import { providerFromConfig } from './db/provider-from-config';
+import { providerFromConfig, providersFromConfig } from './db/provider-from-config';
 import { startWebServer } from './server';
 
 /**
@@ -28,8 +28,10 @@ export async function runWebApp(config: WebConfig, logger: Logger): Promise<void
 }
 
 async function serveInThisProcess(config: WebConfig, logger: Logger, processes: number): Promise<void> {
+  const providers = providersFromConfig(config);
   const running = await startWebServer({
-    provider: providerFromConfig(config),
+    provider: providers.writer,
+    ...(providers.reader ? { readerProvider: providers.reader } : {}),
     logger,
     port: config.PORT,
     host: config.HOST,

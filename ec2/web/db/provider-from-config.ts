@@ -5,19 +5,40 @@ import {
   crossAccountSecretProvider,
   urlConnectionProvider,
 } from './connection-provider';
+import { onHost } from './reader-provider';
 
-export function providerFromConfig(config: WebConfig): ConnectionProvider {
-  if (config.DATABASE_URL) return urlConnectionProvider(config.DATABASE_URL);
+export interface DatabaseProviders {
+  writer: ConnectionProvider;
+  /** Where replica-tolerant reads go; undefined = the writer serves them too. */
+  reader?: ConnectionProvider;
+}
+
+export function providersFromConfig(config: WebConfig): DatabaseProviders {
+  if (config.DATABASE_URL) {
+    return {
+      writer: urlConnectionProvider(config.DATABASE_URL),
+      ...(config.DATABASE_READER_URL ? { reader: urlConnectionProvider(config.DATABASE_READER_URL) } : {}),
+    };
+  }
   // readWebConfig guarantees the three secret settings when DATABASE_URL is absent.
   const roleArn = config.DB_SECRET_ROLE_ARN ?? '';
   const secretId = config.DB_SECRET_ID ?? '';
   const secretRegion = config.DB_SECRET_REGION ?? '';
-  return crossAccountSecretProvider({
+  const secret = crossAccountSecretProvider({
     sts: createStsClient(),
     secretsManagerFor: createSecretsManagerClient,
     roleArn,
     secretId,
     secretRegion,
-    defaultHost: config.VIRTUAL_IP,
+    defaultHost: config.DB_WRITER_HOST ?? config.VIRTUAL_IP,
   });
+  // One secret for both: the reader logs in with the same credentials, read once.
+  return {
+    writer: secret,
+    ...(config.DB_READER_HOST ? { reader: onHost(secret, config.DB_READER_HOST) } : {}),
+  };
+}
+
+export function providerFromConfig(config: WebConfig): ConnectionProvider {
+  return providersFromConfig(config).writer;
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { toHttpError } from '../db/database-errors';
 import { type PreparedStatement, runPrepared } from '../db/prepared-statement';
+import { type ReadRoute, writerOnly } from '../db/read-routing';
 
 export interface User {
   id: number;
@@ -16,9 +17,8 @@ export interface UserPage {
 
 export interface UsersRepository {
   add(user: Omit<User, 'id'>): Promise<User>;
+  /** May lag behind `add` when reads go to a replica. */
   list(page: UserPage): Promise<User[]>;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
 }
 
 async function translated<T>(work: () => Promise<T>): Promise<T> {
@@ -38,7 +38,8 @@ const LIST_USERS: PreparedStatement = {
   text: 'select id, username, email from users where id > $1 order by id limit $2',
 };
 
-export function knexUsersRepository(db: Knex): UsersRepository {
+/** Writes on `db` (the writer); the list, which tolerates replica lag, where `reads` sends it. */
+export function knexUsersRepository(db: Knex, reads: ReadRoute = writerOnly(db)): UsersRepository {
   return {
     add: (user) =>
       translated(async () => {
@@ -46,10 +47,7 @@ export function knexUsersRepository(db: Knex): UsersRepository {
         if (!row) throw new Error('insert returned no row');
         return row;
       }),
-    list: ({ limit, after }) => translated(() => runPrepared<User>(db, LIST_USERS, [after, limit])),
-    ping: () =>
-      translated(async () => {
-        await db.raw('select 1');
-      }),
+    list: ({ limit, after }) =>
+      translated(() => reads.replicaTolerant((pool) => runPrepared<User>(pool, LIST_USERS, [after, limit]))),
   };
 }

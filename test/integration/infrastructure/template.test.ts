@@ -454,6 +454,8 @@ describe('web tier', () => {
       'DB_SECRET_ID',
       'DB_SECRET_REGION',
       'VIRTUAL_IP',
+      'DB_WRITER_HOST',
+      'DB_READER_HOST',
       'METRICS_NAMESPACE',
       'SIGNAL_RESOURCE',
       'LOG_GROUP',
@@ -592,12 +594,17 @@ describe('api function', () => {
     const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     // resources/api.yml replaces the whole environment: the provider's variables must survive it.
     assert.deepEqual(Object.keys(env).sort(), [
+      'DB_READER_HOST',
       'DB_SECRET_ID',
       'DB_SECRET_REGION',
       'DB_SECRET_ROLE_ARN',
+      'DB_WRITER_HOST',
       'NODE_OPTIONS',
       'VIRTUAL_IP',
     ]);
+    // The instance tier has no reader: the app sends every query to the writer, the virtual IP.
+    assert.equal(env.DB_WRITER_HOST, '10.10.10.10');
+    assert.equal(env.DB_READER_HOST, '');
     for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION', 'VIRTUAL_IP']) {
       assert.ok(env[key] !== undefined && env[key] !== '', `${key} is set`);
     }

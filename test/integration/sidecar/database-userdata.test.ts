@@ -8,7 +8,7 @@ import { createScriptSandbox, type ScriptSandbox } from '../../support/script-sa
 
 const SCRIPT = fileURLToPath(new URL('../../../userdata/database.sh', import.meta.url));
 
-// What resources/database.yml's prelude exports before the script's text.
+// What resources/database-instances.yml's prelude exports before the script's text.
 const PRELUDE = {
   STAGE: 'dev',
   AWS_REGION: 'eu-west-1',

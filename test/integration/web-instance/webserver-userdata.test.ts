@@ -16,6 +16,9 @@ const PRELUDE = {
   DB_SECRET_ID: 'cloudy/dev/database',
   DB_SECRET_REGION: 'eu-central-1',
   VIRTUAL_IP: '10.10.10.10',
+  // databaseEngine: aurora's endpoints (the instance tier exports the virtual IP and an empty reader).
+  DB_WRITER_HOST: 'cloudy-dev.cluster-c0ffee.eu-west-1.rds.amazonaws.com',
+  DB_READER_HOST: 'cloudy-dev.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com',
   METRICS_NAMESPACE: 'Cloudy/dev',
   SIGNAL_RESOURCE: 'WebAutoScalingGroup',
   LOG_GROUP: '/cloudy/dev/web',

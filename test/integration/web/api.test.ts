@@ -52,7 +52,7 @@ describe('web API on a real PostgreSQL', () => {
       assert.deepEqual(await (await fetch(`${h.baseUrl}/health`)).json(), { status: 'ok' });
       const ready = await fetch(`${h.baseUrl}/ready`);
       assert.equal(ready.status, 200);
-      assert.deepEqual(await ready.json(), { status: 'ready' });
+      assert.deepEqual(await ready.json(), { status: 'ready', writer: 'ready', reader: 'not configured' });
     });
   });
 
