@@ -20,6 +20,8 @@ const webConfig = z
     DB_SECRET_ID: z.string().min(1).optional(),
     /** Region of the secret. */
     DB_SECRET_REGION: z.string().min(1).optional(),
+    /** SSM parameter (this account) holding the database tier's CA certificate; TLS is verified against it. */
+    DB_CA_PARAMETER: z.string().startsWith('/').optional(),
     /** Database host when the secret names none: the database tier's virtual IP. */
     VIRTUAL_IP: z.string().default('10.10.10.10'),
     /** HTTP worker processes (each serves HTTP on the same port); default one per core. */
@@ -35,7 +37,12 @@ const webConfig = z
   })
   .superRefine((config, ctx) => {
     if (config.DATABASE_URL) return;
-    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION'] as const) {
+    for (const key of [
+      'DB_SECRET_ROLE_ARN',
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+      'DB_CA_PARAMETER',
+    ] as const) {
       if (!config[key]) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'required when DATABASE_URL is not set' });
       }
