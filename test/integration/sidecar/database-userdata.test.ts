@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createScriptSandbox, type ScriptSandbox } from '../../support/script-sandbox';
@@ -17,6 +20,8 @@ const PRELUDE = {
   DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/cloudy-dev-secret-reader',
   DB_SECRET_ID: 'cloudy/dev/database',
   DB_SECRET_REGION: 'eu-central-1',
+  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
+  DB_MAX_CONNECTIONS: '120',
 };
 const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 
@@ -39,11 +44,11 @@ function scratchInstance(): ScriptSandbox {
       mountpoint: ({ root }) => `test -e "${root}/mounted"`,
       mount: ({ root, failWhileCounting }) => `${failWhileCounting('mount', 32)}; touch "${root}/mounted"`,
       curl: 'case "$*" in *api/token*) echo imds-token ;; *instance-id*) echo i-0abc ;; esac',
-      aws: ({ log }) =>
+      aws: ({ log, root }) =>
         [
           'case "$1 $2" in',
           `  "sts assume-role") echo '{"AccessKeyId":"AKIAX","SecretAccessKey":"sk","SessionToken":"st"}' ;;`,
-          `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; echo '${SECRET}' ;;`,
+          `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; cat "${root}/secret.json" 2>/dev/null || echo '${SECRET}' ;;`,
           'esac',
         ].join('\n'),
     },
@@ -103,8 +108,13 @@ describe('userdata/database.sh', () => {
       'ROUTE_TABLE_IDS=rtb-public,rtb-private',
       'VIRTUAL_IP=10.10.10.10',
       'PGDATA=/var/lib/cloudy/efs/pgdata',
-      'DB_SUPERUSER=cloudy_app',
+      'DB_SUPERUSER=postgres',
+      'DB_APP_USER=cloudy_app',
+      'DB_APP_DATABASE=postgres',
       'DB_PASSWORD_FILE=/etc/cloudy/db-password',
+      'PG_SSL_CERT_FILE=/var/lib/cloudy/efs/tls/server.crt',
+      'PG_SSL_KEY_FILE=/var/lib/cloudy/efs/tls/server.key',
+      'PG_MAX_CONNECTIONS=120',
     ]) {
       assert.ok(env.split('\n').includes(line), line);
     }
@@ -147,6 +157,53 @@ describe('userdata/database.sh', () => {
     ].map((path) => instance.file(path));
     assert.deepEqual(second, first);
     assert.equal(instance.file('etc/fstab').trim().split('\n').length, 1);
+  });
+
+  it('creates the TLS certificate beside PGDATA once, naming the virtual IP, and publishes its CA', () => {
+    // Act
+    const first = instance.run();
+    const certificate = instance.file('var/lib/cloudy/efs/tls/server.crt');
+    const second = instance.run();
+    // Assess
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(instance.file('var/lib/cloudy/efs/tls/server.crt'), certificate, 'kept, not made again');
+    const tls = join(instance.root, 'var/lib/cloudy/efs/tls');
+    const verified = execFileSync('openssl', [
+      'verify',
+      '-CAfile',
+      join(tls, 'ca.crt'),
+      join(tls, 'server.crt'),
+    ]);
+    assert.match(verified.toString(), /server\.crt: OK/);
+    const san = execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(tls, 'server.crt'),
+      '-noout',
+      '-ext',
+      'subjectAltName',
+    ]);
+    assert.match(san.toString(), /IP Address:10\.10\.10\.10/);
+    assert.equal(instance.mode('var/lib/cloudy/efs/tls/server.key'), 0o600);
+    assert.ok(!existsSync(join(tls, 'ca.key')), "the CA's key is gone once it has signed");
+    const published = instance
+      .calls()
+      .filter((call) => call.startsWith('aws ssm put-parameter'))
+      .map((call) => call.replace(instance.root, ''));
+    assert.deepEqual(published, [
+      'aws ssm put-parameter --region eu-west-1 --name /cloudy/dev/database-ca-certificate --type String --overwrite --value file:///var/lib/cloudy/efs/tls/ca.crt',
+      'aws ssm put-parameter --region eu-west-1 --name /cloudy/dev/database-ca-certificate --type String --overwrite --value file:///var/lib/cloudy/efs/tls/ca.crt',
+    ]);
+  });
+
+  it('refuses a secret that names the superuser', () => {
+    // Act
+    writeFileSync(join(instance.root, 'secret.json'), '{"username":"postgres","password":"pw"}');
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /must name the application's own role/);
   });
 
   it('fails at once, naming the key, when the prelude left a setting out', () => {
