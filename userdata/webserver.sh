@@ -3,7 +3,8 @@
 # baked in by `npm run bake-ami`). Writes the settings and systemd units of the web app and the metrics
 # reporter, (re)starts both, waits until /health answers, then signals CloudFormation success or failure.
 # Runs after a prelude (resources/web.yml) exporting STAGE, AWS_REGION, STACK_NAME, DB_SECRET_ROLE_ARN,
-# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, METRICS_NAMESPACE and SIGNAL_RESOURCE.
+# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, METRICS_NAMESPACE, SIGNAL_RESOURCE, DB_CA_PARAMETER,
+# WEB_PROCESSES and DB_POOL_MAX (the last two are counted in the database's connection budget).
 # Idempotent: a second run writes the same files, restarts the services and signals again.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -30,7 +31,7 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION VIRTUAL_IP \
-  METRICS_NAMESPACE SIGNAL_RESOURCE; do
+  METRICS_NAMESPACE SIGNAL_RESOURCE DB_CA_PARAMETER WEB_PROCESSES DB_POOL_MAX; do
   if ! printenv "$NAME" >/dev/null; then
     echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -89,6 +90,9 @@ DB_SECRET_ROLE_ARN=$DB_SECRET_ROLE_ARN
 DB_SECRET_ID=$DB_SECRET_ID
 DB_SECRET_REGION=$DB_SECRET_REGION
 VIRTUAL_IP=$VIRTUAL_IP
+DB_CA_PARAMETER=$DB_CA_PARAMETER
+WEB_PROCESSES=$WEB_PROCESSES
+DB_POOL_MAX=$DB_POOL_MAX
 SHUTDOWN_GRACE_MS=$SHUTDOWN_GRACE_MS
 ENV
 

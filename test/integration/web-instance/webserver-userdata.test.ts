@@ -18,6 +18,9 @@ const PRELUDE = {
   VIRTUAL_IP: '10.10.10.10',
   METRICS_NAMESPACE: 'Cloudy/dev',
   SIGNAL_RESOURCE: 'WebAutoScalingGroup',
+  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
+  WEB_PROCESSES: '2',
+  DB_POOL_MAX: '10',
 };
 
 /**
@@ -67,7 +70,7 @@ describe('userdata/webserver.sh', () => {
     assert.equal(result.status, 0, result.stderr);
     const env = instance.file('etc/cloudy/web.env');
     for (const [key, value] of Object.entries(PRELUDE).filter(([key]) =>
-      /^(DB_|VIRTUAL_IP|AWS_REGION)/.test(key),
+      /^(DB_|VIRTUAL_IP|AWS_REGION|WEB_PROCESSES)/.test(key),
     )) {
       assert.match(env, new RegExp(`^${key}=${value}$`, 'm'));
     }
