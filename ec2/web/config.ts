@@ -2,6 +2,9 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+// A stage parameter left empty arrives as an empty variable: the same as unset.
+const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.url().optional());
+const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
 
 /**
  * Every setting of the web app, read from the environment once at start. Either DATABASE_URL, or the
@@ -32,10 +35,19 @@ const webConfig = z
     LOAD_QUEUE_LIMIT: positiveInt(32),
     /** Database connections per process. */
     DB_POOL_MAX: positiveInt(10),
+    /** Set: POST /users and GET /load need a bearer JWT from this issuer (http/authentication.ts). */
+    AUTH_ISSUER: optionalUrl,
+    /** The audience those tokens must name; required with AUTH_ISSUER. */
+    AUTH_AUDIENCE: optionalText,
+    /** The issuer's JWKS; default <AUTH_ISSUER>/.well-known/jwks.json (Cognito's and most OIDC providers'). */
+    AUTH_JWKS_URL: optionalUrl,
     /** In-flight requests get this long after SIGTERM (below the target group's 20 s deregistration delay). */
     SHUTDOWN_GRACE_MS: positiveInt(15_000),
   })
   .superRefine((config, ctx) => {
+    if (config.AUTH_ISSUER && !config.AUTH_AUDIENCE) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_AUDIENCE'], message: 'required when AUTH_ISSUER is set' });
+    }
     if (config.DATABASE_URL) return;
     for (const key of [
       'DB_SECRET_ROLE_ARN',

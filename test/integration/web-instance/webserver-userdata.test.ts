@@ -21,6 +21,9 @@ const PRELUDE = {
   DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
   WEB_PROCESSES: '2',
   DB_POOL_MAX: '10',
+  AUTH_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example',
+  AUTH_AUDIENCE: 'cloudy-api',
+  AUTH_JWKS_URL: '',
 };
 
 /**
@@ -70,7 +73,7 @@ describe('userdata/webserver.sh', () => {
     assert.equal(result.status, 0, result.stderr);
     const env = instance.file('etc/cloudy/web.env');
     for (const [key, value] of Object.entries(PRELUDE).filter(([key]) =>
-      /^(DB_|VIRTUAL_IP|AWS_REGION|WEB_PROCESSES)/.test(key),
+      /^(DB_|VIRTUAL_IP|AWS_REGION|WEB_PROCESSES|AUTH_)/.test(key),
     )) {
       assert.match(env, new RegExp(`^${key}=${value}$`, 'm'));
     }
