@@ -294,6 +294,12 @@ describe('web tier', () => {
       'VIRTUAL_IP',
       'METRICS_NAMESPACE',
       'SIGNAL_RESOURCE',
+      'DB_CA_PARAMETER',
+      'WEB_PROCESSES',
+      'DB_POOL_MAX',
+      'AUTH_ISSUER',
+      'AUTH_AUDIENCE',
+      'AUTH_JWKS_URL',
     ]);
     assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/webserver.sh'), 'utf8'));
     const data = properties(defaults, 'WebLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
@@ -362,6 +368,8 @@ describe('database tier', () => {
       'DB_SECRET_ROLE_ARN',
       'DB_SECRET_ID',
       'DB_SECRET_REGION',
+      'DB_CA_PARAMETER',
+      'DB_MAX_CONNECTIONS',
     ]);
     assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/database.sh'), 'utf8'));
     const data = properties(defaults, 'DatabaseLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
@@ -392,13 +400,23 @@ describe('api function', () => {
     const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     // resources/api.yml replaces the whole environment: the provider's variables must survive it.
     assert.deepEqual(Object.keys(env).sort(), [
+      'AUTH_AUDIENCE',
+      'AUTH_ISSUER',
+      'AUTH_JWKS_URL',
+      'DB_CA_PARAMETER',
       'DB_SECRET_ID',
       'DB_SECRET_REGION',
       'DB_SECRET_ROLE_ARN',
       'NODE_OPTIONS',
       'VIRTUAL_IP',
     ]);
-    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION', 'VIRTUAL_IP']) {
+    for (const key of [
+      'DB_SECRET_ROLE_ARN',
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+      'VIRTUAL_IP',
+      'DB_CA_PARAMETER',
+    ]) {
       assert.ok(env[key] !== undefined && env[key] !== '', `${key} is set`);
     }
   });
@@ -631,9 +649,7 @@ describe('IAM', () => {
       'ec2:ModifyInstanceAttribute',
       'ec2:ReplaceRoute',
       'ec2:StopInstances',
-      'elasticfilesystem:ClientMount', // userdata/database.sh: the EFS mount
-      'elasticfilesystem:ClientRootAccess',
-      'elasticfilesystem:ClientWrite',
+      'ssm:PutParameter', // userdata/database.sh: the database CA (the EFS mount is granted by the file system's policy)
       'sts:AssumeRole', // userdata/database.sh: the cross-account secret
     ]);
   });
@@ -649,12 +665,7 @@ describe('IAM', () => {
     const stageTags = {
       StringEquals: { 'aws:ResourceTag/cloudy:stage': STAGE, 'aws:ResourceTag/database': 'true' },
     };
-    for (const action of [
-      'ec2:StopInstances',
-      'ec2:ModifyInstanceAttribute',
-      'ec2:CreateRoute',
-      'ec2:ReplaceRoute',
-    ]) {
+    for (const action of ['ec2:StopInstances', 'ec2:CreateRoute', 'ec2:ReplaceRoute']) {
       const statement = db.find((s) => s.actions.includes(action));
       assert.deepEqual(statement?.condition, stageTags, action);
       assert.ok(!statement?.resources.includes('*'), action);
