@@ -293,13 +293,13 @@ describe('web tier', () => {
       'DB_SECRET_REGION',
       'VIRTUAL_IP',
       'METRICS_NAMESPACE',
-      'SIGNAL_RESOURCE',
       'DB_CA_PARAMETER',
       'WEB_PROCESSES',
       'DB_POOL_MAX',
       'AUTH_ISSUER',
       'AUTH_AUDIENCE',
       'AUTH_JWKS_URL',
+      'SIGNAL_RESOURCE',
     ]);
     assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/webserver.sh'), 'utf8'));
     const data = properties(defaults, 'WebLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
