@@ -223,7 +223,9 @@ describe('encryption', () => {
       Effect: 'Deny',
       Principal: { AWS: '*' },
       Action: '*',
-      Resource: '*',
+      Resource: {
+        'Fn::Sub': 'arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:file-system/*',
+      },
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },
     });
     const roleArn = { 'Fn::GetAtt': ['DatabaseInstanceRole', 'Arn'] };
