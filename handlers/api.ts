@@ -2,6 +2,7 @@
 import serverless from 'serverless-http';
 import { createLogger } from '../ec2/lib/logger';
 import { createApp } from '../ec2/web/app';
+import { authenticationFromConfig } from '../ec2/web/authentication-from-config';
 import { readWebConfig } from '../ec2/web/config';
 import { createDatabase } from '../ec2/web/db/database';
 import { migrateToLatest } from '../ec2/web/db/migrate';
@@ -28,6 +29,7 @@ const app = createApp({
   primeChecker: inlinePrimeChecker(),
   logger,
   basePath: BASE_PATH,
+  authenticate: authenticationFromConfig(config),
 });
 const serve = serverless(app, { basePath: BASE_PATH });
 

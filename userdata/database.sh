@@ -7,9 +7,12 @@
 # CloudFormation once the lease names a primary that serves (the tier's readiness gate).
 # The sidecar, not systemd, starts PostgreSQL, and only while it holds the lease (docs/DATABASE-TIER.md); the
 # distribution's postgresql unit is masked so that nothing else can start a server on the shared directory.
+# The first instance to boot on an empty file system also creates the server's TLS certificate beside PGDATA
+# (kept with the data) and every instance publishes its CA to SSM, where the web tier and the api function
+# read it to verify the server.
 # Runs after a prelude (resources/database-instances.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
 # EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION,
-# SIGNAL_RESOURCE and LOG_GROUP.
+# SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER and DB_MAX_CONNECTIONS.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -30,6 +33,10 @@ FSTAB=$ROOT/etc/fstab
 # into place in one rename (the sidecar does that under the lease).
 EFS_MOUNT=/var/lib/cloudy/efs
 PGDATA=$EFS_MOUNT/pgdata
+TLS_DIR=$EFS_MOUNT/tls
+# Long-lived on purpose: the CA's key is deleted once it has signed the server's certificate (nobody can mint
+# another), so renewing means a new CA (docs/DATABASE-TIER.md, TLS).
+TLS_DAYS=3650
 PASSWORD_FILE=/etc/cloudy/db-password
 UNIT=cloudy-database-sidecar.service
 IMDS=http://169.254.169.254/latest
@@ -48,7 +55,8 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME LEASE_TABLE EFS_FILE_SYSTEM_ID VIRTUAL_IP ROUTE_TABLE_IDS \
-  DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP; do
+  DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP DB_CA_PARAMETER \
+  DB_MAX_CONNECTIONS; do
   if ! printenv "$NAME" >/dev/null; then
     echo "database.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -175,6 +183,40 @@ done
 chown postgres:postgres "$ROOT$EFS_MOUNT"
 chmod 0700 "$ROOT$EFS_MOUNT"
 
+# A CA (P-256) signs a server certificate naming the virtual IP, the address clients dial (verify-full). Made in
+# a private folder and renamed into place in one step: of two instances booting at once, one rename wins and
+# the other instance uses the winner's files.
+ensure_tls() {
+  if [ -e "$ROOT$TLS_DIR/server.crt" ]; then
+    return
+  fi
+  log "creating the database TLS certificate for $VIRTUAL_IP in $TLS_DIR"
+  WORK=$(mktemp -d "$ROOT$EFS_MOUNT/tls.XXXXXX")
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days "$TLS_DAYS" \
+    -subj "/CN=cloudy-$STAGE database CA" -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign -keyout "$WORK/ca.key" -out "$WORK/ca.crt"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$VIRTUAL_IP" \
+    -keyout "$WORK/server.key" -out "$WORK/server.csr"
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n' \
+    "$VIRTUAL_IP" >"$WORK/server.ext"
+  openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -days "$TLS_DAYS" \
+    -extfile "$WORK/server.ext" -out "$WORK/server.crt"
+  rm -f "$WORK/ca.key" "$WORK/server.csr" "$WORK/server.ext"
+  # PostgreSQL refuses a key that others can read.
+  chmod 0600 "$WORK/server.key"
+  chmod 0644 "$WORK/server.crt" "$WORK/ca.crt"
+  chmod 0755 "$WORK"
+  chown -R postgres:postgres "$WORK"
+  if ! mv -T "$WORK" "$ROOT$TLS_DIR" 2>/dev/null; then
+    log "another instance created $TLS_DIR first: using its certificate"
+    rm -rf "$WORK"
+  fi
+}
+ensure_tls
+# Every boot: the parameter follows the CA kept with the data (after a restore, too).
+aws ssm put-parameter --region "$AWS_REGION" --name "$DB_CA_PARAMETER" --type String --overwrite \
+  --value "file://$ROOT$TLS_DIR/ca.crt" >/dev/null
+
 log "reading this instance's id (IMDSv2)"
 IMDS_TOKEN=$(curl -fsS --retry 5 -X PUT "$IMDS/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
 INSTANCE_ID=$(curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/meta-data/instance-id")
@@ -187,9 +229,15 @@ SECRET=$(retry "read the secret" env AWS_ACCESS_KEY_ID="$(jq -r .AccessKeyId <<<
   AWS_SESSION_TOKEN="$(jq -r .SessionToken <<<"$CREDENTIALS")" \
   aws secretsmanager get-secret-value --region "$DB_SECRET_REGION" --secret-id "$DB_SECRET_ID" \
   --query SecretString --output text)
+# The secret names the application's role, never the superuser: `postgres` exists only for local peer login.
 DB_USERNAME=$(jq -er .username <<<"$SECRET")
-# Read by initdb only, on the first initialisation of the shared data directory, which the sidecar runs
-# under the lease: later boots never change the password of an existing database.
+DB_DATABASE=$(jq -er '.dbname // .database // "postgres"' <<<"$SECRET")
+if [ "$DB_USERNAME" = postgres ]; then
+  echo "database.sh: the secret's username is postgres; it must name the application's own role" >&2
+  exit 1
+fi
+# Read on the first initialisation of the shared data directory only (the application role's password),
+# which the sidecar runs under the lease: later boots never change the password of an existing database.
 jq -er .password <<<"$SECRET" | write_file "$ROOT$PASSWORD_FILE" 0600
 chown postgres:postgres "$ROOT$PASSWORD_FILE"
 
@@ -207,8 +255,13 @@ POSTGRES_BIN_DIR=/usr/bin
 PG_PORT=5432
 PG_LISTEN_ADDRESSES=*
 PG_SOCKET_DIR=/run/postgresql
-DB_SUPERUSER=$DB_USERNAME
+DB_SUPERUSER=postgres
+DB_APP_USER=$DB_USERNAME
+DB_APP_DATABASE=$DB_DATABASE
 DB_PASSWORD_FILE=$PASSWORD_FILE
+PG_SSL_CERT_FILE=$TLS_DIR/server.crt
+PG_SSL_KEY_FILE=$TLS_DIR/server.key
+PG_MAX_CONNECTIONS=$DB_MAX_CONNECTIONS
 ENV
 
 # The virtual IP goes on lo (ExecStartPre, so it is back after every reboot): the VPC route decides which

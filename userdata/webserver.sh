@@ -5,7 +5,8 @@
 # both, waits until /health answers, then signals CloudFormation success or failure.
 # Runs after a prelude (resources/web.yml) exporting STAGE, AWS_REGION, STACK_NAME, DB_SECRET_ROLE_ARN,
 # DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, DB_WRITER_HOST, DB_READER_HOST (empty without a reader),
-# METRICS_NAMESPACE, SIGNAL_RESOURCE and LOG_GROUP.
+# METRICS_NAMESPACE, SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER, WEB_PROCESSES and DB_POOL_MAX (counted in the
+# database's connection budget), and AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL (empty: no app authentication).
 # Idempotent: a second run writes the same files, restarts the services and signals again.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -36,7 +37,8 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION VIRTUAL_IP \
-  DB_WRITER_HOST DB_READER_HOST METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP; do
+  DB_WRITER_HOST DB_READER_HOST METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP DB_CA_PARAMETER WEB_PROCESSES \
+  DB_POOL_MAX AUTH_ISSUER AUTH_AUDIENCE AUTH_JWKS_URL; do
   if ! printenv "$NAME" >/dev/null; then
     echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -144,6 +146,12 @@ DB_SECRET_REGION=$DB_SECRET_REGION
 VIRTUAL_IP=$VIRTUAL_IP
 DB_WRITER_HOST=$DB_WRITER_HOST
 DB_READER_HOST=$DB_READER_HOST
+DB_CA_PARAMETER=$DB_CA_PARAMETER
+WEB_PROCESSES=$WEB_PROCESSES
+DB_POOL_MAX=$DB_POOL_MAX
+AUTH_ISSUER=$AUTH_ISSUER
+AUTH_AUDIENCE=$AUTH_AUDIENCE
+AUTH_JWKS_URL=$AUTH_JWKS_URL
 SHUTDOWN_GRACE_MS=$SHUTDOWN_GRACE_MS
 ENV
 

@@ -16,6 +16,11 @@ export function createStsClient(region?: string): STSClient {
   return new STSClient(region ? { region } : {});
 }
 
+/** This account's SSM, for the database tier's CA certificate (ec2/web/db/server-tls.ts). */
+export function createSsmClient(): SSMClient {
+  return new SSMClient({});
+}
+
 export function createSecretsManagerClient(
   region: string,
   credentials: AwsCredentialIdentity,

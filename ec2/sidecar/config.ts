@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LEASE_NAME } from '../lib/lease-record';
+import { type AccessModel, IDENTIFIER } from './postgres/access-model';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalMs = z.coerce.number().int().positive().optional();
@@ -40,9 +41,18 @@ const sidecarEnv = z.object({
   PG_PORT: z.coerce.number().int().min(1).max(65535).default(5432),
   PG_LISTEN_ADDRESSES: z.string().min(1).default('*'),
   PG_SOCKET_DIR: z.string().startsWith('/').default('/run/postgresql'),
-  /** Superuser created by the first initialisation, with the password in DB_PASSWORD_FILE. */
-  DB_SUPERUSER: z.string().min(1).default('postgres'),
+  /** Superuser created by the first initialisation: local peer authentication only (when DB_APP_USER is set). */
+  DB_SUPERUSER: z.string().regex(IDENTIFIER).default('postgres'),
+  /** The application role's password (with DB_APP_USER), else the superuser's (local fault suite only). */
   DB_PASSWORD_FILE: z.string().startsWith('/'),
+  /** The application's own role and database (the secret's username and dbname); required on AWS. */
+  DB_APP_USER: z.string().regex(IDENTIFIER).optional(),
+  DB_APP_DATABASE: z.string().regex(IDENTIFIER).default('postgres'),
+  /** The server's TLS certificate and key (userdata/database.sh keeps them on EFS); required with DB_APP_USER. */
+  PG_SSL_CERT_FILE: z.string().startsWith('/').optional(),
+  PG_SSL_KEY_FILE: z.string().startsWith('/').optional(),
+  /** Written into postgresql.conf at the first initialisation; docs/DATABASE-TIER.md has the budget. */
+  PG_MAX_CONNECTIONS: z.coerce.number().int().min(10).max(10_000).default(100),
   /** Space-separated command PostgreSQL runs under (local suite only). */
   POSTGRES_WRAPPER: z.string().default(''),
   /** aws: the virtual IP and the route tables whose VIP/32 route follows the primary. */
@@ -53,12 +63,50 @@ const sidecarEnv = z.object({
   ROUTE_FILE: z.string().optional(),
 });
 
+/**
+ * The application-role model when DB_APP_USER is set (it needs the TLS files too); without it, the superuser
+ * model, which only the local fault suite may use. Undefined: not enough settings for either.
+ */
+function accessModel(env: z.infer<typeof sidecarEnv>): AccessModel | undefined {
+  if (env.DB_APP_USER) {
+    if (!env.PG_SSL_CERT_FILE || !env.PG_SSL_KEY_FILE) return undefined;
+    return {
+      kind: 'application-role',
+      superuser: env.DB_SUPERUSER,
+      application: {
+        user: env.DB_APP_USER,
+        database: env.DB_APP_DATABASE,
+        passwordFile: env.DB_PASSWORD_FILE,
+      },
+      tls: { certFile: env.PG_SSL_CERT_FILE, keyFile: env.PG_SSL_KEY_FILE },
+      maxConnections: env.PG_MAX_CONNECTIONS,
+    };
+  }
+  if (env.SIDECAR_MODE !== 'local') return undefined;
+  return {
+    kind: 'superuser-password',
+    superuser: env.DB_SUPERUSER,
+    passwordFile: env.DB_PASSWORD_FILE,
+    maxConnections: env.PG_MAX_CONNECTIONS,
+  };
+}
+
 const sidecarConfig = sidecarEnv
-  .transform((env) => {
+  .transform((env, ctx) => {
     const renewIntervalMs = env.LEASE_RENEW_INTERVAL_MS ?? Math.floor(env.LEASE_TTL_MS / 5);
     const selfFenceMarginMs = env.SELF_FENCE_MARGIN_MS ?? Math.floor(env.LEASE_TTL_MS * 0.3);
+    const access = accessModel(env);
+    if (!access) {
+      // On AWS the application never logs in as the superuser, and never without TLS.
+      for (const key of ['DB_APP_USER', 'PG_SSL_CERT_FILE', 'PG_SSL_KEY_FILE'] as const) {
+        if (!env[key])
+          ctx.addIssue({ code: 'custom', path: [key], message: 'required when SIDECAR_MODE=aws' });
+      }
+      return z.NEVER;
+    }
     return {
       ...env,
+      access,
       routeTableIds: env.ROUTE_TABLE_IDS.split(',')
         .map((id) => id.trim())
         .filter((id) => id.length > 0),
@@ -83,6 +131,9 @@ const sidecarConfig = sidecarEnv
         path: ['LEASE_RENEW_INTERVAL_MS'],
         message: 'two renewals must fit in LEASE_TTL_MS - SELF_FENCE_MARGIN_MS',
       });
+    }
+    if (config.DB_APP_USER && config.DB_APP_USER === config.DB_SUPERUSER) {
+      ctx.addIssue({ code: 'custom', path: ['DB_APP_USER'], message: 'must not be the superuser' });
     }
     const required =
       config.SIDECAR_MODE === 'aws'

@@ -128,8 +128,7 @@ async function main(): Promise<number> {
     dataDirectory: dataDirectory({
       pgdata: config.PGDATA,
       binDir: config.POSTGRES_BIN_DIR,
-      superuser: config.DB_SUPERUSER,
-      passwordFile: config.DB_PASSWORD_FILE,
+      access: config.access,
       runAs,
     }),
     clock: systemClock,

@@ -27,6 +27,8 @@ export interface AppDependencies {
   isShuttingDown?: () => boolean;
   /** Path prefix the clients see in front of the app's routes (`/lambda` behind the ALB), for links. */
   basePath?: string;
+  /** When set, guards the write and CPU-burning routes (POST /users, GET /load); reads stay open. */
+  authenticate?: RequestHandler;
 }
 
 const BODY_LIMIT = '4kb';
@@ -35,6 +37,7 @@ const READY_RETRY_AFTER_SECONDS = 2;
 
 export function createApp(deps: AppDependencies): express.Express {
   const { users, primeChecker, logger } = deps;
+  const guarded: RequestHandler[] = deps.authenticate ? [deps.authenticate] : [];
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -73,13 +76,13 @@ export function createApp(deps: AppDependencies): express.Express {
     res.json(rows);
   });
 
-  app.post('/users', async (req, res) => {
+  app.post('/users', ...guarded, async (req, res) => {
     const user = parseNewUser(req.body);
     await users.add(user);
     res.status(201).json({ message: `user ${user.username} added successfully` });
   });
 
-  app.get('/load', async (req, res) => {
+  app.get('/load', ...guarded, async (req, res) => {
     const number = parseLoadNumber(req.query.number);
     // A client that gives up frees its place in the queue instead of burning a core for nobody.
     const abandoned = new AbortController();
@@ -132,6 +135,8 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(500).json({ error: 'internal error' });
       return;
     }
+    if (known.status === 401)
+      logger.info({ requestId, reason: String(known.cause ?? known.message) }, 'unauthenticated');
     if (known instanceof ServiceUnavailableError) {
       logger.warn({ requestId, err: known.cause ?? known }, known.message);
       res.setHeader('Retry-After', String(known.retryAfterSeconds));

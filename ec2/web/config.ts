@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-// The stack always exports these, empty when the database tier has no such endpoint.
+// A stage parameter left empty arrives as an empty variable: the same as unset (the stack always exports the
+// database hosts, empty when the tier has no such endpoint).
+const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.url().optional());
 const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
 
 /**
@@ -22,6 +24,8 @@ const webConfig = z
     DB_SECRET_ID: z.string().min(1).optional(),
     /** Region of the secret. */
     DB_SECRET_REGION: z.string().min(1).optional(),
+    /** SSM parameter (this account) holding the database tier's CA certificate; TLS is verified against it. */
+    DB_CA_PARAMETER: z.string().startsWith('/').optional(),
     /** Database host when the secret names none: the database tier's virtual IP. */
     VIRTUAL_IP: z.string().default('10.10.10.10'),
     /** Writer host when the secret names none (databaseEngine aurora: the cluster endpoint); else VIRTUAL_IP. */
@@ -38,12 +42,26 @@ const webConfig = z
     LOAD_QUEUE_LIMIT: positiveInt(32),
     /** Database connections per process. */
     DB_POOL_MAX: positiveInt(10),
+    /** Set: POST /users and GET /load need a bearer JWT from this issuer (http/authentication.ts). */
+    AUTH_ISSUER: optionalUrl,
+    /** The audience those tokens must name; required with AUTH_ISSUER. */
+    AUTH_AUDIENCE: optionalText,
+    /** The issuer's JWKS; default <AUTH_ISSUER>/.well-known/jwks.json (Cognito's and most OIDC providers'). */
+    AUTH_JWKS_URL: optionalUrl,
     /** In-flight requests get this long after SIGTERM (below the target group's 20 s deregistration delay). */
     SHUTDOWN_GRACE_MS: positiveInt(15_000),
   })
   .superRefine((config, ctx) => {
+    if (config.AUTH_ISSUER && !config.AUTH_AUDIENCE) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_AUDIENCE'], message: 'required when AUTH_ISSUER is set' });
+    }
     if (config.DATABASE_URL) return;
-    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION'] as const) {
+    for (const key of [
+      'DB_SECRET_ROLE_ARN',
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+      'DB_CA_PARAMETER',
+    ] as const) {
       if (!config[key]) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'required when DATABASE_URL is not set' });
       }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import { createApp } from './app';
@@ -23,6 +24,8 @@ export interface WebServerOptions {
   loadQueueLimit: number;
   dbPoolMax?: number;
   shutdownGraceMs: number;
+  /** Guards POST /users and GET /load when set (./authentication-from-config.ts). */
+  authenticate?: RequestHandler;
 }
 
 export interface RunningWebServer {
@@ -64,6 +67,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     logger,
     staticRoutes: routes,
     isShuttingDown,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
   });
   const serveStatic = staticRouteServer(routes, { logger, isShuttingDown });
   const server = createServer((req, res) => {

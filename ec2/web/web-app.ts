@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { Logger } from '../lib/logger';
+import { authenticationFromConfig } from './authentication-from-config';
 import type { WebConfig } from './config';
 import { createDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
@@ -39,6 +40,7 @@ async function serveInThisProcess(config: WebConfig, logger: Logger, processes: 
     loadQueueLimit: config.LOAD_QUEUE_LIMIT,
     dbPoolMax: config.DB_POOL_MAX,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    authenticate: authenticationFromConfig(config),
   });
   logger.info({ port: running.port, pid: process.pid }, 'listening');
   const signal = await stopSignal();

@@ -1,3 +1,4 @@
+import type { RequestHandler } from 'express';
 import { createLogger } from '../../ec2/lib/logger';
 import { type ConnectionProvider, urlConnectionProvider } from '../../ec2/web/db/connection-provider';
 import { createDatabase } from '../../ec2/web/db/database';
@@ -18,6 +19,7 @@ export async function startWebHarness(
     loadThreads?: number;
     loadQueueLimit?: number;
     provider?: (pg: TestPostgres) => ConnectionProvider;
+    authenticate?: RequestHandler;
   } = {},
 ): Promise<WebHarness> {
   const pg = await startTestPostgres();
@@ -32,6 +34,7 @@ export async function startWebHarness(
     loadThreads: options.loadThreads ?? 2,
     loadQueueLimit: options.loadQueueLimit ?? 32,
     shutdownGraceMs: 2_000,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
   });
   return {
     baseUrl: `http://127.0.0.1:${web.port}`,

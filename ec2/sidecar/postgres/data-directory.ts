@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -9,10 +9,18 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  type AccessModel,
+  applicationBootstrap,
+  type BootstrapScript,
+  hbaConf,
+  serverConf,
+} from './access-model';
 import type { RunAs } from './run-as';
 
 const run = promisify(execFile);
@@ -24,18 +32,42 @@ export class StaleHolderError extends Error {
 
 /**
  * The shared data directory. Only the lease holder calls these, so the first initialisation cannot race: initdb
- * writes into a sibling folder that is renamed into place only when complete.
+ * writes into a sibling folder that is renamed into place only when complete, with its roles, pg_hba.conf and
+ * server settings (connection limit, TLS) already in it (./access-model.ts).
  */
 export function dataDirectory(options: {
   pgdata: string;
   binDir: string;
-  superuser: string;
-  passwordFile: string;
+  access: AccessModel;
   runAs: RunAs;
 }) {
-  const { pgdata, binDir, superuser, passwordFile, runAs } = options;
+  const { pgdata, binDir, access, runAs } = options;
   const parent = dirname(pgdata);
   const tokenFile = join(parent, 'cloudy-fencing-token');
+  const spawnOptions = { ...runAs.spawnOptions, env: { ...process.env, LC_ALL: 'C.UTF-8' } };
+
+  /** Runs SQL in single-user mode on a server that is not running; the first error stops it, loudly. */
+  async function runSingleUser(staging: string, script: BootstrapScript): Promise<void> {
+    const child = spawn(
+      join(binDir, 'postgres'),
+      ['--single', '-D', staging, '-c', 'exit_on_error=on', script.database],
+      { ...spawnOptions, stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    child.stdin?.end(`${script.statements.join('\n')}\n`);
+    const code = await exited;
+    // Only the first line: a failed statement is echoed after it, and CREATE ROLE carries the verifier.
+    const error = /(ERROR|FATAL):[^\n]*/.exec(stderr)?.[0];
+    if (code !== 0 || error)
+      throw new Error(`bootstrap of ${script.database} failed: ${error ?? `exit ${code}`}`);
+  }
 
   return {
     isInitialized: () => existsSync(join(pgdata, 'PG_VERSION')),
@@ -43,23 +75,32 @@ export function dataDirectory(options: {
     async initialize(fencingToken: number, stillHolder: () => boolean): Promise<void> {
       const staging = join(parent, `${basename(pgdata)}.init-${fencingToken}`);
       rmSync(staging, { recursive: true, force: true });
+      const authentication =
+        access.kind === 'superuser-password'
+          ? [`--pwfile=${access.passwordFile}`, '--auth-host=scram-sha-256']
+          : ['--auth-host=reject'];
       await run(
         join(binDir, 'initdb'),
         [
           '--pgdata',
           staging,
           '--username',
-          superuser,
-          `--pwfile=${passwordFile}`,
+          access.superuser,
           '--auth-local=peer',
-          '--auth-host=scram-sha-256',
+          ...authentication,
           '--encoding=UTF8',
           '--no-instructions',
         ],
-        { ...runAs.spawnOptions, env: { ...process.env, LC_ALL: 'C.UTF-8' } },
+        spawnOptions,
       );
-      // Clients reach the primary through the virtual IP from the VPC; the security group limits who may try.
-      appendFileSync(join(staging, 'pg_hba.conf'), 'host all all 0.0.0.0/0 scram-sha-256\n');
+      if (access.kind === 'application-role') {
+        const password = readFileSync(access.application.passwordFile, 'utf8').trim();
+        for (const script of applicationBootstrap(access.application, password))
+          await runSingleUser(staging, script);
+      }
+      // Replaced, not appended to: only the lines written here admit anyone.
+      writeFileSync(join(staging, 'pg_hba.conf'), hbaConf(access), { mode: 0o600 });
+      appendFileSync(join(staging, 'postgresql.conf'), serverConf(access));
       if (!stillHolder()) throw new StaleHolderError('lease lost during initdb: not installing the result');
       // Without PG_VERSION this is at most an empty folder; anything else in it fails loudly here (ENOTEMPTY).
       if (existsSync(pgdata)) rmdirSync(pgdata);

@@ -2,6 +2,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { type DatabaseConnection, secretToConnection } from './secret-to-connection';
+import { type ServerCaSource, verifyFullTls } from './server-tls';
 
 /**
  * Where the pool gets its connection settings. `invalidate()` is called when the server rejects the
@@ -87,5 +88,29 @@ export function crossAccountSecretProvider(
       stale = true;
     },
     isStale: () => stale,
+  };
+}
+
+/**
+ * Every connection of `provider` over TLS, verified against the CA from `ca` (verify-full). `invalidate()`,
+ * called after a rejected login or an untrusted server, re-reads both the credentials and the CA.
+ */
+export function withVerifiedTls(
+  provider: ConnectionProvider<DatabaseConnection>,
+  ca: ServerCaSource,
+): ConnectionProvider<DatabaseConnection> {
+  let caStale = false;
+  return {
+    async get() {
+      caStale = false;
+      const [connection, caPem] = await Promise.all([provider.get(), ca.get()]);
+      return { ...connection, ssl: verifyFullTls(caPem) };
+    },
+    invalidate() {
+      caStale = true;
+      ca.invalidate();
+      provider.invalidate();
+    },
+    isStale: () => caStale || provider.isStale(),
   };
 }

@@ -1,4 +1,5 @@
 import { ConflictError, DatabaseUnavailableError, type HttpError } from '../http/errors';
+import { tlsVerificationFailure } from './server-tls';
 
 // SQLSTATE classes and Node socket errors that mean "the database is away or moving", not "the query
 // is wrong": connection exceptions (08), operator intervention such as a shutdown (57P01-57P03), a
@@ -34,6 +35,8 @@ export function isAuthenticationFailure(error: unknown): boolean {
 export function isDatabaseUnavailable(error: unknown): boolean {
   const { name, code, message } = asDriverError(error);
   if (name === 'KnexTimeoutError') return true;
+  // An untrusted server is never talked to: to the client that is the database being away (logged apart).
+  if (tlsVerificationFailure(error)) return true;
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET_CODES.has(code)))
     return true;
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);

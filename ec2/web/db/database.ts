@@ -2,6 +2,7 @@ import knex, { type Knex } from 'knex';
 import type { Logger } from '../../lib/logger';
 import type { ConnectionProvider } from './connection-provider';
 import { isAuthenticationFailure } from './database-errors';
+import { tlsVerificationFailure } from './server-tls';
 
 export interface DatabaseOptions {
   provider: ConnectionProvider;
@@ -57,9 +58,12 @@ export function createDatabase({
       debug: () => {},
     },
   });
-  // A rejected password means the secret was rotated: the next connection re-reads it.
+  // A rejected password means the secret was rotated, an untrusted server certificate may mean a new CA: the
+  // next connection re-reads both. The second is also an operator's problem, and said so in their words.
   db.client.pool.on('createFail', (_eventId: unknown, error: unknown) => {
-    if (isAuthenticationFailure(error)) provider.invalidate();
+    const untrusted = tlsVerificationFailure(error);
+    if (untrusted) logger?.error({ event: 'database-tls-untrusted' }, untrusted);
+    if (untrusted || isAuthenticationFailure(error)) provider.invalidate();
   });
   return db;
 }

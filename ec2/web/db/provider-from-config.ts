@@ -1,11 +1,13 @@
-import { createSecretsManagerClient, createStsClient } from '../../lib/aws-clients';
+import { createSecretsManagerClient, createSsmClient, createStsClient } from '../../lib/aws-clients';
 import type { WebConfig } from '../config';
 import {
   type ConnectionProvider,
   crossAccountSecretProvider,
   urlConnectionProvider,
+  withVerifiedTls,
 } from './connection-provider';
 import { onHost } from './reader-provider';
+import { ssmServerCa } from './server-tls';
 
 export interface DatabaseProviders {
   writer: ConnectionProvider;
@@ -20,7 +22,7 @@ export function providersFromConfig(config: WebConfig): DatabaseProviders {
       ...(config.DATABASE_READER_URL ? { reader: urlConnectionProvider(config.DATABASE_READER_URL) } : {}),
     };
   }
-  // readWebConfig guarantees the three secret settings when DATABASE_URL is absent.
+  // readWebConfig guarantees the secret and CA settings when DATABASE_URL is absent.
   const roleArn = config.DB_SECRET_ROLE_ARN ?? '';
   const secretId = config.DB_SECRET_ID ?? '';
   const secretRegion = config.DB_SECRET_REGION ?? '';
@@ -32,10 +34,11 @@ export function providersFromConfig(config: WebConfig): DatabaseProviders {
     secretRegion,
     defaultHost: config.DB_WRITER_HOST ?? config.VIRTUAL_IP,
   });
-  // One secret for both: the reader logs in with the same credentials, read once.
+  const ca = ssmServerCa({ ssm: createSsmClient(), parameterName: config.DB_CA_PARAMETER ?? '' });
+  // One secret for both: the reader logs in with the same credentials, read once; each verifies its server.
   return {
-    writer: secret,
-    ...(config.DB_READER_HOST ? { reader: onHost(secret, config.DB_READER_HOST) } : {}),
+    writer: withVerifiedTls(secret, ca),
+    ...(config.DB_READER_HOST ? { reader: withVerifiedTls(onHost(secret, config.DB_READER_HOST), ca) } : {}),
   };
 }
 

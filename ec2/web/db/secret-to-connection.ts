@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 
 /** The parts of a PostgreSQL connection that come from configuration rather than from code. */
@@ -7,6 +8,8 @@ export interface DatabaseConnection {
   user: string;
   password: string;
   database: string;
+  /** TLS settings (./server-tls.ts); absent only for a DATABASE_URL, which carries its own sslmode. */
+  ssl?: ConnectionOptions;
 }
 
 // The shape Secrets Manager uses for database secrets (RDS-style): host is optional because the

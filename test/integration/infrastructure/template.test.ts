@@ -457,6 +457,12 @@ describe('web tier', () => {
       'DB_WRITER_HOST',
       'DB_READER_HOST',
       'METRICS_NAMESPACE',
+      'DB_CA_PARAMETER',
+      'WEB_PROCESSES',
+      'DB_POOL_MAX',
+      'AUTH_ISSUER',
+      'AUTH_AUDIENCE',
+      'AUTH_JWKS_URL',
       'SIGNAL_RESOURCE',
       'LOG_GROUP',
     ]);
@@ -529,6 +535,8 @@ describe('database tier', () => {
       'DB_SECRET_REGION',
       'SIGNAL_RESOURCE',
       'LOG_GROUP',
+      'DB_CA_PARAMETER',
+      'DB_MAX_CONNECTIONS',
     ]);
     assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/database.sh'), 'utf8'));
     const data = properties(defaults, 'DatabaseLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
@@ -594,6 +602,10 @@ describe('api function', () => {
     const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     // resources/api.yml replaces the whole environment: the provider's variables must survive it.
     assert.deepEqual(Object.keys(env).sort(), [
+      'AUTH_AUDIENCE',
+      'AUTH_ISSUER',
+      'AUTH_JWKS_URL',
+      'DB_CA_PARAMETER',
       'DB_READER_HOST',
       'DB_SECRET_ID',
       'DB_SECRET_REGION',
@@ -605,7 +617,13 @@ describe('api function', () => {
     // The instance tier has no reader: the app sends every query to the writer, the virtual IP.
     assert.equal(env.DB_WRITER_HOST, '10.10.10.10');
     assert.equal(env.DB_READER_HOST, '');
-    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION', 'VIRTUAL_IP']) {
+    for (const key of [
+      'DB_SECRET_ROLE_ARN',
+      'DB_SECRET_ID',
+      'DB_SECRET_REGION',
+      'VIRTUAL_IP',
+      'DB_CA_PARAMETER',
+    ]) {
       assert.ok(env[key] !== undefined && env[key] !== '', `${key} is set`);
     }
   });
@@ -869,12 +887,10 @@ describe('IAM', () => {
         'ec2:ModifyInstanceAttribute',
         'ec2:ReplaceRoute',
         'ec2:StopInstances',
-        'elasticfilesystem:ClientMount', // userdata/database.sh: the EFS mount
-        'elasticfilesystem:ClientRootAccess',
-        'elasticfilesystem:ClientWrite',
         'logs:CreateLogStream', // the CloudWatch agent
         'logs:DescribeLogStreams',
         'logs:PutLogEvents',
+        'ssm:PutParameter', // userdata/database.sh: the database CA (the EFS mount is granted by the file system's policy)
         'ssm:UpdateInstanceInformation', // the SSM agent: Session Manager
         ...SESSION_CHANNELS,
         'sts:AssumeRole', // userdata/database.sh: the cross-account secret
@@ -893,12 +909,7 @@ describe('IAM', () => {
     const stageTags = {
       StringEquals: { 'aws:ResourceTag/cloudy:stage': STAGE, 'aws:ResourceTag/database': 'true' },
     };
-    for (const action of [
-      'ec2:StopInstances',
-      'ec2:ModifyInstanceAttribute',
-      'ec2:CreateRoute',
-      'ec2:ReplaceRoute',
-    ]) {
+    for (const action of ['ec2:StopInstances', 'ec2:CreateRoute', 'ec2:ReplaceRoute']) {
       const statement = db.find((s) => s.actions.includes(action));
       assert.deepEqual(statement?.condition, stageTags, action);
       assert.ok(!statement?.resources.includes('*'), action);

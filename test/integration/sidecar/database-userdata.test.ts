@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ const PRELUDE = {
   DB_SECRET_REGION: 'eu-central-1',
   SIGNAL_RESOURCE: 'DatabaseAutoScalingGroup',
   LOG_GROUP: '/cloudy/dev/database',
+  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
+  DB_MAX_CONNECTIONS: '120',
 };
 const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
@@ -73,7 +76,7 @@ function scratchInstance(): ScriptSandbox {
         [
           'case "$1 $2" in',
           `  "sts assume-role") ${failWhileCounting('sts', 255)}; echo '{"AccessKeyId":"AKIAX","SecretAccessKey":"sk","SessionToken":"st"}' ;;`,
-          `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; echo '${SECRET}' ;;`,
+          `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; cat "${root}/secret.json" 2>/dev/null || echo '${SECRET}' ;;`,
           '  "dynamodb get-item")',
           `    HOLDER=$(cat "${root}/holder" 2>/dev/null || echo i-0abc)`,
           `    ITEM='${leaseItem('HOLDER', true)}'`,
@@ -274,8 +277,13 @@ describe('userdata/database.sh', () => {
       'ROUTE_TABLE_IDS=rtb-public,rtb-private',
       'VIRTUAL_IP=10.10.10.10',
       'PGDATA=/var/lib/cloudy/efs/pgdata',
-      'DB_SUPERUSER=cloudy_app',
+      'DB_SUPERUSER=postgres',
+      'DB_APP_USER=cloudy_app',
+      'DB_APP_DATABASE=postgres',
       'DB_PASSWORD_FILE=/etc/cloudy/db-password',
+      'PG_SSL_CERT_FILE=/var/lib/cloudy/efs/tls/server.crt',
+      'PG_SSL_KEY_FILE=/var/lib/cloudy/efs/tls/server.key',
+      'PG_MAX_CONNECTIONS=120',
     ]) {
       assert.ok(env.split('\n').includes(line), line);
     }
@@ -319,6 +327,53 @@ describe('userdata/database.sh', () => {
     ].map((path) => instance.file(path));
     assert.deepEqual(second, first);
     assert.equal(instance.file('etc/fstab').trim().split('\n').length, 1);
+  });
+
+  it('creates the TLS certificate beside PGDATA once, naming the virtual IP, and publishes its CA', () => {
+    // Act
+    const first = instance.run();
+    const certificate = instance.file('var/lib/cloudy/efs/tls/server.crt');
+    const second = instance.run();
+    // Assess
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(instance.file('var/lib/cloudy/efs/tls/server.crt'), certificate, 'kept, not made again');
+    const tls = join(instance.root, 'var/lib/cloudy/efs/tls');
+    const verified = execFileSync('openssl', [
+      'verify',
+      '-CAfile',
+      join(tls, 'ca.crt'),
+      join(tls, 'server.crt'),
+    ]);
+    assert.match(verified.toString(), /server\.crt: OK/);
+    const san = execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(tls, 'server.crt'),
+      '-noout',
+      '-ext',
+      'subjectAltName',
+    ]);
+    assert.match(san.toString(), /IP Address:10\.10\.10\.10/);
+    assert.equal(instance.mode('var/lib/cloudy/efs/tls/server.key'), 0o600);
+    assert.ok(!existsSync(join(tls, 'ca.key')), "the CA's key is gone once it has signed");
+    const published = instance
+      .calls()
+      .filter((call) => call.startsWith('aws ssm put-parameter'))
+      .map((call) => call.replace(instance.root, ''));
+    assert.deepEqual(published, [
+      'aws ssm put-parameter --region eu-west-1 --name /cloudy/dev/database-ca-certificate --type String --overwrite --value file:///var/lib/cloudy/efs/tls/ca.crt',
+      'aws ssm put-parameter --region eu-west-1 --name /cloudy/dev/database-ca-certificate --type String --overwrite --value file:///var/lib/cloudy/efs/tls/ca.crt',
+    ]);
+  });
+
+  it('refuses a secret that names the superuser', () => {
+    // Act
+    writeFileSync(join(instance.root, 'secret.json'), '{"username":"postgres","password":"pw"}');
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /must name the application's own role/);
   });
 
   it('fails at once, naming the key, when the prelude left a setting out', () => {

@@ -22,6 +22,12 @@ const PRELUDE = {
   METRICS_NAMESPACE: 'Cloudy/dev',
   SIGNAL_RESOURCE: 'WebAutoScalingGroup',
   LOG_GROUP: '/cloudy/dev/web',
+  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
+  WEB_PROCESSES: '2',
+  DB_POOL_MAX: '10',
+  AUTH_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example',
+  AUTH_AUDIENCE: 'cloudy-api',
+  AUTH_JWKS_URL: '',
 };
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
 
@@ -78,7 +84,7 @@ describe('userdata/webserver.sh', () => {
     assert.equal(result.status, 0, result.stderr);
     const env = instance.file('etc/cloudy/web.env');
     for (const [key, value] of Object.entries(PRELUDE).filter(([key]) =>
-      /^(DB_|VIRTUAL_IP|AWS_REGION)/.test(key),
+      /^(DB_|VIRTUAL_IP|AWS_REGION|WEB_PROCESSES|AUTH_)/.test(key),
     )) {
       assert.match(env, new RegExp(`^${key}=${value}$`, 'm'));
     }

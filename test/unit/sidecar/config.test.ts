@@ -9,6 +9,10 @@ const aws = {
   ROUTE_TABLE_IDS: 'rtb-1, rtb-2',
   PGDATA: '/var/lib/cloudy/efs/pgdata',
   DB_PASSWORD_FILE: '/etc/cloudy/db-password',
+  DB_APP_USER: 'cloudy',
+  PG_SSL_CERT_FILE: '/var/lib/cloudy/efs/tls/server.crt',
+  PG_SSL_KEY_FILE: '/var/lib/cloudy/efs/tls/server.key',
+  PG_MAX_CONNECTIONS: '120',
 };
 
 describe('readSidecarConfig', () => {
@@ -60,5 +64,27 @@ describe('readSidecarConfig', () => {
       () => readSidecarConfig({ ...aws, POSTGRES_WRAPPER: 'unshare --pid --fork --' }),
       /POSTGRES_WRAPPER/,
     );
+  });
+
+  it('on AWS: the application role over TLS, the superuser only by peer, the connection limit explicit', () => {
+    // Act
+    const config = readSidecarConfig(aws);
+    // Assess
+    assert.deepEqual(config.access, {
+      kind: 'application-role',
+      superuser: 'postgres',
+      application: { user: 'cloudy', database: 'postgres', passwordFile: '/etc/cloudy/db-password' },
+      tls: { certFile: '/var/lib/cloudy/efs/tls/server.crt', keyFile: '/var/lib/cloudy/efs/tls/server.key' },
+      maxConnections: 120,
+    });
+  });
+
+  it('refuses to run on AWS without an application role or its TLS files, or with the superuser as the app', () => {
+    const { DB_APP_USER: _user, ...withoutAppUser } = aws;
+    assert.throws(() => readSidecarConfig(withoutAppUser), /DB_APP_USER: required when SIDECAR_MODE=aws/);
+    const { PG_SSL_KEY_FILE: _key, ...withoutKey } = aws;
+    assert.throws(() => readSidecarConfig(withoutKey), /PG_SSL_KEY_FILE: required/);
+    assert.throws(() => readSidecarConfig({ ...aws, DB_APP_USER: 'postgres' }), /must not be the superuser/);
+    assert.throws(() => readSidecarConfig({ ...aws, DB_APP_USER: 'app"; drop' }), /DB_APP_USER/);
   });
 });

@@ -21,15 +21,17 @@ describe('readWebConfig', () => {
         error instanceof ConfigurationError &&
         error.message.includes('DB_SECRET_ROLE_ARN') &&
         error.message.includes('DB_SECRET_REGION') &&
+        error.message.includes('DB_CA_PARAMETER') &&
         !error.message.includes('DB_SECRET_ID:'),
     );
   });
 
-  it('accepts the cross-account secret settings', () => {
+  it('accepts the cross-account secret settings with the CA parameter', () => {
     const config = readWebConfig({
       DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
       DB_SECRET_ID: 'cloudy/dev/db',
       DB_SECRET_REGION: 'eu-west-1',
+      DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
     });
     assert.equal(config.DATABASE_URL, undefined);
     assert.equal(config.DB_SECRET_REGION, 'eu-west-1');

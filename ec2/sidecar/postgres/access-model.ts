@@ -1,0 +1,117 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+
+/**
+ * Who may log in, and how, written into the data directory at its first initialisation.
+ *
+ * `application-role` (instances): the superuser has no password and logs in only over the local socket by
+ * peer authentication (the sidecar's readiness probe and maintenance as the `postgres` OS user); the
+ * application's own role owns one schema in one database and may log in only over TLS with SCRAM.
+ * `superuser-password` (the local fault suite only): the superuser logs in over TCP with a password.
+ */
+export type AccessModel =
+  | { kind: 'superuser-password'; superuser: string; passwordFile: string; maxConnections: number }
+  | {
+      kind: 'application-role';
+      superuser: string;
+      application: { user: string; database: string; passwordFile: string };
+      tls: { certFile: string; keyFile: string };
+      maxConnections: number;
+    };
+
+/** Role and database names are written into SQL and pg_hba.conf: only plain lower-case identifiers. */
+export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const SCRAM_ITERATIONS = 4096;
+
+/**
+ * A SCRAM-SHA-256 verifier in PostgreSQL's stored format (RFC 5803 as pg_authid keeps it). CREATE ROLE stores a
+ * verifier as given, so the password itself never reaches the server, nor its log when a statement fails.
+ * PostgreSQL applies SASLprep to the password at login; for printable ASCII (what Secrets Manager generates)
+ * that is the identity, and other passwords are refused by `applicationBootstrap`.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
+  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** SQL run in single-user mode before the server first starts: one statement per line, per database. */
+export interface BootstrapScript {
+  database: string;
+  statements: string[];
+}
+
+/**
+ * The application role and what it owns: LOGIN and nothing else (no superuser, no CREATEROLE, no CREATEDB,
+ * no replication, no membership in pg_execute_server_program or pg_read_server_files), CONNECT on its one
+ * database (revoked from PUBLIC), and a schema of its own, first on its search path, where its migrations
+ * create the tables and knex's migration bookkeeping.
+ */
+export function applicationBootstrap(
+  application: { user: string; database: string },
+  password: string,
+): BootstrapScript[] {
+  const { user, database } = application;
+  for (const name of [user, database]) {
+    if (!IDENTIFIER.test(name)) throw new Error(`not a plain lower-case identifier: ${name}`);
+  }
+  if (!/^[\x21-\x7e]+$/.test(password))
+    throw new Error('the application password must be printable ASCII without spaces');
+  const createDatabase = database === 'postgres' ? [] : [`CREATE DATABASE "${database}" OWNER postgres;`];
+  return [
+    {
+      database: 'postgres',
+      statements: [
+        `CREATE ROLE "${user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT PASSWORD '${scramVerifier(password)}';`,
+        ...createDatabase,
+        `REVOKE ALL ON DATABASE "${database}" FROM PUBLIC;`,
+        `GRANT CONNECT ON DATABASE "${database}" TO "${user}";`,
+      ],
+    },
+    {
+      database,
+      statements: [
+        `CREATE SCHEMA "${user}" AUTHORIZATION "${user}";`,
+        'REVOKE ALL ON SCHEMA public FROM PUBLIC;',
+        `ALTER ROLE "${user}" IN DATABASE "${database}" SET search_path = "${user}";`,
+      ],
+    },
+  ];
+}
+
+/** The whole pg_hba.conf: anything not matched by a line here is refused. */
+export function hbaConf(model: AccessModel): string {
+  const header = '# Written by the cloudy sidecar at the first initialisation (docs/DATABASE-TIER.md).\n';
+  if (model.kind === 'superuser-password') {
+    return `${header}local all all peer\nhost all all 0.0.0.0/0 scram-sha-256\n`;
+  }
+  const { superuser, application } = model;
+  return [
+    header.trimEnd(),
+    `local all ${superuser} peer`,
+    `hostssl ${application.database} ${application.user} 0.0.0.0/0 scram-sha-256`,
+    `hostssl ${application.database} ${application.user} ::/0 scram-sha-256`,
+    '',
+  ].join('\n');
+}
+
+/** Lines appended to postgresql.conf: the connection limit always, TLS for the application-role model. */
+export function serverConf(model: AccessModel): string {
+  const quote = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  const lines = [
+    '# cloudy: written at the first initialisation (docs/DATABASE-TIER.md, connection budget)',
+    `max_connections = ${model.maxConnections}`,
+    'password_encryption = scram-sha-256',
+  ];
+  if (model.kind === 'application-role') {
+    lines.push(
+      'ssl = on',
+      `ssl_cert_file = ${quote(model.tls.certFile)}`,
+      `ssl_key_file = ${quote(model.tls.keyFile)}`,
+      "ssl_min_protocol_version = 'TLSv1.2'",
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
