@@ -9,7 +9,7 @@
 # distribution's postgresql unit is masked so that nothing else can start a server on the shared directory.
 # Runs after a prelude (resources/database.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
 # EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION,
-# SIGNAL_RESOURCE and LOG_GROUP.
+# SIGNAL_RESOURCE, LOG_GROUP and METRICS_NAMESPACE.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -23,6 +23,10 @@ AGENT_CTL=$ROOT/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
 AGENT_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/cloudy.json
 # The sidecar writes here (not to the journal) so that the CloudWatch agent, which reads files, ships it.
 LOG_DIR=/var/log/cloudy
+# The sidecar's metrics as CloudWatch EMF lines, in a stream of their own: the agent switches a stream whose
+# lines carry "CloudWatchMetrics" to EMF mode, in which it drops lines when its queue is full, which the
+# sidecar's own log must not risk. Written by the sidecar (postgres), so the file is created for it.
+METRICS_FILE=$LOG_DIR/sidecar-metrics.log
 CONFIG_DIR=$ROOT/etc/cloudy
 UNIT_DIR=$ROOT/etc/systemd/system
 FSTAB=$ROOT/etc/fstab
@@ -48,7 +52,7 @@ log() {
 }
 
 for NAME in STAGE AWS_REGION STACK_NAME LEASE_TABLE EFS_FILE_SYSTEM_ID VIRTUAL_IP ROUTE_TABLE_IDS \
-  DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP; do
+  DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP METRICS_NAMESPACE; do
   if ! printenv "$NAME" >/dev/null; then
     echo "database.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -128,7 +132,8 @@ write_file "$ROOT$AGENT_CONFIG" 0644 <<JSON
       "files": {
         "collect_list": [
           { "file_path": "/var/log/cloud-init-output.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/cloud-init-output" },
-          { "file_path": "$LOG_DIR/sidecar.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar" }
+          { "file_path": "$LOG_DIR/sidecar.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar" },
+          { "file_path": "$METRICS_FILE", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar-metrics" }
         ]
       }
     }
@@ -150,6 +155,10 @@ $LOG_DIR/*.log {
   copytruncate
 }
 ROTATE
+
+touch "$ROOT$METRICS_FILE"
+chown postgres:postgres "$ROOT$METRICS_FILE"
+chmod 0640 "$ROOT$METRICS_FILE"
 
 # Masked, not just disabled: not even a dependency or an operator's `systemctl start` can run a second server.
 systemctl disable --now postgresql.service || true
@@ -209,6 +218,8 @@ PG_LISTEN_ADDRESSES=*
 PG_SOCKET_DIR=/run/postgresql
 DB_SUPERUSER=$DB_USERNAME
 DB_PASSWORD_FILE=$PASSWORD_FILE
+METRICS_FILE=$METRICS_FILE
+METRICS_NAMESPACE=$METRICS_NAMESPACE
 ENV
 
 # The virtual IP goes on lo (ExecStartPre, so it is back after every reboot): the VPC route decides which

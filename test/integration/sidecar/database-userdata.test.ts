@@ -22,6 +22,7 @@ const PRELUDE = {
   DB_SECRET_REGION: 'eu-central-1',
   SIGNAL_RESOURCE: 'DatabaseAutoScalingGroup',
   LOG_GROUP: '/cloudy/dev/database',
+  METRICS_NAMESPACE: 'cloudy/dev',
 };
 const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
@@ -238,8 +239,11 @@ describe('userdata/database.sh', () => {
       [
         ['/var/log/cloud-init-output.log', '/cloudy/dev/database', '{instance_id}/cloud-init-output'],
         ['/var/log/cloudy/sidecar.log', '/cloudy/dev/database', '{instance_id}/sidecar'],
+        ['/var/log/cloudy/sidecar-metrics.log', '/cloudy/dev/database', '{instance_id}/sidecar-metrics'],
       ],
     );
+    // The sidecar (postgres) appends its metric lines to a file the root-owned log folder holds for it.
+    assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/log/cloudy/sidecar-metrics.log`));
   });
 
   it('refuses an AMI without the baked packages', () => {
@@ -276,6 +280,8 @@ describe('userdata/database.sh', () => {
       'PGDATA=/var/lib/cloudy/efs/pgdata',
       'DB_SUPERUSER=cloudy_app',
       'DB_PASSWORD_FILE=/etc/cloudy/db-password',
+      'METRICS_FILE=/var/log/cloudy/sidecar-metrics.log',
+      'METRICS_NAMESPACE=cloudy/dev',
     ]) {
       assert.ok(env.split('\n').includes(line), line);
     }
