@@ -12,6 +12,8 @@ interface StageOptions {
   keyName: unknown;
   secretsAccountId: unknown;
   dbSecretRegion: unknown;
+  alarmEmailSubscription: string;
+  alarmEmail: string;
 }
 type Resolver = ((input: {
   resolveVariable: (name: string) => Promise<unknown>;
@@ -32,6 +34,7 @@ const DEFAULTS = {
   keyName: '',
   secretsAccountId: '',
   dbSecretRegion: '',
+  alarmEmail: '',
 };
 const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-0000-0000-000000000000';
 
@@ -46,6 +49,8 @@ describe('resources/options.cjs', () => {
       keyName: { Ref: 'AWS::NoValue' },
       secretsAccountId: { Ref: 'AWS::AccountId' },
       dbSecretRegion: { Ref: 'AWS::Region' },
+      alarmEmailSubscription: 'off',
+      alarmEmail: '',
     });
   });
 
@@ -59,6 +64,7 @@ describe('resources/options.cjs', () => {
         keyName: 'ops',
         secretsAccountId: 444455556666,
         dbSecretRegion: 'eu-central-1',
+        alarmEmail: 'ops@example.com',
       },
       REGION,
     );
@@ -71,6 +77,8 @@ describe('resources/options.cjs', () => {
       keyName: 'ops',
       secretsAccountId: '444455556666',
       dbSecretRegion: 'eu-central-1',
+      alarmEmailSubscription: 'on',
+      alarmEmail: 'ops@example.com',
     });
   });
 
@@ -96,6 +104,7 @@ describe('resources/options.cjs', () => {
     ],
     ['an account id that is not 12 digits', { secretsAccountId: '1234' }, /secretsAccountId is "1234"/],
     ['a region that is not one', { dbSecretRegion: 'Frankfurt' }, /dbSecretRegion is "Frankfurt"/],
+    ['an alarm address that is not one', { alarmEmail: 'ops at example' }, /alarmEmail is "ops at example"/],
   ];
   for (const [what, change, message] of rejected) {
     it(`stops the package with a message naming the parameter for ${what}`, () => {

@@ -4,11 +4,7 @@ import { createLogger } from '../../../ec2/lib/logger';
 import type { Fencer } from '../../../ec2/sidecar/fence/fencer';
 import { keepLease } from '../../../ec2/sidecar/lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
-import {
-  leaseMetrics,
-  measuredFencer,
-  measuredLeaseStore,
-} from '../../../ec2/sidecar/metrics/lease-metrics';
+import { leaseMetrics, measuredFencer, measuredLeaseStore } from '../../../ec2/sidecar/metrics/lease-metrics';
 import { FakeClock } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };
@@ -20,7 +16,11 @@ const RENEW_MS = 15;
 type Line = Record<string, unknown> & {
   _aws: {
     Timestamp: number;
-    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
   };
 };
 
@@ -88,7 +88,14 @@ describe('lease metrics', () => {
     // Prepare
     const clock = new FakeClock();
     const { metrics, lines } = collect(clock);
-    const keeper = hold(clock, measuredLeaseStore(fakeStore(clock, () => 'ok'), metrics, clock));
+    const keeper = hold(
+      clock,
+      measuredLeaseStore(
+        fakeStore(clock, () => 'ok'),
+        metrics,
+        clock,
+      ),
+    );
     // Act
     await clock.advance(59_000);
     const beforeAMinute = lines.length;
@@ -161,5 +168,4 @@ describe('lease metrics', () => {
       { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },
     ]);
   });
-
 });
