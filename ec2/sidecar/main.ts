@@ -70,7 +70,7 @@ function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Pro
   };
 }
 
-/** The EMF lines go to their own file (and log stream): see docs/OPERATIONS.md, "The dashboard". */
+/** The EMF lines go to their own file (and log stream): see docs/OPERATIONS.md, "Reading the dashboard". */
 function metricsOf(config: SidecarConfig): LeaseMetrics | undefined {
   if (!config.METRICS_FILE || !config.METRICS_NAMESPACE) return undefined;
   const file = createWriteStream(config.METRICS_FILE, { flags: 'a' });
