@@ -10,6 +10,8 @@ const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+// What SNS takes as an email endpoint, roughly: one @, no spaces, a dot in the domain.
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 class StageOptionError extends Error {}
 
@@ -69,14 +71,35 @@ function decideOptions(params, region) {
     fail('dbSecretRegion', dbSecretRegion, "empty (the stack's region) or a region name");
   }
 
+  const alarmEmail = text('alarmEmail');
+  if (alarmEmail !== '' && !EMAIL.test(alarmEmail)) {
+    fail('alarmEmail', alarmEmail, 'empty (no subscription) or an email address');
+  }
+
+  const databaseEngine = text('databaseEngine');
+  if (databaseEngine !== 'instances' && databaseEngine !== 'aurora')
+    fail('databaseEngine', databaseEngine, '"instances" or "aurora"');
+  // The dashboard and the alarms watch the instance tier (its group, lease and failover metrics); the aurora
+  // tier has none of those yet, so it has no dashboard or alarm topic to subscribe to.
+  if (databaseEngine === 'aurora' && alarmEmail !== '') {
+    fail(
+      'alarmEmail',
+      alarmEmail,
+      'empty with databaseEngine "aurora" (its dashboard and alarms are not built yet)',
+    );
+  }
+
   const https = certificateArn !== '';
   const keyName = text('keyName');
   return {
-    // Fragment variants: resources/nat-<nat>.yml, ec2-endpoint-<…>.yml, bastion-<…>.yml, listeners-<…>.yml.
+    // Fragment variants: resources/nat-<nat>.yml, ec2-endpoint-<…>.yml, bastion-<…>.yml, listeners-<…>.yml,
+    // alarm-email-<…>.yml, monitoring-<…>.yml.
     nat: natType,
     ec2Endpoint: ec2Endpoint === 'true' ? 'on' : 'off',
     bastion: adminCidr === '' ? 'off' : 'on',
     listeners: https ? 'https' : 'http',
+    alarmEmailSubscription: alarmEmail === '' ? 'off' : 'on',
+    monitoring: databaseEngine === 'instances' ? 'on' : 'off',
     // The listener that serves the app, where the api function's /lambda rule goes: with a certificate, 8080
     // only redirects to HTTPS.
     appListener: { Ref: https ? 'HttpsListener' : 'HttpListener' },
@@ -84,6 +107,8 @@ function decideOptions(params, region) {
     keyName: keyName === '' ? NO_VALUE : keyName,
     secretsAccountId: secretsAccountId === '' ? { Ref: 'AWS::AccountId' } : secretsAccountId,
     dbSecretRegion: dbSecretRegion === '' ? { Ref: 'AWS::Region' } : dbSecretRegion,
+    // Read by resources/alarm-email-on.yml only.
+    alarmEmail,
   };
 }
 
@@ -95,6 +120,8 @@ const PARAMETERS = [
   'keyName',
   'secretsAccountId',
   'dbSecretRegion',
+  'alarmEmail',
+  'databaseEngine',
 ];
 
 /** osls calls this for `${file(./resources/options.cjs)}` with its variable resolver. */

@@ -12,7 +12,7 @@
 # read it to verify the server.
 # Runs after a prelude (resources/database-instances.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
 # EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION,
-# SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER and DB_MAX_CONNECTIONS.
+# SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER, DB_MAX_CONNECTIONS and METRICS_NAMESPACE.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -26,6 +26,10 @@ AGENT_CTL=$ROOT/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
 AGENT_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/cloudy.json
 # The sidecar writes here (not to the journal) so that the CloudWatch agent, which reads files, ships it.
 LOG_DIR=/var/log/cloudy
+# The sidecar's metrics as CloudWatch EMF lines, in a stream of their own: the agent switches a stream whose
+# lines carry "CloudWatchMetrics" to EMF mode, in which it drops lines when its queue is full, which the
+# sidecar's own log must not risk. Written by the sidecar (postgres), so the file is created for it.
+METRICS_FILE=$LOG_DIR/sidecar-metrics.log
 CONFIG_DIR=$ROOT/etc/cloudy
 UNIT_DIR=$ROOT/etc/systemd/system
 FSTAB=$ROOT/etc/fstab
@@ -56,7 +60,7 @@ log() {
 
 for NAME in STAGE AWS_REGION STACK_NAME LEASE_TABLE EFS_FILE_SYSTEM_ID VIRTUAL_IP ROUTE_TABLE_IDS \
   DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP DB_CA_PARAMETER \
-  DB_MAX_CONNECTIONS; do
+  DB_MAX_CONNECTIONS METRICS_NAMESPACE; do
   if ! printenv "$NAME" >/dev/null; then
     echo "database.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -136,7 +140,8 @@ write_file "$ROOT$AGENT_CONFIG" 0644 <<JSON
       "files": {
         "collect_list": [
           { "file_path": "/var/log/cloud-init-output.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/cloud-init-output" },
-          { "file_path": "$LOG_DIR/sidecar.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar" }
+          { "file_path": "$LOG_DIR/sidecar.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar" },
+          { "file_path": "$METRICS_FILE", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar-metrics" }
         ]
       }
     }
@@ -158,6 +163,10 @@ $LOG_DIR/*.log {
   copytruncate
 }
 ROTATE
+
+touch "$ROOT$METRICS_FILE"
+chown postgres:postgres "$ROOT$METRICS_FILE"
+chmod 0640 "$ROOT$METRICS_FILE"
 
 # Masked, not just disabled: not even a dependency or an operator's `systemctl start` can run a second server.
 systemctl disable --now postgresql.service || true
@@ -262,6 +271,8 @@ DB_PASSWORD_FILE=$PASSWORD_FILE
 PG_SSL_CERT_FILE=$TLS_DIR/server.crt
 PG_SSL_KEY_FILE=$TLS_DIR/server.key
 PG_MAX_CONNECTIONS=$DB_MAX_CONNECTIONS
+METRICS_FILE=$METRICS_FILE
+METRICS_NAMESPACE=$METRICS_NAMESPACE
 ENV
 
 # The virtual IP goes on lo (ExecStartPre, so it is back after every reboot): the VPC route decides which

@@ -61,6 +61,10 @@ const sidecarEnv = z.object({
   /** local: where sidecars register their process groups, and the file standing in for the VIP route. */
   FENCE_REGISTRY_DIR: z.string().optional(),
   ROUTE_FILE: z.string().optional(),
+  /** Where the lease metrics go as CloudWatch EMF lines (shipped by the CloudWatch agent); unset = none. */
+  METRICS_FILE: z.string().startsWith('/').optional(),
+  /** Their CloudWatch namespace (the stage's, `cloudy/<stage>`); required with METRICS_FILE. */
+  METRICS_NAMESPACE: z.string().min(1).optional(),
 });
 
 /**
@@ -152,6 +156,9 @@ const sidecarConfig = sidecarEnv
           path: [key],
           message: `required when SIDECAR_MODE=${config.SIDECAR_MODE}`,
         });
+    }
+    if (config.METRICS_FILE && !config.METRICS_NAMESPACE) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_NAMESPACE'], message: 'required with METRICS_FILE' });
     }
     if (config.SIDECAR_MODE === 'aws' && config.postgresWrapper.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['POSTGRES_WRAPPER'], message: 'only for SIDECAR_MODE=local' });

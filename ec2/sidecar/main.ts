@@ -1,5 +1,6 @@
 // The database sidecar (systemd unit written by userdata/database.sh): guarantees that at most one PostgreSQL
 // runs on the shared data directory. See docs/DATABASE-TIER.md.
+import { createWriteStream } from 'node:fs';
 import { createLeaseDynamoDbClient, createSidecarEc2Client } from '../lib/aws-clients';
 import { createLogger } from '../lib/logger';
 import { systemClock } from './clock';
@@ -7,7 +8,8 @@ import { ConfigurationError, readSidecarConfig, type SidecarConfig } from './con
 import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
 import { localFencer } from './fence/local-fencer';
-import { dynamoDbLeaseStore } from './lease/lease-store';
+import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
+import { type LeaseMetrics, leaseMetrics, measuredFencer, measuredLeaseStore } from './metrics/lease-metrics';
 import { dataDirectory } from './postgres/data-directory';
 import { killOurPostgresNow, postgresServer } from './postgres/postgres-server';
 import { runAsPostgresUser } from './postgres/run-as';
@@ -68,6 +70,26 @@ function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Pro
   };
 }
 
+/** The EMF lines go to their own file (and log stream): see docs/OPERATIONS.md, "Reading the dashboard". */
+function metricsOf(config: SidecarConfig): LeaseMetrics | undefined {
+  if (!config.METRICS_FILE || !config.METRICS_NAMESPACE) return undefined;
+  const file = createWriteStream(config.METRICS_FILE, { flags: 'a' });
+  let failed = false;
+  // Metrics are never worth a sidecar: a write error is logged once and the lines are dropped.
+  file.on('error', (error) => {
+    if (!failed) logger.warn({ event: 'metrics-write-failed', err: error }, 'metrics file not writable');
+    failed = true;
+  });
+  return leaseMetrics({
+    namespace: config.METRICS_NAMESPACE,
+    instanceId: config.HOLDER_ID,
+    clock: systemClock,
+    write: (line) => {
+      if (!failed) file.write(`${line}\n`);
+    },
+  });
+}
+
 async function main(): Promise<number> {
   let config: SidecarConfig;
   try {
@@ -86,11 +108,18 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => shutdown.abort());
 
   const runAs = runAsPostgresUser();
-  const { fencer, promoter } = fenceAndPromote(config);
+  const { fencer: plainFencer, promoter } = fenceAndPromote(config);
+  const metrics = metricsOf(config);
   // A request must not outlive the renew interval, but gets a sane floor on a slow network.
   const leaseRequestTimeoutMs = Math.max(500, config.timing.renewIntervalMs);
   const dynamodb = createLeaseDynamoDbClient({
     ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+    requestTimeoutMs: leaseRequestTimeoutMs,
+  });
+  const store: LeaseStore = dynamoDbLeaseStore({
+    client: dynamodb,
+    table: config.LEASE_TABLE,
+    name: config.LEASE_NAME,
     requestTimeoutMs: leaseRequestTimeoutMs,
   });
   logger.info(
@@ -103,13 +132,8 @@ async function main(): Promise<number> {
     standbyPollMs: config.STANDBY_POLL_MS,
     cleanShutdownTimeoutMs: config.CLEAN_SHUTDOWN_TIMEOUT_MS,
     routeRecheckMs: config.ROUTE_RECHECK_MS,
-    store: dynamoDbLeaseStore({
-      client: dynamodb,
-      table: config.LEASE_TABLE,
-      name: config.LEASE_NAME,
-      requestTimeoutMs: leaseRequestTimeoutMs,
-    }),
-    fencer,
+    store: metrics ? measuredLeaseStore(store, metrics, systemClock) : store,
+    fencer: metrics ? measuredFencer(plainFencer, metrics) : plainFencer,
     promoter,
     postgres: postgresServer({
       settings: {

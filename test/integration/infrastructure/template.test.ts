@@ -8,6 +8,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
+  alarmMetrics,
+  dashboardWidgets,
+  describeMetric,
+  emittedMetrics,
+  isEmitted,
+  widgetMetrics,
+} from '../../support/cloudformation/monitoring-queries';
+import {
   loadResourceSpec,
   type ResourceSpec,
   validateTemplate,
@@ -40,6 +48,7 @@ const ALL_OPTIONS = {
   secretsAccountId: '444455556666',
   dbSecretRegion: 'eu-central-1',
   ec2Endpoint: 'false',
+  alarmEmail: 'ops@example.com',
 };
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
 // Session Manager's channel actions take no resource-level permissions (the Service Authorization Reference).
@@ -408,7 +417,10 @@ describe('web tier', () => {
   });
 
   it('scales up by 1 above 60 % CPU for 2 × 60 s and down by 1 below 40 % for 2 × 60 s, 60 s apart', () => {
-    const alarms = resourcesOfType(defaults, 'AWS::CloudWatch::Alarm');
+    // The alarms that drive the web group (the others notify a person: "dashboard and alarms" below).
+    const alarms = resourcesOfType(defaults, 'AWS::CloudWatch::Alarm').filter(([, alarm]) =>
+      JSON.stringify(alarm.Properties?.AlarmActions).includes('WebScale'),
+    );
     assert.equal(alarms.length, 2);
     const expected = [
       { threshold: 60, operator: 'GreaterThanThreshold', adjustment: 1, bound: 'MetricIntervalLowerBound' },
@@ -537,6 +549,7 @@ describe('database tier', () => {
       'LOG_GROUP',
       'DB_CA_PARAMETER',
       'DB_MAX_CONNECTIONS',
+      'METRICS_NAMESPACE',
     ]);
     assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/database.sh'), 'utf8'));
     const data = properties(defaults, 'DatabaseLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
@@ -972,6 +985,116 @@ describe('logs and access', () => {
   });
 });
 
+describe('dashboard and alarms', () => {
+  // The alarms that reach a person (docs/OPERATIONS.md, one section each); the others drive scaling.
+  const NOTIFYING = [
+    'NoHealthyPrimaryAlarm',
+    'RouteChangeAlarm',
+    'Alb5xxRateAlarm',
+    'UnhealthyWebHostsAlarm',
+    'DatabaseInstancesAlarm',
+    'LeaseRenewalFailuresAlarm',
+  ];
+  const topic = ref('AlarmTopic');
+
+  it('draws only metrics that something in the stack emits', () => {
+    for (const [name, template] of bothTemplates()) {
+      const emitted = emittedMetrics(template);
+      const drawn = dashboardWidgets(template, 'Dashboard').flatMap(widgetMetrics);
+      assert.ok(drawn.length >= 20, `${name}: ${drawn.length} metrics drawn`);
+      const nobodyWrites = drawn.filter((metric) => !isEmitted(metric, emitted)).map(describeMetric);
+      assert.deepEqual(nobodyWrites, [], name);
+    }
+  });
+
+  it('alarms only on metrics that something in the stack emits', () => {
+    for (const [name, template] of bothTemplates()) {
+      const emitted = emittedMetrics(template);
+      for (const [id] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
+        const nobodyWrites = alarmMetrics(template, id).filter((m) => !isEmitted(m, emitted));
+        assert.deepEqual(nobodyWrites.map(describeMetric), [], `${name}: ${id}`);
+      }
+    }
+  });
+
+  it("sends every alarm that is not a scaling trigger to the stage's topic, and its return to OK", () => {
+    for (const [name, template] of bothTemplates()) {
+      const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+      const scaling = alarms.filter(([, alarm]) =>
+        ((alarm.Properties?.AlarmActions as unknown[]) ?? []).every((action) =>
+          ['WebScaleUpPolicy', 'WebScaleDownPolicy'].includes(String((action as { Ref?: string }).Ref)),
+        ),
+      );
+      assert.deepEqual(
+        scaling.map(([id]) => id),
+        ['WebCpuHighAlarm', 'WebCpuLowAlarm'],
+        name,
+      );
+      const notifying = alarms.filter((alarm) => !scaling.includes(alarm));
+      assert.deepEqual(notifying.map(([id]) => id).sort(), [...NOTIFYING].sort(), name);
+      for (const [id, alarm] of notifying) {
+        assert.deepEqual(alarm.Properties?.AlarmActions, [topic], `${name}: ${id}`);
+        assert.deepEqual(alarm.Properties?.OKActions, [topic], `${name}: ${id}`);
+      }
+      // The dashboard's alarm widget shows each of them.
+      const shown = dashboardWidgets(template, 'Dashboard')
+        .filter((widget) => widget.type === 'alarm')
+        .flatMap((widget) => widget.properties.alarms as string[]);
+      assert.deepEqual(shown.sort(), NOTIFYING.map((id) => `<<GetAtt:${id}.Arn>>`).sort(), name);
+    }
+  });
+
+  it('draws the web CPU against the thresholds the scaling alarms use', () => {
+    const cpu = dashboardWidgets(defaults, 'Dashboard').find((widget) =>
+      widgetMetrics(widget).some((m) => m.namespace === 'AWS/EC2' && m.name === 'CPUUtilization'),
+    );
+    assert.ok(cpu, 'a widget draws the web CPU');
+    const lines = (cpu.properties.annotations as { horizontal: { value: number }[] }).horizontal;
+    assert.deepEqual(
+      lines.map((line) => line.value),
+      ['WebCpuHighAlarm', 'WebCpuLowAlarm'].map((id) => Number(properties(defaults, id).Threshold)),
+    );
+  });
+
+  it('alarms on fewer database instances in service than the group should have', () => {
+    const alarm = properties(defaults, 'DatabaseInstancesAlarm');
+    assert.equal(
+      Number(alarm.Threshold),
+      Number(properties(defaults, 'DatabaseAutoScalingGroup').DesiredCapacity),
+    );
+    assert.equal(alarm.ComparisonOperator, 'LessThanThreshold');
+  });
+
+  it('encrypts the topic with a key of its own that CloudWatch may use for this stage alarms only', () => {
+    assert.deepEqual(properties(defaults, 'AlarmTopic').KmsMasterKeyId, ref('AlarmTopicKey'));
+    const key = properties(defaults, 'AlarmTopicKey');
+    assert.equal(key.EnableKeyRotation, true);
+    const statements = (key.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const forCloudWatch = statements.filter(
+      (statement) => (statement.Principal as { Service?: string }).Service === 'cloudwatch.amazonaws.com',
+    );
+    assert.equal(forCloudWatch.length, 1);
+    assert.deepEqual(forCloudWatch[0]?.Action, ['kms:Decrypt', 'kms:GenerateDataKey*']);
+    const sourceArn = JSON.stringify(forCloudWatch[0]?.Condition);
+    assert.match(sourceArn, new RegExp(`:alarm:cloudy-${STAGE}-\\*`));
+    for (const [id] of NOTIFYING.map((alarmId) => [alarmId])) {
+      assert.ok(
+        String(properties(defaults, String(id)).AlarmName).startsWith(`cloudy-${STAGE}-`),
+        String(id),
+      );
+    }
+  });
+
+  it('subscribes the alarmEmail address to the topic only when the stage names one', () => {
+    assert.deepEqual(resourcesOfType(defaults, 'AWS::SNS::Subscription'), []);
+    const subscriptions = resourcesOfType(allOptions, 'AWS::SNS::Subscription');
+    assert.deepEqual(
+      subscriptions.map(([, subscription]) => subscription.Properties),
+      [{ TopicArn: topic, Protocol: 'email', Endpoint: ALL_OPTIONS.alarmEmail }],
+    );
+  });
+});
+
 describe('outputs', () => {
   it('publish the ALB URL, VPC, subnets, EFS, bastion and route tables', () => {
     for (const name of [
@@ -984,6 +1107,8 @@ describe('outputs', () => {
       'PublicRouteTableId',
       'PrivateRouteTableId',
       'LeaseTableName',
+      'AlarmTopicArn',
+      'DashboardName',
     ]) {
       assert.ok(allOptions.Outputs?.[name], name);
     }

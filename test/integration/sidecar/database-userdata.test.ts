@@ -25,6 +25,7 @@ const PRELUDE = {
   LOG_GROUP: '/cloudy/dev/database',
   DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
   DB_MAX_CONNECTIONS: '120',
+  METRICS_NAMESPACE: 'cloudy/dev',
 };
 const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
@@ -241,8 +242,11 @@ describe('userdata/database.sh', () => {
       [
         ['/var/log/cloud-init-output.log', '/cloudy/dev/database', '{instance_id}/cloud-init-output'],
         ['/var/log/cloudy/sidecar.log', '/cloudy/dev/database', '{instance_id}/sidecar'],
+        ['/var/log/cloudy/sidecar-metrics.log', '/cloudy/dev/database', '{instance_id}/sidecar-metrics'],
       ],
     );
+    // The sidecar (postgres) appends its metric lines to a file the root-owned log folder holds for it.
+    assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/log/cloudy/sidecar-metrics.log`));
   });
 
   it('refuses an AMI without the baked packages', () => {
@@ -284,6 +288,8 @@ describe('userdata/database.sh', () => {
       'PG_SSL_CERT_FILE=/var/lib/cloudy/efs/tls/server.crt',
       'PG_SSL_KEY_FILE=/var/lib/cloudy/efs/tls/server.key',
       'PG_MAX_CONNECTIONS=120',
+      'METRICS_FILE=/var/log/cloudy/sidecar-metrics.log',
+      'METRICS_NAMESPACE=cloudy/dev',
     ]) {
       assert.ok(env.split('\n').includes(line), line);
     }

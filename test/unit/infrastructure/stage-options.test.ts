@@ -12,6 +12,9 @@ interface StageOptions {
   keyName: unknown;
   secretsAccountId: unknown;
   dbSecretRegion: unknown;
+  alarmEmailSubscription: string;
+  monitoring: string;
+  alarmEmail: string;
 }
 type Resolver = ((input: {
   resolveVariable: (name: string) => Promise<unknown>;
@@ -32,6 +35,8 @@ const DEFAULTS = {
   keyName: '',
   secretsAccountId: '',
   dbSecretRegion: '',
+  alarmEmail: '',
+  databaseEngine: 'instances',
 };
 const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-0000-0000-000000000000';
 
@@ -46,6 +51,9 @@ describe('resources/options.cjs', () => {
       keyName: { Ref: 'AWS::NoValue' },
       secretsAccountId: { Ref: 'AWS::AccountId' },
       dbSecretRegion: { Ref: 'AWS::Region' },
+      alarmEmailSubscription: 'off',
+      monitoring: 'on',
+      alarmEmail: '',
     });
   });
 
@@ -59,6 +67,8 @@ describe('resources/options.cjs', () => {
         keyName: 'ops',
         secretsAccountId: 444455556666,
         dbSecretRegion: 'eu-central-1',
+        alarmEmail: 'ops@example.com',
+        databaseEngine: 'instances',
       },
       REGION,
     );
@@ -71,6 +81,9 @@ describe('resources/options.cjs', () => {
       keyName: 'ops',
       secretsAccountId: '444455556666',
       dbSecretRegion: 'eu-central-1',
+      alarmEmailSubscription: 'on',
+      monitoring: 'on',
+      alarmEmail: 'ops@example.com',
     });
   });
 
@@ -96,6 +109,17 @@ describe('resources/options.cjs', () => {
     ],
     ['an account id that is not 12 digits', { secretsAccountId: '1234' }, /secretsAccountId is "1234"/],
     ['a region that is not one', { dbSecretRegion: 'Frankfurt' }, /dbSecretRegion is "Frankfurt"/],
+    ['an alarm address that is not one', { alarmEmail: 'ops at example' }, /alarmEmail is "ops at example"/],
+    [
+      'a database engine that is neither',
+      { databaseEngine: 'rds' },
+      /databaseEngine is "rds": expected "instances" or "aurora"/,
+    ],
+    [
+      'an alarm address with the aurora engine, which has no alarms yet',
+      { databaseEngine: 'aurora', alarmEmail: 'ops@example.com' },
+      /alarmEmail is "ops@example.com": expected empty with databaseEngine "aurora"/,
+    ],
   ];
   for (const [what, change, message] of rejected) {
     it(`stops the package with a message naming the parameter for ${what}`, () => {
