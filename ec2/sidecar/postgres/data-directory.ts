@@ -36,8 +36,34 @@ export function dataDirectory(options: {
   const { pgdata, binDir, superuser, passwordFile, runAs } = options;
   const parent = dirname(pgdata);
   const tokenFile = join(parent, 'cloudy-fencing-token');
+  function recordedToken(): number {
+    if (!existsSync(tokenFile)) return 0;
+    const token = Number(readFileSync(tokenFile, 'utf8').trim());
+    // Unreadable: no safe token can be derived from it, so nothing may start here until a person looks.
+    if (!Number.isSafeInteger(token) || token < 0) throw new Error(`${tokenFile} holds no fencing token`);
+    return token;
+  }
 
   return {
+    /** The last holder's token recorded on the storage (0 if none ever started here): seeds a lost lease item. */
+    recordedToken,
+
+    /**
+     * syncfs(2) of the file system holding PGDATA, through coreutils `sync -f` (Node has no binding): writeback
+     * the kernel still holds for the stopped server reaches the storage before the lease is handed on. False
+     * on an error or when it does not finish in `timeoutMs` (a hung mount), and then the lease must not be
+     * released.
+     */
+    async syncFileSystem(timeoutMs: number): Promise<boolean> {
+      if (timeoutMs <= 0) return false;
+      try {
+        await run('sync', ['--file-system', pgdata], { timeout: timeoutMs, killSignal: 'SIGKILL' });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
     isInitialized: () => existsSync(join(pgdata, 'PG_VERSION')),
 
     async initialize(fencingToken: number, stillHolder: () => boolean): Promise<void> {
@@ -54,6 +80,8 @@ export function dataDirectory(options: {
           '--auth-local=peer',
           '--auth-host=scram-sha-256',
           '--encoding=UTF8',
+          // Torn or corrupted pages on the shared storage are then detected on read, not served.
+          '--data-checksums',
           '--no-instructions',
         ],
         { ...runAs.spawnOptions, env: { ...process.env, LC_ALL: 'C.UTF-8' } },
@@ -71,7 +99,7 @@ export function dataDirectory(options: {
      * it here (a holder resuming from a pause finds out before touching the data), else record ours, durably.
      */
     claim(fencingToken: number): void {
-      const recorded = existsSync(tokenFile) ? Number(readFileSync(tokenFile, 'utf8').trim()) : 0;
+      const recorded = recordedToken();
       if (recorded > fencingToken) {
         throw new StaleHolderError(
           `data directory claimed by fencing token ${recorded} > ours ${fencingToken}`,
