@@ -4,14 +4,20 @@ import { CHAOS_PASSWORD, type ClusterTiming, type Primary, startCluster } from '
 import { FAULTS, type Fault, injectFault } from './faults';
 import { startSamplerProcess } from './sampler-client';
 import type { SamplerReport } from './server-sampler';
+import { type DataVerification, verifyData } from './verify-data';
 import { missingRows, startWriter } from './writer';
 
 export interface CycleResult {
   fault: Fault;
   from: string;
   to: string;
+  fromToken: number;
+  /** A new generation of the lease: larger than fromToken (the holder may be the same, restarted). */
+  toToken: number;
   /** Fault injected → a new holder's PostgreSQL answers queries and the route points at it. */
   takeoverMs: number;
+  /** What the fault's own check found wrong, if anything. */
+  faultProblem?: string;
 }
 
 export interface ChaosResult {
@@ -21,6 +27,8 @@ export interface ChaosResult {
   /** Acknowledged commits missing on the primary after a takeover, summed over all checks. */
   lost: number;
   twoServerMoments: { atMs: number; servers: string[] }[];
+  /** The end-of-run check of the data on the last primary. */
+  data: DataVerification;
   logDir: string;
 }
 
@@ -45,6 +53,8 @@ export async function runChaos(options: {
   sidecars: number;
   timing: ClusterTiming;
   livenessTimeoutMs: number;
+  /** The faults to rotate through (default: all of them). */
+  faults?: readonly Fault[];
   keepLogs?: boolean;
   progress?: (line: string) => void;
 }): Promise<ChaosResult> {
@@ -66,9 +76,11 @@ export async function runChaos(options: {
   const cycles: CycleResult[] = [];
   let lost = 0;
   let samplerState: Awaited<ReturnType<typeof sampler.stop>>;
+  let data: DataVerification;
   try {
     for (let index = 0; index < options.cycles; index++) {
-      const fault = FAULTS[index % FAULTS.length] as Fault;
+      const rotation = options.faults ?? FAULTS;
+      const fault = rotation[index % rotation.length] as Fault;
       const before = await waitFor(
         'stable primary with all standbys up',
         options.livenessTimeoutMs,
@@ -76,14 +88,27 @@ export async function runChaos(options: {
       );
       await sleep(500); // commits acknowledged by this primary, to be found after the takeover
       const holder: Primary = (await cluster.primary()) ?? before;
-      const started = performance.now();
-      const faultOver = injectFault(cluster, holder.holderId, fault, options.timing.ttlMs);
-      const after = await waitFor('new primary', options.livenessTimeoutMs, async () => {
-        const primary = await cluster.primary();
-        return primary && primary.holderId !== holder.holderId ? primary : undefined;
+      let started = performance.now();
+      const faultOver = injectFault(cluster, holder, fault, {
+        ttlMs: options.timing.ttlMs,
+        mark: () => {
+          started = performance.now();
+        },
       });
+      // The fault's own failure ends the run at once rather than after the liveness timeout.
+      const faultFailed = faultOver.then(
+        () => new Promise<never>(() => {}),
+        (error: unknown) => Promise.reject(error),
+      );
+      const after = await Promise.race([
+        waitFor('new primary', options.livenessTimeoutMs, async () => {
+          const primary = await cluster.primary();
+          return primary && primary.fencingToken > holder.fencingToken ? primary : undefined;
+        }),
+        faultFailed,
+      ]);
       const takeoverMs = performance.now() - started;
-      await faultOver;
+      const faultProblem = await faultOver;
       const current = await waitFor('primary to verify on', options.livenessTimeoutMs, () =>
         cluster.primary(),
       );
@@ -93,12 +118,27 @@ export async function runChaos(options: {
         acknowledged: writer.acknowledged(),
       });
       lost += missing.length;
-      cycles.push({ fault, from: holder.holderId, to: after.holderId, takeoverMs });
+      cycles.push({
+        fault,
+        from: holder.holderId,
+        to: after.holderId,
+        fromToken: holder.fencingToken,
+        toToken: after.fencingToken,
+        takeoverMs,
+        ...(faultProblem ? { faultProblem } : {}),
+      });
       progress(
-        `cycle ${index + 1}/${options.cycles} ${fault}: ${holder.holderId} → ${after.holderId} in ${Math.round(takeoverMs)} ms, ` +
-          `acked ${writer.acknowledged().length}, missing ${missing.length}, two-server samples ${sampler.latest().twoServerSamples}`,
+        `cycle ${index + 1}/${options.cycles} ${fault}: ${holder.holderId}#${holder.fencingToken} → ` +
+          `${after.holderId}#${after.fencingToken} in ${Math.round(takeoverMs)} ms, acked ${writer.acknowledged().length}, ` +
+          `missing ${missing.length}, two-server samples ${sampler.latest().twoServerSamples}${faultProblem ? `, PROBLEM: ${faultProblem}` : ''}`,
       );
     }
+    await writer.stop();
+    const last = await waitFor('primary to verify the data on', options.livenessTimeoutMs, () =>
+      cluster.primary(),
+    );
+    data = await verifyData({ port: last.port, password: CHAOS_PASSWORD, table: 'chaos_rows' });
+    progress(`data on ${last.holderId}: ${JSON.stringify(data)}`);
   } finally {
     await writer.stop();
     samplerState = await sampler.stop();
@@ -114,6 +154,7 @@ export async function runChaos(options: {
     acknowledged: writer.acknowledged().length,
     lost,
     twoServerMoments: samplerState.violations,
+    data,
     logDir: cluster.logDir,
   };
 }

@@ -34,11 +34,13 @@ export function renderChaosTable(input: {
 }): string {
   const { result, timing } = input;
   const takeovers = [...input.faults, 'all'].map((fault) => {
-    const times = result.cycles.filter((c) => fault === 'all' || c.fault === fault).map((c) => c.takeoverMs);
+    const cycles = result.cycles.filter((c) => fault === 'all' || c.fault === fault);
+    const times = cycles.map((c) => c.takeoverMs);
     const max = times.length > 0 ? Math.max(...times) : Number.NaN;
     return [
       fault,
       String(times.length),
+      String(cycles.filter((c) => c.to === c.from).length),
       seconds(percentile(times, 50)),
       seconds(percentile(times, 99)),
       seconds(max),
@@ -62,12 +64,27 @@ export function renderChaosTable(input: {
           'acknowledged commits missing after a takeover',
           `**${result.lost}** of ${result.acknowledged} acknowledged`,
         ],
+        [
+          'data verified at the end (checksums on, amcheck heap + indexes)',
+          `checksums ${result.data.checksums ? 'on' : '**off**'}, fsync/full_page_writes/synchronous_commit ` +
+            `${Object.values(result.data.durability).join('/')}, **${result.data.heapProblems}** heap problems, ` +
+            `${result.data.indexesChecked} index(es) checked, **${result.data.checksumFailures}** checksum failures`,
+        ],
+        [
+          'healthy primaries replaced while a clock stepped (clock-jump)',
+          `**${result.cycles.filter((c) => c.faultProblem).length}** of ${result.cycles.filter((c) => c.fault === 'clock-jump').length}`,
+        ],
       ],
     ),
     '',
-    markdownTable(['fault on the holder', 'cycles', 'takeover p50', 'takeover p99', 'max'], takeovers),
+    markdownTable(
+      ['fault on the holder', 'cycles', 'same holder', 'takeover p50', 'takeover p99', 'max'],
+      takeovers,
+    ),
     '',
-    'Takeover: fault injected → a new holder answers queries and the route points at it.',
+    'Takeover: fault injected (clock-jump: the crash after the 2·T in which the stepped clocks must change ' +
+      'nothing) → a new generation of the lease answers queries and the route points at it. Same holder: the ' +
+      'new generation is the restarted sidecar of the old holder (its precedence), not a peer.',
   ].join('\n');
 }
 
