@@ -110,10 +110,14 @@ export async function injectFault(
       for (const s of cluster.slots) writeFileSync(join(s.faultDir, 'promote-fails'), '');
       send(-pid, 'SIGKILL');
       try {
-        await until('step-down of a holder that could not promote', ttlMs * 10, async () => {
-          const lease = await cluster.store.readLease();
-          return lease !== undefined && lease.fencingToken >= holder.fencingToken + 2;
-        });
+        await until(
+          'step-down of a holder that could not promote',
+          Math.max(90_000, ttlMs * 10),
+          async () => {
+            const lease = await cluster.store.readLease();
+            return lease !== undefined && lease.fencingToken >= holder.fencingToken + 2;
+          },
+        );
       } finally {
         for (const s of cluster.slots) rmSync(join(s.faultDir, 'promote-fails'), { force: true });
       }

@@ -6,7 +6,7 @@ import { LeaseConflictError, type LeaseStore } from './lease-store';
 export type LossReason = 'deadline-passed' | 'lease-taken';
 
 export interface HealthWatch {
-  /** One probe of the server, bounded in time by the probe itself; true when it answered. */
+  /** One probe of the server, bounded in time by the probe itself (at most the renew interval); true when it answered. */
   probe(): Promise<boolean>;
   /** Consecutive failed probes after which renewing stops. */
   failuresAllowed: number;
@@ -92,16 +92,15 @@ export function keepLease(options: {
     }
   }
 
-  /** False once the server has failed too many probes in a row: renewing stops for good. */
-  async function serverHealthy(): Promise<boolean> {
-    if (!health) return true;
-    if (await health.probe()) {
+  /** Counts one probe's answer; false once the server has failed too many in a row: renewing stops for good. */
+  function judgeProbe(answered: boolean): boolean {
+    if (answered) {
       failedProbes = 0;
       return true;
     }
     failedProbes += 1;
     logger.warn({ event: 'postgres-probe-failed', failedProbes, fencingToken }, 'PostgreSQL did not answer');
-    if (failedProbes <= health.failuresAllowed) return true;
+    if (failedProbes <= (health?.failuresAllowed ?? 0)) return true;
     logger.error({ event: 'postgres-unhealthy', fencingToken }, 'PostgreSQL unresponsive: renewing stops');
     stopRenewing.abort();
     resolveUnhealthy();
@@ -110,9 +109,12 @@ export function keepLease(options: {
 
   async function renewLoop(): Promise<void> {
     while (!stopRenewing.signal.aborted) {
+      // The probe runs during the interval, so a slow answer does not stretch the renewal period.
+      const probing = health?.probe();
       await clock.sleep(timing.renewIntervalMs, stopRenewing.signal);
       if (stopRenewing.signal.aborted || !check()) return;
-      if (!(await serverHealthy()) || stopRenewing.signal.aborted || !check()) return;
+      if (probing && !judgeProbe(await probing)) return;
+      if (stopRenewing.signal.aborted || !check()) return;
       const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, timing, lastExpiresAtMs);
       lastExpiresAtMs = stamp.expiresAtMs; // counted as written even if the reply is lost: it may be applied
       try {

@@ -292,9 +292,9 @@ describe('runSidecar', () => {
     let answering = true;
     const w = world({ lease: { kind: 'absent' }, probe: () => answering });
     await w.clock.advance(100);
-    // Act: probes every renewal (2 s); two failures tolerated, the third ends it.
+    // Act: a probe during every renewal interval (2 s) from the next one on; two failures tolerated, the third ends it.
     answering = false;
-    await w.clock.advance(6_000);
+    await w.clock.advance(8_000);
     await w.done;
     // Assess
     assert.deepEqual(w.calls.slice(-3), ['kill', 'syncfs', 'release']);
