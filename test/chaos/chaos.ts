@@ -81,13 +81,14 @@ export async function runChaos(options: {
     for (let index = 0; index < options.cycles; index++) {
       const rotation = options.faults ?? FAULTS;
       const fault = rotation[index % rotation.length] as Fault;
-      const before = await waitFor(
-        'stable primary with all standbys up',
-        options.livenessTimeoutMs,
-        async () => (cluster.allUp() ? cluster.primary() : undefined),
-      );
+      // A primary whose sidecar runs (one that has just self-fenced may still answer for a moment).
+      const stablePrimary = async () => {
+        const primary = cluster.allUp() ? await cluster.primary() : undefined;
+        return primary && cluster.slotOf(primary.holderId) ? primary : undefined;
+      };
+      await waitFor('stable primary with all standbys up', options.livenessTimeoutMs, stablePrimary);
       await sleep(500); // commits acknowledged by this primary, to be found after the takeover
-      const holder: Primary = (await cluster.primary()) ?? before;
+      const holder: Primary = await waitFor('stable primary', options.livenessTimeoutMs, stablePrimary);
       let started = performance.now();
       const faultOver = injectFault(cluster, holder, fault, {
         ttlMs: options.timing.ttlMs,

@@ -4,7 +4,7 @@ import { runChaos } from '../../chaos/chaos';
 import { FAULTS } from '../../chaos/faults';
 import { dataIntact } from '../../chaos/verify-data';
 
-// The short version of `npm run chaos`: two sidecars, each fault once, a 2 s lease, the data verified at the end. Only invariants and progress
+// The short version of `npm run chaos`: two sidecars, each fault once, a 3 s lease, the data verified at the end. Only invariants and progress
 // are asserted; takeover times are reported by the long run, never asserted.
 describe('database sidecars under faults (short run)', { timeout: 400_000 }, () => {
   it('never runs two PostgreSQL servers on the data directory and never loses an acknowledged commit', async () => {
@@ -13,14 +13,14 @@ describe('database sidecars under faults (short run)', { timeout: 400_000 }, () 
       cycles: FAULTS.length,
       sidecars: 2,
       timing: {
-        ttlMs: 2_000,
-        renewIntervalMs: 400,
-        selfFenceMarginMs: 600,
+        ttlMs: 3_000,
+        renewIntervalMs: 600,
+        selfFenceMarginMs: 900,
         clockSkewMs: 100,
         standbyPollMs: 250,
         restartDelayMs: 500,
       },
-      livenessTimeoutMs: 30_000,
+      livenessTimeoutMs: 60_000,
     });
     // Assess
     assert.deepEqual(
