@@ -313,9 +313,14 @@ async function becomePrimary(
 async function release(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
   const { store, clock, logger, selfId, dataDirectory } = deps;
   if (!keeper.isValid()) return; // past the deadline: peers will fence this instance before taking over
-  if (!(await dataDirectory.syncFileSystem(keeper.remainingMs())) || !keeper.isValid()) {
+  const synced = await dataDirectory.syncFileSystem(keeper.remainingMs());
+  if (!synced.ok || !keeper.isValid()) {
     logger.error(
-      { event: 'sync-failed', fencingToken: keeper.fencingToken },
+      {
+        event: 'sync-failed',
+        fencingToken: keeper.fencingToken,
+        ...(synced.ok ? {} : { err: synced.error }),
+      },
       'writeback not confirmed within the lease: not releasing, the next holder will fence this instance',
     );
     return;

@@ -31,6 +31,8 @@ export function renderChaosTable(input: {
   faults: readonly string[];
   startedAt: Date;
   machine: string;
+  /** The arguments the run was given, as typed after `npm run chaos --`. */
+  command: string;
 }): string {
   const { result, timing } = input;
   const takeovers = [...input.faults, 'all'].map((fault) => {
@@ -48,7 +50,7 @@ export function renderChaosTable(input: {
   });
   const { sampler } = result;
   return [
-    `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- --cycles ${result.cycles.length}\`, ` +
+    `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- ${input.command}\` (${result.cycles.length} cycles), ` +
       `${input.sidecars} sidecars on one shared data directory, lease TTL ${timing.ttlMs / 1000} s ` +
       `(renew every ${timing.renewIntervalMs / 1000} s, self-fence ${timing.selfFenceMarginMs / 1000} s before expiry, ` +
       `clock-skew budget ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
@@ -70,6 +72,7 @@ export function renderChaosTable(input: {
             `${Object.values(result.data.durability).join('/')}, **${result.data.heapProblems}** heap problems, ` +
             `${result.data.indexesChecked} index(es) checked, **${result.data.checksumFailures}** checksum failures`,
         ],
+        ...(result.aborted ? [['run stopped early', `**${result.aborted}**`]] : []),
         [
           'healthy primaries replaced while a clock stepped (clock-jump)',
           `**${result.cycles.filter((c) => c.faultProblem).length}** of ${result.cycles.filter((c) => c.fault === 'clock-jump').length}`,

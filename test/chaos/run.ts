@@ -16,6 +16,8 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     /** Comma-separated subset of the faults (default: all, in rotation). */
     faults: { type: 'string' },
+    /** Start no cycle after this many minutes (default: no limit). */
+    minutes: { type: 'string' },
   },
 });
 const cycles = Number(values.cycles);
@@ -44,6 +46,7 @@ const result = await runChaos({
   timing,
   livenessTimeoutMs: Math.max(60_000, ttlMs * 6),
   faults,
+  ...(values.minutes ? { stopStartingAfterMs: Number(values.minutes) * 60_000 } : {}),
   keepLogs: true,
   progress: out,
 });
@@ -53,6 +56,7 @@ const table = renderChaosTable({
   sidecars,
   faults,
   startedAt,
+  command: process.argv.slice(2).join(' '),
   machine: `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs`,
 });
 out(table);
@@ -69,6 +73,7 @@ if (!values['no-write']) {
   out(`written to ${file}`);
 }
 const ok =
+  !result.aborted &&
   result.sampler.twoServerSamples === 0 &&
   result.lost === 0 &&
   dataIntact(result.data) &&

@@ -50,17 +50,19 @@ export function dataDirectory(options: {
 
     /**
      * syncfs(2) of the file system holding PGDATA, through coreutils `sync -f` (Node has no binding): writeback
-     * the kernel still holds for the stopped server reaches the storage before the lease is handed on. False
+     * the kernel still holds for the stopped server reaches the storage before the lease is handed on. Not ok
      * on an error or when it does not finish in `timeoutMs` (a hung mount), and then the lease must not be
      * released.
      */
-    async syncFileSystem(timeoutMs: number): Promise<boolean> {
-      if (timeoutMs <= 0) return false;
+    async syncFileSystem(timeoutMs: number): Promise<{ ok: true } | { ok: false; error: unknown }> {
+      // execFile takes whole milliseconds only; deadlines come from the (fractional) monotonic clock.
+      const timeout = Math.floor(timeoutMs);
+      if (timeout <= 0) return { ok: false, error: new Error('no time left in the lease') };
       try {
-        await run('sync', ['--file-system', pgdata], { timeout: timeoutMs, killSignal: 'SIGKILL' });
-        return true;
-      } catch {
-        return false;
+        await run('sync', ['--file-system', pgdata], { timeout, killSignal: 'SIGKILL' });
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, error };
       }
     },
 

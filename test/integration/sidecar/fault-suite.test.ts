@@ -23,6 +23,7 @@ describe('database sidecars under faults (short run)', { timeout: 400_000 }, () 
       livenessTimeoutMs: 60_000,
     });
     // Assess
+    assert.equal(result.aborted, undefined);
     assert.deepEqual(
       result.cycles.map((cycle) => cycle.fault),
       [...FAULTS],

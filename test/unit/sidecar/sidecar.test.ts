@@ -74,7 +74,7 @@ function world(options: {
     recordedToken: () => options.recordedToken ?? 0,
     syncFileSystem: async () => {
       calls.push('syncfs');
-      return options.syncOk ?? true;
+      return options.syncOk === false ? { ok: false, error: new Error('EIO') } : { ok: true };
     },
     isInitialized: () => true,
     initialize: async () => {},
