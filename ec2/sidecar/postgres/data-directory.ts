@@ -59,7 +59,8 @@ export function dataDirectory(options: {
       const timeout = Math.floor(timeoutMs);
       if (timeout <= 0) return { ok: false, error: new Error('no time left in the lease') };
       try {
-        await run('sync', ['--file-system', pgdata], { timeout, killSignal: 'SIGKILL' });
+        // The parent (the mount point) always exists, PGDATA not before the first initdb; same file system.
+        await run('sync', ['--file-system', parent], { timeout, killSignal: 'SIGKILL' });
         return { ok: true };
       } catch (error) {
         return { ok: false, error };
