@@ -53,7 +53,7 @@ export function renderChaosTable(input: {
     `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- ${input.command}\` (${result.cycles.length} cycles), ` +
       `${input.sidecars} sidecars on one shared data directory, lease TTL ${timing.ttlMs / 1000} s ` +
       `(renew every ${timing.renewIntervalMs / 1000} s, self-fence ${timing.selfFenceMarginMs / 1000} s before expiry, ` +
-      `clock-skew budget ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
+      `expiry margin ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
     '',
     markdownTable(
       ['invariant', 'measured'],
