@@ -44,7 +44,8 @@ const result = await runChaos({
   cycles,
   sidecars,
   timing,
-  livenessTimeoutMs: Math.max(60_000, ttlMs * 6),
+  // Only stops a stuck run: a takeover through two step-downs (ec2-errors) on a busy machine takes a minute.
+  livenessTimeoutMs: Math.max(120_000, ttlMs * 12),
   faults,
   ...(values.minutes ? { stopStartingAfterMs: Number(values.minutes) * 60_000 } : {}),
   keepLogs: true,
