@@ -174,7 +174,11 @@ systemctl mask postgresql.service
 
 log "mounting $EFS_FILE_SYSTEM_ID at $EFS_MOUNT (TLS)"
 mkdir -p "$ROOT$EFS_MOUNT" "$CONFIG_DIR" "$UNIT_DIR"
-FSTAB_LINE="$EFS_FILE_SYSTEM_ID:/ $EFS_MOUNT efs _netdev,tls,iam,noresvport 0 0"
+# No NFS cache may outlive a takeover (docs/DATABASE-TIER.md, "The shared file system"): lookupcache=positive
+# never trusts a cached "no such file" (a WAL segment a later primary wrote), acdirmin/acdirmax=0 revalidate
+# every directory with the server on each lookup and listing; file contents and sizes are revalidated on
+# every open (NFS close-to-open), and each new server opens its files afresh.
+FSTAB_LINE="$EFS_FILE_SYSTEM_ID:/ $EFS_MOUNT efs _netdev,tls,iam,noresvport,lookupcache=positive,acdirmin=0,acdirmax=0 0 0"
 touch "$FSTAB"
 if ! grep -qxF "$FSTAB_LINE" "$FSTAB"; then
   echo "$FSTAB_LINE" >>"$FSTAB"
@@ -255,6 +259,7 @@ write_file "$CONFIG_DIR/database-sidecar.env" 0600 <<ENV
 NODE_OPTIONS=--enable-source-maps
 SIDECAR_MODE=aws
 HOLDER_ID=$INSTANCE_ID
+STAGE=$STAGE
 AWS_REGION=$AWS_REGION
 LEASE_TABLE=$LEASE_TABLE
 VIRTUAL_IP=$VIRTUAL_IP
@@ -284,8 +289,8 @@ ENV
 write_file "$UNIT_DIR/$UNIT" 0644 <<UNIT
 [Unit]
 Description=cloudy database sidecar (lease, fencing, PostgreSQL, virtual IP)
-Wants=network-online.target
-After=network-online.target remote-fs.target
+Wants=network-online.target time-sync.target
+After=network-online.target remote-fs.target time-sync.target
 RequiresMountsFor=$EFS_MOUNT
 
 [Service]

@@ -19,13 +19,18 @@ const sidecarEnv = z.object({
   /** Item of the lease in that table. */
   LEASE_NAME: z.string().min(1).default(LEASE_NAME),
   AWS_REGION: z.string().min(1).optional(),
+  /** aws: the stage, whose database instances (tags `cloudy:stage`, `database`) are fenced when the holder is unknown. */
+  STAGE: z.string().min(1).optional(),
   /** Lease validity after each write. */
   LEASE_TTL_MS: ms(10_000),
   /** Between renewals; default TTL / 5. */
   LEASE_RENEW_INTERVAL_MS: optionalMs,
   /** PostgreSQL is killed this long before the lease would expire; default 30 % of the TTL. */
   SELF_FENCE_MARGIN_MS: optionalMs,
-  /** Largest wall-clock difference between instances assumed (Amazon Time Sync keeps it far below). */
+  /**
+   * Margin past the TTL before a lease unchanged (on this observer's monotonic clock) counts as expired. Wall
+   * clocks are not compared any more; the name is kept from when they were.
+   */
   CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(500),
   /** A standby re-reads the lease this often. */
   STANDBY_POLL_MS: ms(500),
@@ -35,6 +40,14 @@ const sidecarEnv = z.object({
   CLEAN_SHUTDOWN_TIMEOUT_MS: ms(30_000),
   /** The primary re-checks (and repairs) the virtual-IP route this often. */
   ROUTE_RECHECK_MS: ms(30_000),
+  /** A holder whose PostgreSQL is ready but that cannot move the route and publish within this long steps down. */
+  PROMOTION_DEADLINE_MS: ms(60_000),
+  /** Health probe of the running server, once per renewal: no answer in this long is a failure; default the renew interval. */
+  PG_PROBE_TIMEOUT_MS: optionalMs,
+  /** Failed probes in a row tolerated; one more and the holder stops renewing and steps down. */
+  PG_PROBE_FAILURES: z.coerce.number().int().min(0).default(2),
+  /** Waiting for SIGKILLed PostgreSQL processes to be gone stops after this long (a hung mount). */
+  KILL_TIMEOUT_MS: ms(10_000),
   /** The data directory, on the shared file system. */
   PGDATA: z.string().startsWith('/'),
   POSTGRES_BIN_DIR: z.string().startsWith('/').default('/usr/bin'),
@@ -65,6 +78,8 @@ const sidecarEnv = z.object({
   METRICS_FILE: z.string().startsWith('/').optional(),
   /** Their CloudWatch namespace (the stage's, `cloudy/<stage>`); required with METRICS_FILE. */
   METRICS_NAMESPACE: z.string().min(1).optional(),
+  /** local: the fault suite's switches for this sidecar (`wall-clock-offset-ms`, `promote-fails`). */
+  FAULT_DIR: z.string().startsWith('/').optional(),
 });
 
 /**
@@ -115,6 +130,7 @@ const sidecarConfig = sidecarEnv
         .map((id) => id.trim())
         .filter((id) => id.length > 0),
       postgresWrapper: env.POSTGRES_WRAPPER.split(' ').filter((word) => word.length > 0),
+      probeTimeoutMs: env.PG_PROBE_TIMEOUT_MS ?? renewIntervalMs,
       timing: {
         ttlMs: env.LEASE_TTL_MS,
         renewIntervalMs,
@@ -143,6 +159,7 @@ const sidecarConfig = sidecarEnv
       config.SIDECAR_MODE === 'aws'
         ? ([
             ['AWS_REGION', config.AWS_REGION],
+            ['STAGE', config.STAGE],
             ['ROUTE_TABLE_IDS', config.routeTableIds.length > 0 ? 'set' : undefined],
           ] as const)
         : ([
@@ -162,6 +179,9 @@ const sidecarConfig = sidecarEnv
     }
     if (config.SIDECAR_MODE === 'aws' && config.postgresWrapper.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['POSTGRES_WRAPPER'], message: 'only for SIDECAR_MODE=local' });
+    }
+    if (config.SIDECAR_MODE === 'aws' && config.FAULT_DIR) {
+      ctx.addIssue({ code: 'custom', path: ['FAULT_DIR'], message: 'only for SIDECAR_MODE=local' });
     }
   });
 

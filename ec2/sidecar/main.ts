@@ -1,9 +1,10 @@
 // The database sidecar (systemd unit written by userdata/database.sh): guarantees that at most one PostgreSQL
 // runs on the shared data directory. See docs/DATABASE-TIER.md.
 import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { createLeaseDynamoDbClient, createSidecarEc2Client } from '../lib/aws-clients';
 import { createLogger } from '../lib/logger';
-import { systemClock } from './clock';
+import { type Clock, steppableClock, systemClock } from './clock';
 import { ConfigurationError, readSidecarConfig, type SidecarConfig } from './config';
 import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
@@ -25,18 +26,23 @@ const EXIT_CODES: Record<SidecarOutcome, number> = {
   shutdown: 0,
   'self-fenced': 1,
   'postgres-exited': 1,
+  'postgres-unhealthy': 1,
+  'promotion-failed': 1,
   'stale-holder': 1,
 };
+// EC2's API is eventually consistent: an instance may be "not found" for a while after it exists (the EC2 API
+// reference, "Eventual consistency"); an answer that persists this long is taken for "no such instance".
+const NOT_FOUND_GRACE_MS = 5 * 60_000;
 // Configuration errors are not fixed by restarting; systemd's RestartPreventExitStatus names this code.
 const EXIT_CONFIGURATION = 78;
 // Set once the configuration is read: what the crash handler must stop.
 let postgresScope: { pgdata: string; hostOwnsDataDirectory: boolean } | undefined;
 
-function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Promoter } {
+function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer; promoter: Promoter } {
   if (config.SIDECAR_MODE === 'local') {
     const fencer = localFencer({
       registryDir: config.FENCE_REGISTRY_DIR ?? '',
-      clock: systemClock,
+      clock,
       logger,
       selfId: config.HOLDER_ID,
       timeoutMs: config.FENCE_TIMEOUT_MS,
@@ -47,6 +53,7 @@ function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Pro
       holderId: config.HOLDER_ID,
       port: config.PG_PORT,
       logger,
+      ...(config.FAULT_DIR ? { failWhileExists: join(config.FAULT_DIR, 'promote-fails') } : {}),
     });
     return { fencer, promoter };
   }
@@ -54,11 +61,13 @@ function fenceAndPromote(config: SidecarConfig): { fencer: Fencer; promoter: Pro
   return {
     fencer: ec2Fencer({
       ec2,
-      clock: systemClock,
+      clock,
       logger,
       selfId: config.HOLDER_ID,
+      stage: config.STAGE ?? '',
       pollIntervalMs: 2000,
       timeoutMs: config.FENCE_TIMEOUT_MS,
+      notFoundGraceMs: NOT_FOUND_GRACE_MS,
     }),
     promoter: ec2Promoter({
       ec2,
@@ -108,7 +117,10 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => shutdown.abort());
 
   const runAs = runAsPostgresUser();
-  const { fencer: plainFencer, promoter } = fenceAndPromote(config);
+  const clock = config.FAULT_DIR
+    ? steppableClock(join(config.FAULT_DIR, 'wall-clock-offset-ms'))
+    : systemClock;
+  const { fencer: plainFencer, promoter } = fenceAndPromote(config, clock);
   const metrics = metricsOf(config);
   // A request must not outlive the renew interval, but gets a sane floor on a slow network.
   const leaseRequestTimeoutMs = Math.max(500, config.timing.renewIntervalMs);
@@ -132,7 +144,9 @@ async function main(): Promise<number> {
     standbyPollMs: config.STANDBY_POLL_MS,
     cleanShutdownTimeoutMs: config.CLEAN_SHUTDOWN_TIMEOUT_MS,
     routeRecheckMs: config.ROUTE_RECHECK_MS,
-    store: metrics ? measuredLeaseStore(store, metrics, systemClock) : store,
+    promotionDeadlineMs: config.PROMOTION_DEADLINE_MS,
+    probeFailuresAllowed: config.PG_PROBE_FAILURES,
+    store: metrics ? measuredLeaseStore(store, metrics, clock) : store,
     fencer: metrics ? measuredFencer(plainFencer, metrics) : plainFencer,
     promoter,
     postgres: postgresServer({
@@ -144,9 +158,11 @@ async function main(): Promise<number> {
         socketDir: config.PG_SOCKET_DIR,
         wrapper: config.postgresWrapper,
         hostOwnsDataDirectory: postgresScope.hostOwnsDataDirectory,
+        killTimeoutMs: config.KILL_TIMEOUT_MS,
+        probeTimeoutMs: config.probeTimeoutMs,
       },
       runAs,
-      clock: systemClock,
+      clock,
       logger,
     }),
     dataDirectory: dataDirectory({
@@ -155,7 +171,7 @@ async function main(): Promise<number> {
       access: config.access,
       runAs,
     }),
-    clock: systemClock,
+    clock,
     logger,
     shutdown: shutdown.signal,
   });

@@ -1,7 +1,7 @@
 import type { Logger } from '../lib/logger';
 import type { Clock } from './clock';
 import type { Fencer } from './fence/fencer';
-import { decideStandby, type LeaseTiming, leaseStamp } from './lease/lease-decisions';
+import { decideStandby, type LeaseTiming, leaseStamp, versionKey } from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore } from './lease/lease-store';
 import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
@@ -14,6 +14,10 @@ export interface SidecarDeps {
   standbyPollMs: number;
   cleanShutdownTimeoutMs: number;
   routeRecheckMs: number;
+  /** From PostgreSQL ready to route moved and lease published; past it the holder steps down. */
+  promotionDeadlineMs: number;
+  /** Failed health probes in a row tolerated before the holder stops renewing. */
+  probeFailuresAllowed: number;
   store: LeaseStore;
   fencer: Fencer;
   promoter: Promoter;
@@ -29,7 +33,21 @@ export interface SidecarDeps {
  * How a run ended. Every run is one pass standby → holder → end; the process then exits and systemd starts a
  * fresh standby, so a lost lease is never "regained" by a sidecar whose state may be stale.
  */
-export type SidecarOutcome = 'shutdown' | 'self-fenced' | 'postgres-exited' | 'stale-holder';
+export type SidecarOutcome =
+  | 'shutdown'
+  | 'self-fenced'
+  | 'postgres-exited'
+  | 'postgres-unhealthy'
+  | 'promotion-failed'
+  | 'stale-holder';
+
+interface Acquired {
+  fencingToken: number;
+  selfFenceAtMonoMs: number;
+  expiresAtMs: number;
+  /** Every other instance must be fenced before PostgreSQL may start (the holder was unknown). */
+  fenceAll: boolean;
+}
 
 export async function runSidecar(deps: SidecarDeps): Promise<SidecarOutcome> {
   const acquired = await acquireLease(deps);
@@ -41,9 +59,14 @@ export async function runSidecar(deps: SidecarDeps): Promise<SidecarOutcome> {
     holderId: deps.selfId,
     fencingToken: acquired.fencingToken,
     selfFenceAtMonoMs: acquired.selfFenceAtMonoMs,
+    expiresAtMs: acquired.expiresAtMs,
     timing: deps.timing,
   });
   try {
+    if (acquired.fenceAll && !(await fenceAllOthers(deps, keeper))) {
+      // Nothing of ours runs, and the lease is not released: it still says that everyone must be fenced.
+      return keeper.isValid() ? 'shutdown' : 'self-fenced';
+    }
     return await holdLease(deps, keeper);
   } finally {
     keeper.stop();
@@ -51,15 +74,23 @@ export async function runSidecar(deps: SidecarDeps): Promise<SidecarOutcome> {
 }
 
 /** Standby: wait for a free lease, fence its previous holder, take it by compare-and-swap. */
-async function acquireLease(
-  deps: SidecarDeps,
-): Promise<{ fencingToken: number; selfFenceAtMonoMs: number } | undefined> {
-  const { store, fencer, clock, logger, shutdown, selfId } = deps;
+async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
+  const { store, fencer, clock, logger, shutdown, selfId, dataDirectory, postgres } = deps;
   let lastWait = '';
+  // Expiry is judged by this observer: how long, on its monotonic clock, it has seen one version unchanged.
+  let seen = { key: '', sinceMonoMs: 0 };
   while (!shutdown.aborted) {
     try {
       const observation = await store.read();
-      const decision = decideStandby({ observation, selfId, nowWallMs: clock.wallMs(), timing: deps.timing });
+      const key = versionKey(observation);
+      // Read after the answer arrived: the version was written no later than this.
+      if (key !== seen.key) seen = { key, sinceMonoMs: clock.monoMs() };
+      const decision = decideStandby({
+        observation,
+        selfId,
+        unchangedForMs: clock.monoMs() - seen.sinceMonoMs,
+        timing: deps.timing,
+      });
       if (decision.kind === 'wait') {
         if (decision.reason !== lastWait)
           logger.info({ event: 'standby', reason: decision.reason }, 'standing by');
@@ -68,19 +99,31 @@ async function acquireLease(
         continue;
       }
       lastWait = '';
-      if (decision.kind === 'fence-then-acquire') {
-        logger.warn({ event: 'fencing', peerId: decision.peerId }, 'lease expired: fencing its holder first');
-        await fencer.fence(decision.peerId);
+      const { fence, reason } = decision;
+      if (fence.kind === 'holder') {
+        logger.warn({ event: 'fencing', peerId: fence.peerId }, 'lease expired: fencing its holder first');
+        await fencer.fence(fence.peerId);
+      }
+      if (reason === 'own-earlier-run' && !(await postgres.kill())) {
+        // systemd restarts the unit only once all of its processes are gone; if some PostgreSQL of this host
+        // still runs on PGDATA, that did not hold, and the lease must run out so that a peer fences us.
+        logger.error({ event: 'own-postgres-survives' }, 'a PostgreSQL of an earlier run cannot be stopped');
+        await clock.sleep(deps.standbyPollMs, shutdown);
+        continue;
       }
       // Stamped after fencing (which may take long), just before the write.
       const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, deps.timing);
+      const fenceAll = fence.kind === 'all-others';
       const fencingToken = await store.acquire({
         replaces: decision.replaces,
         holderId: selfId,
         expiresAtMs: stamp.expiresAtMs,
+        // A lost or unreadable item: continue from the last holder that started PostgreSQL here.
+        seedToken: dataDirectory.recordedToken() + 1,
+        fenceAllPending: fenceAll,
       });
-      logger.warn({ event: 'lease-acquired', fencingToken, reason: decision.kind }, 'lease acquired');
-      return { fencingToken, selfFenceAtMonoMs: stamp.selfFenceAtMonoMs };
+      logger.warn({ event: 'lease-acquired', fencingToken, reason, fence: fence.kind }, 'lease acquired');
+      return { fencingToken, ...stamp, fenceAll };
     } catch (error) {
       // Lost a race, store unavailable, fencing unconfirmed: all "not now", read again.
       const event = error instanceof LeaseConflictError ? 'acquire-race-lost' : 'standby-step-failed';
@@ -91,7 +134,28 @@ async function acquireLease(
   return undefined;
 }
 
-type HolderEvent = { kind: 'lost' } | { kind: 'postgres-exited'; exit: PostgresExit } | { kind: 'shutdown' };
+/** Holder of a lease whose previous holder is unknown: fence everyone else, then clear the mark. */
+async function fenceAllOthers(deps: SidecarDeps, keeper: LeaseKeeper): Promise<boolean> {
+  const { fencer, store, logger, clock, shutdown, selfId } = deps;
+  while (keeper.isValid() && !shutdown.aborted) {
+    try {
+      await fencer.fenceAllOthers();
+      await store.fenceAllDone({ holderId: selfId, fencingToken: keeper.fencingToken });
+      return keeper.isValid();
+    } catch (error) {
+      logger.warn({ event: 'fence-all-failed', err: error }, 'fencing the other instances did not complete');
+      await clock.sleep(deps.standbyPollMs, shutdown);
+    }
+  }
+  return false;
+}
+
+type HolderEvent =
+  | { kind: 'lost' }
+  | { kind: 'postgres-exited'; exit: PostgresExit }
+  | { kind: 'shutdown' }
+  | { kind: 'unhealthy' }
+  | { kind: 'promotion-failed' };
 
 /** Holder: start PostgreSQL, promote once it accepts connections, and stop it the moment the lease is in doubt. */
 async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<SidecarOutcome> {
@@ -100,6 +164,7 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
   // Starts the moment the lease is lost, whatever the rest of this function is awaiting.
   const selfFenced = keeper.lost.then(() => postgres.kill());
   const lost = keeper.lost.then((): HolderEvent => ({ kind: 'lost' }));
+  const unhealthy = keeper.unhealthy.then((): HolderEvent => ({ kind: 'unhealthy' }));
   const stopped = new Promise<HolderEvent>((resolve) => {
     if (shutdown.aborted) resolve({ kind: 'shutdown' });
     shutdown.addEventListener('abort', () => resolve({ kind: 'shutdown' }), { once: true });
@@ -126,10 +191,12 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
   }
 
   const ended = new AbortController();
-  void becomePrimary(deps, keeper, ended.signal);
+  const promotion = becomePrimary(deps, keeper, ended.signal);
   const event = await Promise.race([
     lost,
     stopped,
+    unhealthy,
+    promotion,
     started.exited.then((exit): HolderEvent => ({ kind: 'postgres-exited', exit })),
   ]);
   ended.abort();
@@ -144,19 +211,34 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
         { event: 'postgres-exited', ...event.exit, fencingToken },
         'PostgreSQL exited: stepping down',
       );
-      await postgres.kill(); // the backends of a crashed postmaster may outlive it
-      await release(deps, keeper);
+      await stepDown(deps, keeper); // the backends of a crashed postmaster may outlive it
       return 'postgres-exited';
+    case 'unhealthy':
+      await stepDown(deps, keeper);
+      return 'postgres-unhealthy';
+    case 'promotion-failed':
+      logger.error(
+        { event: 'promotion-failed', fencingToken, deadlineMs: deps.promotionDeadlineMs },
+        'could not become primary in time: stepping down',
+      );
+      keeper.stopRenewing(); // should the kill hang, the lease runs out and a peer fences this instance
+      await stepDown(deps, keeper);
+      return 'promotion-failed';
     case 'shutdown': {
       const how = await postgres.stopCleanly({
         timeoutMs: deps.cleanShutdownTimeoutMs,
         keepWaiting: () => keeper.isValid(),
       });
       logger.warn({ event: 'postgres-stopped', how, fencingToken }, 'PostgreSQL stopped for shutdown');
-      await release(deps, keeper);
+      if (how !== 'unkillable') await release(deps, keeper);
       return 'shutdown';
     }
   }
+}
+
+/** Kills PostgreSQL and, only if every process of it is confirmed gone, releases the lease. */
+async function stepDown(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
+  if (await deps.postgres.kill()) await release(deps, keeper);
 }
 
 /** Claims the data directory, initialises it on first use, starts PostgreSQL; undefined if the lease went first. */
@@ -179,34 +261,70 @@ async function prepareAndStart(
   return { exited: postgres.start() };
 }
 
-/** Once PostgreSQL accepts connections: move the virtual IP here, publish, then keep the route right. */
-async function becomePrimary(deps: SidecarDeps, keeper: LeaseKeeper, ended: AbortSignal): Promise<void> {
+/**
+ * Once PostgreSQL accepts connections: watch its health, move the virtual IP here, publish, then keep the route
+ * right. Resolves with `promotion-failed` if the route and the lease are not both done by the deadline; else
+ * never (the caller's race ends it through `ended`).
+ */
+async function becomePrimary(
+  deps: SidecarDeps,
+  keeper: LeaseKeeper,
+  ended: AbortSignal,
+): Promise<HolderEvent> {
   const { postgres, promoter, store, clock, logger, selfId } = deps;
+  const never = new Promise<HolderEvent>(() => {});
   const fencingToken = keeper.fencingToken;
   const active = () => !ended.aborted && keeper.isValid();
-  if (!(await postgres.waitUntilReady(active))) return;
+  if (!(await postgres.waitUntilReady(active))) return never;
   logger.info({ event: 'postgres-ready', fencingToken }, 'PostgreSQL accepts connections');
+  keeper.watchHealth({ probe: () => postgres.probe(), failuresAllowed: deps.probeFailuresAllowed });
   let published = false;
-  while (active()) {
-    try {
-      await promoter.promote({ fencingToken });
-      if (!published && active()) {
-        await store.publishPrimary({ holderId: selfId, fencingToken, primarySinceMs: clock.wallMs() });
-        published = true;
-        logger.warn({ event: 'primary', fencingToken }, 'this instance is the primary');
+  // A timer of its own, so that an EC2 call that hangs cannot postpone it.
+  const deadline = clock
+    .sleep(deps.promotionDeadlineMs, ended)
+    .then((): Promise<HolderEvent> | HolderEvent =>
+      published || ended.aborted ? never : { kind: 'promotion-failed' },
+    );
+  async function promoteAndKeepRoute(): Promise<HolderEvent> {
+    while (active()) {
+      try {
+        await promoter.promote({ fencingToken });
+        if (!published && active()) {
+          await store.publishPrimary({ holderId: selfId, fencingToken, primarySinceMs: clock.wallMs() });
+          published = true;
+          logger.warn({ event: 'primary', fencingToken }, 'this instance is the primary');
+        }
+        await clock.sleep(deps.routeRecheckMs, ended);
+      } catch (error) {
+        logger.warn({ event: 'promote-failed', err: error, fencingToken }, 'promotion step failed; retrying');
+        await clock.sleep(deps.standbyPollMs, ended);
       }
-      await clock.sleep(deps.routeRecheckMs, ended);
-    } catch (error) {
-      logger.warn({ event: 'promote-failed', err: error, fencingToken }, 'promotion step failed; retrying');
-      await clock.sleep(deps.standbyPollMs, ended);
     }
+    return never;
   }
+  return Promise.race([promoteAndKeepRoute(), deadline]);
 }
 
-/** Only after PostgreSQL is down, and only while the lease is still certainly ours. */
+/**
+ * Only after PostgreSQL is down, and only while the lease is still certainly ours: first the file system's
+ * writeback is flushed (syncfs), within what is left of the lease, so that nothing the stopped server wrote
+ * is still on its way to the storage when the next holder starts without fencing.
+ */
 async function release(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
-  const { store, clock, logger, selfId } = deps;
+  const { store, clock, logger, selfId, dataDirectory } = deps;
   if (!keeper.isValid()) return; // past the deadline: peers will fence this instance before taking over
+  const synced = await dataDirectory.syncFileSystem(keeper.remainingMs());
+  if (!synced.ok || !keeper.isValid()) {
+    logger.error(
+      {
+        event: 'sync-failed',
+        fencingToken: keeper.fencingToken,
+        ...(synced.ok ? {} : { err: synced.error }),
+      },
+      'writeback not confirmed within the lease: not releasing, the next holder will fence this instance',
+    );
+    return;
+  }
   keeper.stop();
   try {
     await store.release({

@@ -37,7 +37,11 @@ interface Slot {
   port: number;
   socketDir: string;
   proxy: PartitionProxy;
+  /** The sidecar's FAULT_DIR (kept across restarts): `wall-clock-offset-ms`, `promote-fails`. */
+  faultDir: string;
   generation: number;
+  /** Set by a fault: the next restart keeps the holder id, as systemd restarting the unit on one instance does. */
+  restartWithSameId?: boolean;
   current?: { id: string; child: ChildProcess };
 }
 
@@ -52,11 +56,16 @@ function postgresIds(): { uid: number; gid: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
+/** The sidecar's lease request timeout, as ec2/sidecar/main.ts derives it. */
+export const leaseRequestTimeoutMs = (timing: ClusterTiming) => Math.max(500, timing.renewIntervalMs);
+
 /**
  * N database sidecars on one machine sharing one data directory, as N instances share the EFS directory: each
  * in its own process group, PostgreSQL in its own pid and IPC namespaces (so PostgreSQL's same-host lock-file
  * check cannot help, as it cannot across hosts), each reaching the lease store through its own proxy. A
- * supervisor restarts any sidecar that exits, under a new id, as systemd or the ASG would.
+ * supervisor, once a sidecar exits, kills what is left of its group (as systemd kills the rest of the unit) and
+ * restarts it under a new id, as the ASG replacing the instance would, or under the same id when a fault asks
+ * for systemd's restart of the unit.
  */
 export async function startCluster(options: { sidecars: number; timing: ClusterTiming; keepLogs?: boolean }) {
   const { timing } = options;
@@ -101,18 +110,22 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
     const socketDir = join(root, `socket-${index}`);
     mkdirSync(socketDir);
     chownSync(socketDir, uid, gid);
+    const faultDir = join(root, `faults-${index}`);
+    mkdirSync(faultDir);
     slots.push({
       index,
       port: await freePort(),
       socketDir,
       proxy: await startPartitionProxy(store.port),
+      faultDir,
       generation: 0,
     });
   }
   let stopping = false;
 
   function spawnSidecar(slot: Slot): void {
-    slot.generation += 1;
+    if (!slot.restartWithSameId || slot.generation === 0) slot.generation += 1;
+    slot.restartWithSameId = false;
     const id = `sidecar-${slot.index}-${slot.generation}`;
     const log = openSync(join(logDir, `${id}.log`), 'a');
     const child = spawn(process.execPath, [program], {
@@ -134,6 +147,10 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
         STANDBY_POLL_MS: String(timing.standbyPollMs),
         ROUTE_RECHECK_MS: '1000',
         FENCE_TIMEOUT_MS: '10000',
+        // Local promotion takes milliseconds; the deadline only has to outlast a busy machine.
+        PROMOTION_DEADLINE_MS: String(Math.max(3_000, timing.ttlMs)),
+        PG_PROBE_TIMEOUT_MS: String(Math.max(1_000, timing.renewIntervalMs)),
+        FAULT_DIR: slot.faultDir,
         PGDATA: pgdata,
         POSTGRES_BIN_DIR: BIN_DIR,
         PG_PORT: String(slot.port),
@@ -146,11 +163,30 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
       },
     });
     slot.current = { id, child };
+    const pgid = child.pid;
     child.once('exit', () => {
       if (slot.current?.child === child) slot.current = undefined;
-      if (!stopping)
-        setTimeout(() => !stopping && !slot.current && spawnSidecar(slot), timing.restartDelayMs);
+      if (stopping) return;
+      // systemd (KillMode=mixed) SIGKILLs what is left of the unit once its main process is gone, and starts
+      // it again only when nothing is left.
+      void killGroup(pgid).then(() =>
+        setTimeout(() => !stopping && !slot.current && spawnSidecar(slot), timing.restartDelayMs),
+      );
     });
+  }
+
+  // Cheap on a busy machine (no scan of /proc): signal 0 tells whether any process of the group is left.
+  async function killGroup(pgid: number | undefined): Promise<void> {
+    if (!pgid) return;
+    const giveUpAt = performance.now() + 10_000;
+    while (performance.now() < giveUpAt) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        return; // no process of the group left
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   for (const slot of slots) spawnSidecar(slot);
@@ -207,6 +243,8 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
       if (!(await acceptsQueries(route.port))) return undefined;
       return { holderId: lease.holderId, port: route.port, fencingToken: lease.fencingToken };
     },
+
+    timing,
 
     slotOf(holderId: string): Slot | undefined {
       return slots.find((slot) => slot.current?.id === holderId);

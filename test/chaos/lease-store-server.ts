@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { LEASE_NAME, type LeaseRecord, parseLeaseItem } from '../../ec2/lib/lease-record';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +28,10 @@ export interface LeaseStoreServer {
   /** The dynalite server itself (tests may listen to its requests). */
   server: Server;
   readLease(): Promise<(LeaseRecord & { releasedAtMs?: number }) | undefined>;
+  /** The lease-deleted fault: the item removed, as a person or a recreated table would. */
+  deleteLease(): Promise<void>;
+  /** The lease-corrupt fault: the item overwritten with these attributes (the key is added). */
+  putRawLease(item: Record<string, AttributeValue>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +67,14 @@ export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Pro
       const record = parseLeaseItem(result.Item);
       const released = result.Item?.releasedAtMs?.N;
       return record && (released === undefined ? record : { ...record, releasedAtMs: Number(released) });
+    },
+    async deleteLease() {
+      await client.send(new DeleteItemCommand({ TableName: table, Key: { lockName: { S: LEASE_NAME } } }));
+    },
+    async putRawLease(item) {
+      await client.send(
+        new PutItemCommand({ TableName: table, Item: { ...item, lockName: { S: LEASE_NAME } } }),
+      );
     },
     async close() {
       client.destroy();

@@ -31,14 +31,18 @@ export function renderChaosTable(input: {
   faults: readonly string[];
   startedAt: Date;
   machine: string;
+  /** The arguments the run was given, as typed after `npm run chaos --`. */
+  command: string;
 }): string {
   const { result, timing } = input;
   const takeovers = [...input.faults, 'all'].map((fault) => {
-    const times = result.cycles.filter((c) => fault === 'all' || c.fault === fault).map((c) => c.takeoverMs);
+    const cycles = result.cycles.filter((c) => fault === 'all' || c.fault === fault);
+    const times = cycles.map((c) => c.takeoverMs);
     const max = times.length > 0 ? Math.max(...times) : Number.NaN;
     return [
       fault,
       String(times.length),
+      String(cycles.filter((c) => c.to === c.from).length),
       seconds(percentile(times, 50)),
       seconds(percentile(times, 99)),
       seconds(max),
@@ -46,10 +50,10 @@ export function renderChaosTable(input: {
   });
   const { sampler } = result;
   return [
-    `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- --cycles ${result.cycles.length}\`, ` +
+    `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- ${input.command}\` (${result.cycles.length} cycles), ` +
       `${input.sidecars} sidecars on one shared data directory, lease TTL ${timing.ttlMs / 1000} s ` +
       `(renew every ${timing.renewIntervalMs / 1000} s, self-fence ${timing.selfFenceMarginMs / 1000} s before expiry, ` +
-      `clock-skew budget ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
+      `expiry margin ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
     '',
     markdownTable(
       ['invariant', 'measured'],
@@ -62,12 +66,28 @@ export function renderChaosTable(input: {
           'acknowledged commits missing after a takeover',
           `**${result.lost}** of ${result.acknowledged} acknowledged`,
         ],
+        [
+          'data verified at the end (checksums on, amcheck heap + indexes)',
+          `checksums ${result.data.checksums ? 'on' : '**off**'}, fsync/full_page_writes/synchronous_commit ` +
+            `${Object.values(result.data.durability).join('/')}, **${result.data.heapProblems}** heap problems, ` +
+            `${result.data.indexesChecked} index(es) checked, **${result.data.checksumFailures}** checksum failures`,
+        ],
+        ...(result.aborted ? [['run stopped early', `**${result.aborted}**`]] : []),
+        [
+          'healthy primaries replaced while a clock stepped (clock-jump)',
+          `**${result.cycles.filter((c) => c.faultProblem).length}** of ${result.cycles.filter((c) => c.fault === 'clock-jump').length}`,
+        ],
       ],
     ),
     '',
-    markdownTable(['fault on the holder', 'cycles', 'takeover p50', 'takeover p99', 'max'], takeovers),
+    markdownTable(
+      ['fault on the holder', 'cycles', 'same holder', 'takeover p50', 'takeover p99', 'max'],
+      takeovers,
+    ),
     '',
-    'Takeover: fault injected → a new holder answers queries and the route points at it.',
+    'Takeover: fault injected (clock-jump: the crash after the 2·T in which the stepped clocks must change ' +
+      'nothing) → a new generation of the lease answers queries and the route points at it. Same holder: the ' +
+      'new generation is the restarted sidecar of the old holder (its precedence), not a peer.',
   ].join('\n');
 }
 

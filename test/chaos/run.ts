@@ -4,8 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos';
-import { FAULTS } from './faults';
+import { FAULTS, type Fault } from './faults';
 import { renderChaosTable, replaceBetweenMarkers } from './report';
+import { dataIntact } from './verify-data';
 
 const { values } = parseArgs({
   options: {
@@ -13,11 +14,18 @@ const { values } = parseArgs({
     'ttl-ms': { type: 'string', default: '10000' },
     sidecars: { type: 'string', default: '3' },
     'no-write': { type: 'boolean', default: false },
+    /** Comma-separated subset of the faults (default: all, in rotation). */
+    faults: { type: 'string' },
+    /** Start no cycle after this many minutes (default: no limit). */
+    minutes: { type: 'string' },
   },
 });
 const cycles = Number(values.cycles);
 const ttlMs = Number(values['ttl-ms']);
 const sidecars = Number(values.sidecars);
+const faults = values.faults ? (values.faults.split(',') as Fault[]) : FAULTS;
+const unknownFault = faults.find((fault) => !FAULTS.includes(fault));
+if (unknownFault) throw new Error(`unknown fault ${unknownFault}; the faults are ${FAULTS.join(', ')}`);
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 // The sidecar's defaults, derived from the TTL exactly as ec2/sidecar/config.ts derives them.
@@ -36,7 +44,10 @@ const result = await runChaos({
   cycles,
   sidecars,
   timing,
-  livenessTimeoutMs: Math.max(60_000, ttlMs * 6),
+  // Only stops a stuck run: a takeover through two step-downs (ec2-errors) on a busy machine takes a minute.
+  livenessTimeoutMs: Math.max(120_000, ttlMs * 12),
+  faults,
+  ...(values.minutes ? { stopStartingAfterMs: Number(values.minutes) * 60_000 } : {}),
   keepLogs: true,
   progress: out,
 });
@@ -44,8 +55,9 @@ const table = renderChaosTable({
   result,
   timing,
   sidecars,
-  faults: FAULTS,
+  faults,
   startedAt,
+  command: process.argv.slice(2).join(' '),
   machine: `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs`,
 });
 out(table);
@@ -61,5 +73,10 @@ if (!values['no-write']) {
   writeFileSync(file, replaceBetweenMarkers(text, table));
   out(`written to ${file}`);
 }
-const ok = result.sampler.twoServerSamples === 0 && result.lost === 0;
+const ok =
+  !result.aborted &&
+  result.sampler.twoServerSamples === 0 &&
+  result.lost === 0 &&
+  dataIntact(result.data) &&
+  result.cycles.every((cycle) => !cycle.faultProblem);
 process.exit(ok ? 0 : 1);

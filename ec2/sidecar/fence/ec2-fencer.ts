@@ -1,8 +1,17 @@
-import { DescribeInstancesCommand, type EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
+  type EC2Client,
+  StopInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
 import { FenceError, type Fencer } from './fencer';
 import { type FenceState, fenceStateOf } from './instance-state';
+
+// Every database instance carries these tags (resources/database-instances.yml); IAM scopes StopInstances by them too.
+const STAGE_TAG = 'cloudy:stage';
+const DATABASE_TAG = 'database';
 
 /**
  * Fences a peer database instance with a forced stop (no OS shutdown, so nothing on it runs on) and waits until
@@ -13,45 +22,99 @@ export function ec2Fencer(options: {
   clock: Clock;
   logger: Logger;
   selfId: string;
+  stage: string;
   pollIntervalMs: number;
   timeoutMs: number;
+  /**
+   * EC2 answers InvalidInstanceID.NotFound for instances that exist but are not visible yet (its API is
+   * eventually consistent): the answer counts as "stopped" only once it has persisted this long.
+   */
+  notFoundGraceMs: number;
 }): Fencer {
   const { ec2, clock, logger, selfId } = options;
+  // First NotFound answer per instance, on the monotonic clock; kept across fence attempts.
+  const notFoundSince = new Map<string, number>();
 
   async function stateOf(instanceId: string): Promise<FenceState> {
+    let name: string | undefined;
     try {
       const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-      return fenceStateOf(result.Reservations?.[0]?.Instances?.[0]?.State?.Name ?? 'not-found');
+      name = result.Reservations?.[0]?.Instances?.[0]?.State?.Name;
     } catch (error) {
-      if ((error as { name?: string }).name === 'InvalidInstanceID.NotFound') return 'stopped';
-      throw new FenceError(`describe ${instanceId} failed`, { cause: error });
+      if ((error as { name?: string }).name !== 'InvalidInstanceID.NotFound')
+        throw new FenceError(`describe ${instanceId} failed`, { cause: error });
     }
+    if (name !== undefined) {
+      notFoundSince.delete(instanceId);
+      return fenceStateOf(name);
+    }
+    // Not found (an error or an empty answer): unknown until that has persisted for the grace period.
+    const since = notFoundSince.get(instanceId) ?? clock.monoMs();
+    notFoundSince.set(instanceId, since);
+    return clock.monoMs() - since >= options.notFoundGraceMs ? 'stopped' : 'unknown';
+  }
+
+  async function othersOfTheStage(): Promise<string[]> {
+    const ids: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      let page: DescribeInstancesCommandOutput;
+      try {
+        page = await ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [
+              { Name: `tag:${STAGE_TAG}`, Values: [options.stage] },
+              { Name: `tag:${DATABASE_TAG}`, Values: ['true'] },
+            ],
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+        );
+      } catch (error) {
+        throw new FenceError('listing the stage database instances failed', { cause: error });
+      }
+      for (const reservation of page.Reservations ?? [])
+        for (const instance of reservation.Instances ?? [])
+          if (instance.InstanceId && instance.InstanceId !== selfId) ids.push(instance.InstanceId);
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return ids;
+  }
+
+  async function fence(peerId: string): Promise<void> {
+    if (peerId === selfId) throw new FenceError('refusing to fence this instance itself');
+    const before = await stateOf(peerId);
+    if (before === 'stopped') {
+      logger.info({ event: 'fence-not-needed', peerId }, 'peer already stopped');
+      return;
+    }
+    if (before === 'unknown') throw new FenceError(`state of ${peerId} is unknown`);
+    try {
+      await ec2.send(new StopInstancesCommand({ InstanceIds: [peerId], Force: true }));
+    } catch (error) {
+      throw new FenceError(`force-stop of ${peerId} failed`, { cause: error });
+    }
+    logger.warn({ event: 'fence-requested', peerId }, 'force-stopping the previous holder');
+    const giveUpAt = clock.monoMs() + options.timeoutMs;
+    while (clock.monoMs() < giveUpAt) {
+      await clock.sleep(options.pollIntervalMs);
+      if ((await stateOf(peerId)) === 'stopped') {
+        logger.warn({ event: 'fenced', peerId }, 'previous holder stopped');
+        return;
+      }
+    }
+    throw new FenceError(`${peerId} did not stop within ${options.timeoutMs} ms`);
   }
 
   return {
-    async fence(peerId) {
-      if (peerId === selfId) throw new FenceError('refusing to fence this instance itself');
-      const before = await stateOf(peerId);
-      if (before === 'stopped') {
-        logger.info({ event: 'fence-not-needed', peerId }, 'peer already stopped');
-        return;
-      }
-      if (before === 'unknown') throw new FenceError(`state of ${peerId} is unknown`);
-      try {
-        await ec2.send(new StopInstancesCommand({ InstanceIds: [peerId], Force: true }));
-      } catch (error) {
-        throw new FenceError(`force-stop of ${peerId} failed`, { cause: error });
-      }
-      logger.warn({ event: 'fence-requested', peerId }, 'force-stopping the previous holder');
-      const giveUpAt = clock.monoMs() + options.timeoutMs;
-      while (clock.monoMs() < giveUpAt) {
-        await clock.sleep(options.pollIntervalMs);
-        if ((await stateOf(peerId)) === 'stopped') {
-          logger.warn({ event: 'fenced', peerId }, 'previous holder stopped');
-          return;
-        }
-      }
-      throw new FenceError(`${peerId} did not stop within ${options.timeoutMs} ms`);
+    fence,
+    async fenceAllOthers() {
+      const peers = await othersOfTheStage();
+      logger.warn(
+        { event: 'fencing-all', peers },
+        'lease holder unknown: fencing every other database instance',
+      );
+      // Terminated instances are listed for a while after; fence() finds them stopped and sends nothing.
+      await Promise.all(peers.map((peerId) => fence(peerId)));
     },
   };
 }

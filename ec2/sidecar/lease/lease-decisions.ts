@@ -1,75 +1,121 @@
 import type { LeaseRecord } from '../../lib/lease-record';
 
-/** What the sidecar saw in the lease table. A malformed item is never acted upon. */
+/** What the sidecar saw in the lease table. */
 export type LeaseObservation =
   | { kind: 'absent' }
   | { kind: 'malformed' }
   | { kind: 'present'; record: LeaseRecord; releasedAtMs?: number };
 
-/** The exact item version a takeover replaces (compare-and-swap): a concurrent writer makes the takeover fail. */
+/** The exact item a take replaces (compare-and-swap): a concurrent writer makes the take fail. */
 export type LeaseVersion =
   | { kind: 'absent' }
+  | { kind: 'malformed' }
   | { kind: 'version'; fencingToken: number; expiresAtMs: number };
 
+/**
+ * Whom a take must fence. `holder`: the named holder, before the lease is written. `all-others`: every other
+ * database instance of the stage, after the lease is written with `fenceAllPending` (so that two standbys never
+ * fence each other, and whoever takes over from a holder that died half-way fences them all again).
+ */
+export type FencePlan = { kind: 'none' } | { kind: 'holder'; peerId: string } | { kind: 'all-others' };
+
+export type TakeReason = 'holder-unknown' | 'released' | 'own-earlier-run' | 'expired';
+
 export type StandbyDecision =
-  | { kind: 'wait'; reason: 'held-by-peer' | 'held-by-earlier-self' | 'malformed' }
-  | { kind: 'acquire'; replaces: LeaseVersion; reason: 'absent' | 'released' | 'expired-own' }
-  | { kind: 'fence-then-acquire'; peerId: string; replaces: LeaseVersion };
+  | { kind: 'wait'; reason: 'held-by-peer' }
+  | { kind: 'take'; reason: TakeReason; replaces: LeaseVersion; fence: FencePlan };
 
 export interface LeaseTiming {
   /** How long a written lease is valid, counted from the moment its holder stamped it. */
   ttlMs: number;
   /** The holder stops PostgreSQL this long before its lease would expire at the store. */
   selfFenceMarginMs: number;
-  /** Largest wall-clock difference assumed between any two sidecars; a standby waits this long past expiry. */
+  /**
+   * Added to the TTL before an unchanged lease counts as expired: covers the rate difference of two monotonic
+   * clocks and scheduling delay. (Named for the wall-clock skew it used to cover; wall clocks are no longer
+   * compared.)
+   */
   clockSkewMs: number;
 }
 
+/** The fields whose change proves the holder wrote the item again (every renewal writes a larger expiresAtMs). */
+export function versionKey(observation: LeaseObservation): string {
+  if (observation.kind !== 'present') return observation.kind;
+  const { record, releasedAtMs } = observation;
+  return [
+    record.holderId,
+    record.fencingToken,
+    record.expiresAtMs,
+    releasedAtMs ?? '',
+    record.fenceAllPending ?? '',
+  ]
+    .map(String)
+    .join('|');
+}
+
 /**
- * A standby's whole decision, from one consistent read of the lease. A lease held by someone else is free only
- * once the standby's clock is past its expiry by the skew budget, and even then the previous holder is fenced
- * before the lease is taken; only a lease its holder released (after stopping PostgreSQL) is taken directly.
+ * A standby's whole decision, from one consistent read of the lease and how long (on this observer's monotonic
+ * clock, since it first saw it) that exact version has gone unchanged; expiry is judged on that age, never on
+ * `expiresAtMs` against a wall clock, as client-go's leader election does.
+ *
+ * - absent or malformed: the holder is unknown, so every other instance is fenced once the lease is written;
+ * - released (its holder stopped PostgreSQL first): taken without fencing;
+ * - held by this very instance (an earlier run of this sidecar, whose processes systemd has stopped before
+ *   restarting it): taken back at once, the documented precedence of the former holder; the compare-and-swap
+ *   still decides if a peer acts at the same moment;
+ * - held by a peer: waited on until unchanged for TTL + margin, then its holder is fenced before the take.
  */
 export function decideStandby(input: {
   observation: LeaseObservation;
   selfId: string;
-  nowWallMs: number;
-  timing: Pick<LeaseTiming, 'clockSkewMs'>;
+  unchangedForMs: number;
+  timing: Pick<LeaseTiming, 'ttlMs' | 'clockSkewMs'>;
 }): StandbyDecision {
-  const { observation, selfId, nowWallMs, timing } = input;
-  if (observation.kind === 'absent')
-    return { kind: 'acquire', replaces: { kind: 'absent' }, reason: 'absent' };
-  if (observation.kind === 'malformed') return { kind: 'wait', reason: 'malformed' };
+  const { observation, selfId, unchangedForMs, timing } = input;
+  if (observation.kind !== 'present') {
+    return {
+      kind: 'take',
+      reason: 'holder-unknown',
+      replaces: { kind: observation.kind },
+      fence: { kind: 'all-others' },
+    };
+  }
   const { record } = observation;
   const replaces: LeaseVersion = {
     kind: 'version',
     fencingToken: record.fencingToken,
     expiresAtMs: record.expiresAtMs,
   };
-  if (observation.releasedAtMs !== undefined) return { kind: 'acquire', replaces, reason: 'released' };
-  const expired = nowWallMs > record.expiresAtMs + timing.clockSkewMs;
-  if (record.holderId === selfId) {
-    // An earlier run of this sidecar on this instance held it; its processes are gone (systemd stops the whole
-    // unit before restarting it), so there is nobody to fence, but peers may still be acting on the expiry.
-    return expired
-      ? { kind: 'acquire', replaces, reason: 'expired-own' }
-      : { kind: 'wait', reason: 'held-by-earlier-self' };
-  }
-  if (!expired) return { kind: 'wait', reason: 'held-by-peer' };
-  return { kind: 'fence-then-acquire', peerId: record.holderId, replaces };
+  // A holder that had not finished fencing everyone passes that duty on, whatever else holds.
+  const pending = record.fenceAllPending === true;
+  const plan = (otherwise: FencePlan): FencePlan => (pending ? { kind: 'all-others' } : otherwise);
+  if (observation.releasedAtMs !== undefined)
+    return { kind: 'take', reason: 'released', replaces, fence: plan({ kind: 'none' }) };
+  if (record.holderId === selfId)
+    return { kind: 'take', reason: 'own-earlier-run', replaces, fence: plan({ kind: 'none' }) };
+  if (unchangedForMs <= timing.ttlMs + timing.clockSkewMs) return { kind: 'wait', reason: 'held-by-peer' };
+  return {
+    kind: 'take',
+    reason: 'expired',
+    replaces,
+    fence: plan({ kind: 'holder', peerId: record.holderId }),
+  };
 }
 
 /**
  * What one successful write of the lease buys, stamped from the clocks read just BEFORE the request was sent:
- * the store keeps `expiresAtMs` (wall clock, read by peers), the holder keeps `selfFenceAtMonoMs` (its own
- * monotonic clock, immune to wall-clock steps), which falls `selfFenceMarginMs` before that expiry.
+ * the store keeps `expiresAtMs` (wall clock: read by the failover controller, and its change is what peers
+ * watch), the holder keeps `selfFenceAtMonoMs` (its own monotonic clock), `selfFenceMarginMs` before expiry.
+ * `expiresAtMs` always grows past `previousExpiresAtMs`, so that every write is a new version even when the
+ * wall clock steps back.
  */
 export function leaseStamp(
   clocks: { wallMs: number; monoMs: number },
   timing: Pick<LeaseTiming, 'ttlMs' | 'selfFenceMarginMs'>,
+  previousExpiresAtMs = 0,
 ): { expiresAtMs: number; selfFenceAtMonoMs: number } {
   return {
-    expiresAtMs: clocks.wallMs + timing.ttlMs,
+    expiresAtMs: Math.max(clocks.wallMs + timing.ttlMs, previousExpiresAtMs + 1),
     selfFenceAtMonoMs: clocks.monoMs + timing.ttlMs - timing.selfFenceMarginMs,
   };
 }

@@ -5,19 +5,35 @@ import { LeaseConflictError, type LeaseStore } from './lease-store';
 
 export type LossReason = 'deadline-passed' | 'lease-taken';
 
+export interface HealthWatch {
+  /** One probe of the server, bounded in time by the probe itself (at most the renew interval); true when it answered. */
+  probe(): Promise<boolean>;
+  /** Consecutive failed probes after which renewing stops. */
+  failuresAllowed: number;
+}
+
 export interface LeaseKeeper {
   readonly fencingToken: number;
   /** True only while the lease is certainly still ours; checked synchronously right before each risky act. */
   isValid(): boolean;
+  /** How long until the self-fence deadline (0 once past it). */
+  remainingMs(): number;
   /** Resolves when the lease is lost (never rejects); the holder must stop PostgreSQL at once. */
   readonly lost: Promise<LossReason>;
+  /** Resolves when the watched server failed its probes; renewing has stopped by then. */
+  readonly unhealthy: Promise<void>;
+  /** From now on, probe the server before each renewal (once it runs). */
+  watchHealth(watch: HealthWatch): void;
+  /** Stops renewing; the deadline still stands, so the lease runs out unless released first. */
+  stopRenewing(): void;
   stop(): void;
 }
 
 /**
  * Keeps a freshly acquired lease: renews it every `renewIntervalMs`, and declares it lost at the self-fence
  * deadline (a watchdog of its own, so a renew request that hangs cannot postpone it) or as soon as a renewal is
- * refused. A lost lease is never regained: the sidecar restarts as a standby.
+ * refused. A lost lease is never regained: the sidecar restarts as a standby. Once told to watch the server,
+ * it renews only while the server answers its probes, so a frozen server is not kept in office.
  */
 export function keepLease(options: {
   store: LeaseStore;
@@ -25,24 +41,34 @@ export function keepLease(options: {
   logger: Logger;
   holderId: string;
   fencingToken: number;
-  /** Deadline from the stamp the acquiring write carried. */
+  /** Stamp the acquiring write carried. */
   selfFenceAtMonoMs: number;
+  expiresAtMs: number;
   timing: LeaseTiming & { renewIntervalMs: number };
 }): LeaseKeeper {
   const { store, clock, logger, holderId, fencingToken, timing } = options;
   let selfFenceAtMonoMs = options.selfFenceAtMonoMs;
+  let lastExpiresAtMs = options.expiresAtMs;
   let lossReason: LossReason | undefined;
   let stopped = false;
+  let health: HealthWatch | undefined;
+  let failedProbes = 0;
   let resolveLost: (reason: LossReason) => void = () => {};
   const lost = new Promise<LossReason>((resolve) => {
     resolveLost = resolve;
   });
+  let resolveUnhealthy: () => void = () => {};
+  const unhealthy = new Promise<void>((resolve) => {
+    resolveUnhealthy = resolve;
+  });
   const stopRenewing = new AbortController();
+  const stopWatchdog = new AbortController();
 
   function declareLost(reason: LossReason): void {
     if (lossReason || stopped) return;
     lossReason = reason;
     stopRenewing.abort();
+    stopWatchdog.abort();
     logger.error({ event: 'lease-lost', reason, fencingToken }, 'lease lost: self-fencing');
     resolveLost(reason);
   }
@@ -56,21 +82,41 @@ export function keepLease(options: {
 
   // Sleeps until the current deadline, re-reading it on waking, since a renewal may have moved it meanwhile.
   async function watchdog(): Promise<void> {
-    while (!stopRenewing.signal.aborted) {
+    while (!stopWatchdog.signal.aborted) {
       const remaining = selfFenceAtMonoMs - clock.monoMs();
       if (remaining <= 0) {
         check();
         return;
       }
-      await clock.sleep(remaining, stopRenewing.signal);
+      await clock.sleep(remaining, stopWatchdog.signal);
     }
+  }
+
+  /** Counts one probe's answer; false once the server has failed too many in a row: renewing stops for good. */
+  function judgeProbe(answered: boolean): boolean {
+    if (answered) {
+      failedProbes = 0;
+      return true;
+    }
+    failedProbes += 1;
+    logger.warn({ event: 'postgres-probe-failed', failedProbes, fencingToken }, 'PostgreSQL did not answer');
+    if (failedProbes <= (health?.failuresAllowed ?? 0)) return true;
+    logger.error({ event: 'postgres-unhealthy', fencingToken }, 'PostgreSQL unresponsive: renewing stops');
+    stopRenewing.abort();
+    resolveUnhealthy();
+    return false;
   }
 
   async function renewLoop(): Promise<void> {
     while (!stopRenewing.signal.aborted) {
+      // The probe runs during the interval, so a slow answer does not stretch the renewal period.
+      const probing = health?.probe();
       await clock.sleep(timing.renewIntervalMs, stopRenewing.signal);
       if (stopRenewing.signal.aborted || !check()) return;
-      const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, timing);
+      if (probing && !judgeProbe(await probing)) return;
+      if (stopRenewing.signal.aborted || !check()) return;
+      const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, timing, lastExpiresAtMs);
+      lastExpiresAtMs = stamp.expiresAtMs; // counted as written even if the reply is lost: it may be applied
       try {
         await store.renew({ holderId, fencingToken, expiresAtMs: stamp.expiresAtMs });
         if (stopRenewing.signal.aborted) return;
@@ -93,10 +139,19 @@ export function keepLease(options: {
   return {
     fencingToken,
     isValid: () => !stopped && check(),
+    remainingMs: () => Math.max(0, selfFenceAtMonoMs - clock.monoMs()),
     lost,
+    unhealthy,
+    watchHealth(watch) {
+      health = watch;
+    },
+    stopRenewing() {
+      stopRenewing.abort();
+    },
     stop() {
       stopped = true;
       stopRenewing.abort();
+      stopWatchdog.abort();
     },
   };
 }

@@ -21,8 +21,19 @@ export class LeaseConflictError extends Error {
 
 export interface LeaseStore {
   read(): Promise<LeaseObservation>;
-  /** Takes the lease if it is still exactly `replaces`; returns the new fencing token. */
-  acquire(input: { replaces: LeaseVersion; holderId: string; expiresAtMs: number }): Promise<number>;
+  /**
+   * Takes the lease if it is still exactly `replaces`; returns the new fencing token: the replaced one + 1, or,
+   * when there is no readable token (absent or malformed item), `seedToken`.
+   */
+  acquire(input: {
+    replaces: LeaseVersion;
+    holderId: string;
+    expiresAtMs: number;
+    seedToken: number;
+    fenceAllPending: boolean;
+  }): Promise<number>;
+  /** Clears `fenceAllPending` once every other instance is fenced. */
+  fenceAllDone(input: { holderId: string; fencingToken: number }): Promise<void>;
   renew(input: { holderId: string; fencingToken: number; expiresAtMs: number }): Promise<void>;
   publishPrimary(input: { holderId: string; fencingToken: number; primarySinceMs: number }): Promise<void>;
   /** Marks the lease free; only after PostgreSQL is stopped, so the next holder need not fence. */
@@ -34,6 +45,10 @@ const s = (value: string): AttributeValue => ({ S: value });
 
 // Every write by a holder is conditional on it still being the holder of the same generation.
 const STILL_MINE = 'holderId = :holder AND fencingToken = :token AND attribute_not_exists(releasedAtMs)';
+// "Still malformed": exactly the items parseLeaseItem rejects (a wrong or missing type, an empty holder).
+const STILL_MALFORMED =
+  'attribute_exists(lockName) AND (NOT attribute_type(holderId, :S) OR size(holderId) = :zero OR ' +
+  'NOT attribute_type(fencingToken, :N) OR NOT attribute_type(expiresAtMs, :N))';
 
 /** The lease item (see ec2/lib/lease-record.ts) in DynamoDB, written only with conditional writes. */
 export function dynamoDbLeaseStore(options: {
@@ -99,19 +114,33 @@ export function dynamoDbLeaseStore(options: {
         : { kind: 'present', record, releasedAtMs: Number(released) };
     },
 
-    async acquire({ replaces, holderId, expiresAtMs }) {
-      if (replaces.kind === 'absent') {
+    async acquire({ replaces, holderId, expiresAtMs, seedToken, fenceAllPending }) {
+      const pending: Record<string, AttributeValue> = fenceAllPending
+        ? { fenceAllPending: { BOOL: true } }
+        : {};
+      if (replaces.kind !== 'version') {
         await send('acquire', () =>
           client.send(
             new PutItemCommand({
               TableName: table,
-              Item: { ...key, holderId: s(holderId), fencingToken: n(1), expiresAtMs: n(expiresAtMs) },
-              ConditionExpression: 'attribute_not_exists(lockName)',
+              Item: {
+                ...key,
+                holderId: s(holderId),
+                fencingToken: n(seedToken),
+                expiresAtMs: n(expiresAtMs),
+                ...pending,
+              },
+              ...(replaces.kind === 'absent'
+                ? { ConditionExpression: 'attribute_not_exists(lockName)' }
+                : {
+                    ConditionExpression: STILL_MALFORMED,
+                    ExpressionAttributeValues: { ':S': s('S'), ':N': s('N'), ':zero': n(0) },
+                  }),
             }),
             { abortSignal: deadline() },
           ),
         );
-        return 1;
+        return seedToken;
       }
       const fencingToken = replaces.fencingToken + 1;
       await send('acquire', () =>
@@ -119,8 +148,9 @@ export function dynamoDbLeaseStore(options: {
           new UpdateItemCommand({
             TableName: table,
             Key: key,
-            UpdateExpression:
-              'SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires REMOVE primarySinceMs, releasedAtMs',
+            UpdateExpression: fenceAllPending
+              ? 'SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires, fenceAllPending = :true REMOVE primarySinceMs, releasedAtMs'
+              : 'SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires REMOVE primarySinceMs, releasedAtMs, fenceAllPending',
             ConditionExpression: 'fencingToken = :seenToken AND expiresAtMs = :seenExpires',
             ExpressionAttributeValues: {
               ':holder': s(holderId),
@@ -128,6 +158,7 @@ export function dynamoDbLeaseStore(options: {
               ':expires': n(expiresAtMs),
               ':seenToken': n(replaces.fencingToken),
               ':seenExpires': n(replaces.expiresAtMs),
+              ...(fenceAllPending ? { ':true': { BOOL: true } } : {}),
             },
           }),
           { abortSignal: deadline() },
@@ -135,6 +166,9 @@ export function dynamoDbLeaseStore(options: {
       );
       return fencingToken;
     },
+
+    fenceAllDone: ({ holderId, fencingToken }) =>
+      updateIfStillMine('fence-all-done', { holderId, fencingToken }, 'REMOVE fenceAllPending', {}),
 
     renew: ({ holderId, fencingToken, expiresAtMs }) =>
       updateIfStillMine('renew', { holderId, fencingToken }, 'SET expiresAtMs = :expires', {

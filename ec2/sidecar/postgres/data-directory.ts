@@ -69,7 +69,37 @@ export function dataDirectory(options: {
       throw new Error(`bootstrap of ${script.database} failed: ${error ?? `exit ${code}`}`);
   }
 
+  function recordedToken(): number {
+    if (!existsSync(tokenFile)) return 0;
+    const token = Number(readFileSync(tokenFile, 'utf8').trim());
+    // Unreadable: no safe token can be derived from it, so nothing may start here until a person looks.
+    if (!Number.isSafeInteger(token) || token < 0) throw new Error(`${tokenFile} holds no fencing token`);
+    return token;
+  }
+
   return {
+    /** The last holder's token recorded on the storage (0 if none ever started here): seeds a lost lease item. */
+    recordedToken,
+
+    /**
+     * syncfs(2) of the file system holding PGDATA, through coreutils `sync -f` (Node has no binding): writeback
+     * the kernel still holds for the stopped server reaches the storage before the lease is handed on. Not ok
+     * on an error or when it does not finish in `timeoutMs` (a hung mount), and then the lease must not be
+     * released.
+     */
+    async syncFileSystem(timeoutMs: number): Promise<{ ok: true } | { ok: false; error: unknown }> {
+      // execFile takes whole milliseconds only; deadlines come from the (fractional) monotonic clock.
+      const timeout = Math.floor(timeoutMs);
+      if (timeout <= 0) return { ok: false, error: new Error('no time left in the lease') };
+      try {
+        // The parent (the mount point) always exists, PGDATA not before the first initdb; same file system.
+        await run('sync', ['--file-system', parent], { timeout, killSignal: 'SIGKILL' });
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    },
+
     isInitialized: () => existsSync(join(pgdata, 'PG_VERSION')),
 
     async initialize(fencingToken: number, stillHolder: () => boolean): Promise<void> {
@@ -89,6 +119,8 @@ export function dataDirectory(options: {
           '--auth-local=peer',
           ...authentication,
           '--encoding=UTF8',
+          // Torn or corrupted pages on the shared storage are then detected on read, not served.
+          '--data-checksums',
           '--no-instructions',
         ],
         spawnOptions,
@@ -112,7 +144,7 @@ export function dataDirectory(options: {
      * it here (a holder resuming from a pause finds out before touching the data), else record ours, durably.
      */
     claim(fencingToken: number): void {
-      const recorded = existsSync(tokenFile) ? Number(readFileSync(tokenFile, 'utf8').trim()) : 0;
+      const recorded = recordedToken();
       if (recorded > fencingToken) {
         throw new StaleHolderError(
           `data directory claimed by fencing token ${recorded} > ours ${fencingToken}`,

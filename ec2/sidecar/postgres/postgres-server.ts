@@ -24,6 +24,10 @@ export interface PostgresSettings {
   wrapper: string[];
   /** True on an instance: any PostgreSQL process on PGDATA on this host is ours to stop. */
   hostOwnsDataDirectory: boolean;
+  /** kill() stops waiting after this long: a process stuck in the kernel (a hung mount) cannot be killed. */
+  killTimeoutMs: number;
+  /** A health probe that gets no answer in this long has failed. */
+  probeTimeoutMs: number;
 }
 
 export interface PostgresExit {
@@ -66,16 +70,29 @@ export function postgresServer(options: {
   let exited: Promise<PostgresExit> | undefined;
   const ourPostgres = () => ourPostgresProcesses(settings.pgdata, settings.hostOwnsDataDirectory);
 
-  /** Immediate: SIGKILL to every PostgreSQL process of ours, then waits until none is alive. */
-  async function kill(): Promise<void> {
+  /**
+   * Immediate: SIGKILL to every PostgreSQL process of ours, then waits until none is alive; false if some are
+   * still alive after killTimeoutMs (then nothing may be released: the peer has to fence this instance).
+   */
+  async function kill(): Promise<boolean> {
     if (child?.pid) signal(child.pid, 'SIGKILL');
+    const giveUpAt = clock.monoMs() + settings.killTimeoutMs;
     for (;;) {
       const alive = ourPostgres();
       if (alive.length === 0) break;
+      if (clock.monoMs() > giveUpAt) {
+        logger.error(
+          { event: 'postgres-unkillable', pids: alive.map((p) => p.pid) },
+          'PostgreSQL processes survive SIGKILL',
+        );
+        return false;
+      }
       for (const p of alive) signal(p.pid, 'SIGKILL');
       await clock.sleep(10);
     }
-    await exited;
+    // The wrapper (if any) may take a moment to reap; its exit is not what safety waits for.
+    if (exited) await Promise.race([exited, clock.sleep(settings.killTimeoutMs)]);
+    return true;
   }
 
   return {
@@ -91,6 +108,14 @@ export function postgresServer(options: {
         `listen_addresses=${settings.listenAddresses}`,
         '-c',
         `unix_socket_directories=${settings.socketDir}`,
+        // "No acknowledged commit lost" rests on these; the command line overrides postgresql.conf and
+        // ALTER SYSTEM, so nobody can turn them off by accident.
+        '-c',
+        'fsync=on',
+        '-c',
+        'full_page_writes=on',
+        '-c',
+        'synchronous_commit=on',
       ];
       const [command, ...rest] = [...settings.wrapper, ...args] as [string, ...string[]];
       child = spawn(command, rest, {
@@ -125,23 +150,25 @@ export function postgresServer(options: {
       return false;
     },
 
+    /** One health probe: the server forks a backend that answers (see readiness.ts) within probeTimeoutMs. */
+    probe: () =>
+      acceptsConnections({ host: '127.0.0.1', port: settings.port, timeoutMs: settings.probeTimeoutMs }),
+
     kill,
 
     /** Fast shutdown (SIGINT: disconnect clients, checkpoint, exit); SIGKILL if that takes longer than allowed. */
     async stopCleanly(options: {
       timeoutMs: number;
       keepWaiting: () => boolean;
-    }): Promise<'clean' | 'killed'> {
+    }): Promise<'clean' | 'killed' | 'unkillable'> {
       // The postmaster is the PostgreSQL process whose parent is not PostgreSQL (backends are its children).
       const all = ourPostgres();
       const postmasters = all.filter((p) => !all.some((parent) => parent.pid === p.ppid));
       for (const p of postmasters) signal(p.pid, 'SIGINT');
       const giveUpAt = clock.monoMs() + options.timeoutMs;
       while (ourPostgres().length > 0) {
-        if (clock.monoMs() > giveUpAt || !options.keepWaiting()) {
-          await kill();
-          return 'killed';
-        }
+        if (clock.monoMs() > giveUpAt || !options.keepWaiting())
+          return (await kill()) ? 'killed' : 'unkillable';
         await clock.sleep(50);
       }
       await exited;

@@ -21,12 +21,21 @@ export async function acceptsConnections(options: {
     connectionTimeoutMillis: options.timeoutMs,
   });
   client.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  // The whole exchange is bounded, whatever the driver's own timeout covers: a frozen server accepts the TCP
+  // connection in the kernel's backlog and then never answers.
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), options.timeoutMs);
+  });
+  const answered = client.connect().then(
+    () => true,
+    (error: unknown) => ACCEPTING_CODES.has((error as { code?: string }).code ?? ''),
+  );
   try {
-    await client.connect();
-    return true;
-  } catch (error) {
-    return ACCEPTING_CODES.has((error as { code?: string }).code ?? '');
+    return await Promise.race([answered, timedOut]);
   } finally {
-    await client.end().catch(() => {});
+    clearTimeout(timer);
+    // end() waits for the server, which may never answer: do not wait for it.
+    void client.end().catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../../lib/logger';
-import type { Promoter } from './promoter';
+import { PromoteError, type Promoter } from './promoter';
 
 /** The local suite's "route": a file naming the primary's port, which the writer follows like clients follow the VIP. */
 export interface LocalRoute {
@@ -22,10 +22,16 @@ export function localPromoter(options: {
   holderId: string;
   port: number;
   logger: Logger;
+  /** While this file exists, every promotion fails as EC2 throttling would (the fault suite's ec2-errors). */
+  failWhileExists?: string;
 }): Promoter {
-  const { routeFile, holderId, port, logger } = options;
+  const { routeFile, holderId, port, logger, failWhileExists } = options;
   return {
     async promote({ fencingToken }) {
+      if (failWhileExists && existsSync(failWhileExists))
+        throw new PromoteError('route update failed', {
+          cause: new Error('RequestLimitExceeded (injected)'),
+        });
       const current = readLocalRoute(routeFile);
       if (current?.holderId === holderId && current.fencingToken === fencingToken) return;
       const route: LocalRoute = { holderId, port, fencingToken };

@@ -112,7 +112,7 @@ describe('userdata/database.sh', () => {
     assert.equal(calls.filter((call) => call.startsWith('mount ')).length, 2, 'retried the mount once');
     assert.match(
       instance.file('etc/fstab'),
-      /^fs-0123456789abcdef0:\/ \/var\/lib\/cloudy\/efs efs _netdev,tls,iam,noresvport 0 0$/m,
+      /^fs-0123456789abcdef0:\/ \/var\/lib\/cloudy\/efs efs _netdev,tls,iam,noresvport,lookupcache=positive,acdirmin=0,acdirmax=0 0 0$/m,
     );
     assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/lib/cloudy/efs`));
     const sidecarStart = calls.indexOf('systemctl enable --now cloudy-database-sidecar.service');
@@ -277,6 +277,7 @@ describe('userdata/database.sh', () => {
     for (const line of [
       'SIDECAR_MODE=aws',
       'HOLDER_ID=i-0abc',
+      'STAGE=dev',
       'LEASE_TABLE=cloudy-dev-lease',
       'ROUTE_TABLE_IDS=rtb-public,rtb-private',
       'VIRTUAL_IP=10.10.10.10',

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { LEASE_NAME } from '../../../ec2/lib/lease-record';
 import { dynamoDbLeaseStore, LeaseConflictError } from '../../../ec2/sidecar/lease/lease-store';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 // The conditional writes against a DynamoDB-compatible server (dynalite on 127.0.0.1).
+const fresh = { seedToken: 1, fenceAllPending: false };
 describe('dynamoDbLeaseStore', () => {
   let server: LeaseStoreServer;
   let client: DynamoDBClient;
@@ -33,9 +34,14 @@ describe('dynamoDbLeaseStore', () => {
       requestTimeoutMs: 5_000,
     });
     // Act: two standbys race for the absent lease.
-    const first = await store.acquire({ replaces: { kind: 'absent' }, holderId: 'i-a', expiresAtMs: 1_000 });
+    const first = await store.acquire({
+      ...fresh,
+      replaces: { kind: 'absent' },
+      holderId: 'i-a',
+      expiresAtMs: 1_000,
+    });
     await assert.rejects(
-      store.acquire({ replaces: { kind: 'absent' }, holderId: 'i-b', expiresAtMs: 1_000 }),
+      store.acquire({ ...fresh, replaces: { kind: 'absent' }, holderId: 'i-b', expiresAtMs: 1_000 }),
       LeaseConflictError,
     );
     await store.renew({ holderId: 'i-a', fencingToken: first, expiresAtMs: 2_000 });
@@ -45,6 +51,7 @@ describe('dynamoDbLeaseStore', () => {
         replaces: { kind: 'version', fencingToken: 1, expiresAtMs: 1_000 },
         holderId: 'i-b',
         expiresAtMs: 9_000,
+        ...fresh,
       }),
       LeaseConflictError,
     );
@@ -52,6 +59,7 @@ describe('dynamoDbLeaseStore', () => {
       replaces: { kind: 'version', fencingToken: 1, expiresAtMs: 2_000 },
       holderId: 'i-b',
       expiresAtMs: 12_000,
+      ...fresh,
     });
     // Assess: the old holder is shut out of every write.
     assert.equal(first, 1);
@@ -85,7 +93,12 @@ describe('dynamoDbLeaseStore', () => {
       name: 'release-test',
       requestTimeoutMs: 5_000,
     });
-    const token = await store.acquire({ replaces: { kind: 'absent' }, holderId: 'i-a', expiresAtMs: 5_000 });
+    const token = await store.acquire({
+      ...fresh,
+      replaces: { kind: 'absent' },
+      holderId: 'i-a',
+      expiresAtMs: 5_000,
+    });
     // Act
     await store.release({ holderId: 'i-a', fencingToken: token, releasedAtMs: 4_000 });
     const observed = await store.read();
@@ -103,11 +116,69 @@ describe('dynamoDbLeaseStore', () => {
       replaces: { kind: 'version', fencingToken: 1, expiresAtMs: 0 },
       holderId: 'i-b',
       expiresAtMs: 9_000,
+      ...fresh,
     });
     assert.equal(next, 2);
     assert.deepEqual(await store.read(), {
       kind: 'present',
       record: { holderId: 'i-b', fencingToken: 2, expiresAtMs: 9_000 },
     });
+  });
+
+  it('replaces an absent or malformed item only while it is still so, with the seeded token and the fence-all mark', async () => {
+    // Prepare: a holder's item is replaced by garbage (wrong types), as a person or a bad deploy might.
+    const store = dynamoDbLeaseStore({
+      client,
+      table: server.table,
+      name: 'lost-test',
+      requestTimeoutMs: 5_000,
+    });
+    await client.send(
+      new PutItemCommand({
+        TableName: server.table,
+        Item: { lockName: { S: 'lost-test' }, holderId: { N: '7' }, fencingToken: { S: 'seven' } },
+      }),
+    );
+    // Act
+    const observed = await store.read();
+    const token = await store.acquire({
+      replaces: { kind: 'malformed' },
+      holderId: 'i-a',
+      expiresAtMs: 5_000,
+      seedToken: 8,
+      fenceAllPending: true,
+    });
+    // Assess: a second standby that also saw it malformed loses; the mark stays until the holder clears it.
+    assert.deepEqual(observed, { kind: 'malformed' });
+    assert.equal(token, 8);
+    await assert.rejects(
+      store.acquire({
+        replaces: { kind: 'malformed' },
+        holderId: 'i-b',
+        expiresAtMs: 5_000,
+        seedToken: 8,
+        fenceAllPending: true,
+      }),
+      LeaseConflictError,
+    );
+    assert.deepEqual(await store.read(), {
+      kind: 'present',
+      record: { holderId: 'i-a', fencingToken: 8, expiresAtMs: 5_000, fenceAllPending: true },
+    });
+    await store.fenceAllDone({ holderId: 'i-a', fencingToken: 8 });
+    assert.deepEqual(await store.read(), {
+      kind: 'present',
+      record: { holderId: 'i-a', fencingToken: 8, expiresAtMs: 5_000 },
+    });
+    await assert.rejects(
+      store.acquire({
+        replaces: { kind: 'absent' },
+        holderId: 'i-b',
+        expiresAtMs: 5_000,
+        seedToken: 9,
+        fenceAllPending: true,
+      }),
+      LeaseConflictError,
+    );
   });
 });

@@ -6,6 +6,7 @@ const aws = {
   HOLDER_ID: 'i-0123456789abcdef0',
   LEASE_TABLE: 'cloudy-dev-lease',
   AWS_REGION: 'eu-west-1',
+  STAGE: 'dev',
   ROUTE_TABLE_IDS: 'rtb-1, rtb-2',
   PGDATA: '/var/lib/cloudy/efs/pgdata',
   DB_PASSWORD_FILE: '/etc/cloudy/db-password',

@@ -24,8 +24,10 @@ function fencer(clock = new FakeClock()) {
     clock,
     logger: createLogger('test', 'silent'),
     selfId: 'i-self',
+    stage: 'dev',
     pollIntervalMs: 2_000,
     timeoutMs: 10_000,
+    notFoundGraceMs: 60_000,
   });
 }
 
@@ -41,15 +43,86 @@ describe('ec2Fencer', () => {
     assert.equal(ec2Mock.commandCalls(StopInstancesCommand).length, 0);
   });
 
-  it('treats an instance EC2 no longer knows as stopped', async () => {
-    // Prepare
+  it('takes "not found" for unknown until it has persisted for the grace period', async () => {
+    // Prepare: EC2 is eventually consistent; it says NotFound of instances it does not show yet.
     ec2Mock
       .on(DescribeInstancesCommand)
       .rejects(Object.assign(new Error('gone'), { name: 'InvalidInstanceID.NotFound' }));
-    // Act
-    await fencer().fence('i-peer');
-    // Assess
+    const clock = new FakeClock();
+    const subject = fencer(clock);
+    // Act / Assess: refused at first and just before the grace ends, accepted once it has passed.
+    await assert.rejects(subject.fence('i-peer'), FenceError);
+    await clock.advance(59_999);
+    await assert.rejects(subject.fence('i-peer'), FenceError);
+    await clock.advance(1);
+    await subject.fence('i-peer');
     assert.equal(ec2Mock.commandCalls(StopInstancesCommand).length, 0);
+  });
+
+  it('starts the grace period again once the instance was seen', async () => {
+    // Prepare
+    const notFound = Object.assign(new Error('gone'), { name: 'InvalidInstanceID.NotFound' });
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .rejectsOnce(notFound)
+      .resolvesOnce(state('running'))
+      .rejects(notFound);
+    ec2Mock
+      .on(StopInstancesCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'RequestLimitExceeded' }));
+    const clock = new FakeClock();
+    const subject = fencer(clock);
+    await assert.rejects(subject.fence('i-peer'), FenceError);
+    await clock.advance(40_000);
+    await assert.rejects(subject.fence('i-peer'), FenceError); // running: stop throttled
+    // Act
+    await clock.advance(40_000);
+    // Assess: 80 s after the first NotFound, but only just after the second.
+    await assert.rejects(subject.fence('i-peer'), FenceError);
+  });
+
+  it('fences every other database instance of the stage, found by its tags, and never itself', async () => {
+    // Prepare
+    ec2Mock
+      .on(DescribeInstancesCommand, {
+        Filters: [
+          { Name: 'tag:cloudy:stage', Values: ['dev'] },
+          { Name: 'tag:database', Values: ['true'] },
+        ],
+      })
+      .resolves({
+        Reservations: [
+          { Instances: [{ InstanceId: 'i-self' }, { InstanceId: 'i-a' }] },
+          { Instances: [{ InstanceId: 'i-b' }] },
+        ],
+      });
+    ec2Mock
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-a'] })
+      .resolvesOnce(state('running'))
+      .resolves(state('stopped'));
+    ec2Mock.on(DescribeInstancesCommand, { InstanceIds: ['i-b'] }).resolves(state('terminated'));
+    ec2Mock.on(StopInstancesCommand).resolves({});
+    const clock = new FakeClock();
+    // Act
+    const fenced = fencer(clock).fenceAllOthers();
+    await clock.advance(2_000);
+    await fenced;
+    // Assess
+    const stops = ec2Mock.commandCalls(StopInstancesCommand).map((call) => call.args[0].input.InstanceIds);
+    assert.deepEqual(stops, [['i-a']]);
+  });
+
+  it('does not report everyone fenced when EC2 throttles or fails (5xx)', async () => {
+    for (const name of ['RequestLimitExceeded', 'InternalError', 'ServiceUnavailable']) {
+      // Prepare
+      ec2Mock.reset();
+      ec2Mock
+        .on(DescribeInstancesCommand)
+        .rejects(Object.assign(new Error(name), { name, $fault: 'server' }));
+      // Act / Assess
+      await assert.rejects(fencer().fenceAllOthers(), FenceError, name);
+      assert.equal(ec2Mock.commandCalls(StopInstancesCommand).length, 0);
+    }
   });
 
   it('force-stops a running peer and returns only once EC2 reports it stopped', async () => {

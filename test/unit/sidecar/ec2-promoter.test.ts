@@ -101,4 +101,25 @@ describe('ec2Promoter', () => {
     // Act / Assess
     await assert.rejects(promoter().promote({ fencingToken: 4 }), PromoteError);
   });
+
+  it('fails with a PromoteError, and moves nothing after the failed call, under throttling or 5xx', async () => {
+    const error = (name: string) => Object.assign(new Error(name), { name, $fault: 'server' });
+    const failOne = {
+      DescribeInstances: (name: string) => ec2Mock.on(DescribeInstancesCommand).rejects(error(name)),
+      DescribeRouteTables: (name: string) => ec2Mock.on(DescribeRouteTablesCommand).rejects(error(name)),
+      ReplaceRoute: (name: string) => ec2Mock.on(ReplaceRouteCommand).rejects(error(name)),
+    };
+    for (const [call, fail] of Object.entries(failOne)) {
+      for (const name of ['RequestLimitExceeded', 'InternalError']) {
+        // Prepare
+        ec2Mock.reset();
+        ec2Mock.on(DescribeInstancesCommand).resolves(instance(false));
+        ec2Mock.on(DescribeRouteTablesCommand).resolves(tables({ 'rtb-a': 'i-old', 'rtb-b': undefined }));
+        fail(name);
+        // Act / Assess
+        await assert.rejects(promoter().promote({ fencingToken: 4 }), PromoteError, `${call} ${name}`);
+        assert.equal(ec2Mock.commandCalls(CreateRouteCommand).length, 0);
+      }
+    }
+  });
 });

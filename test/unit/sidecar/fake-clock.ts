@@ -4,9 +4,13 @@ import type { Clock } from '../../../ec2/sidecar/clock';
 export class FakeClock implements Clock {
   private now = 0;
   private sleepers: { at: number; resolve: () => void }[] = [];
-  constructor(private readonly wallOffsetMs = 1_800_000_000_000) {}
+  constructor(private wallOffsetMs = 1_800_000_000_000) {}
 
   wallMs = (): number => this.wallOffsetMs + this.now;
+  /** A wall-clock step (NTP, an operator): the monotonic clock does not move. */
+  stepWall(ms: number): void {
+    this.wallOffsetMs += ms;
+  }
   monoMs = (): number => this.now;
 
   sleep = (ms: number, signal?: AbortSignal): Promise<void> =>

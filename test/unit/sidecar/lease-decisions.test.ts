@@ -6,63 +6,113 @@ import {
   type LeaseObservation,
   leaseStamp,
   type StandbyDecision,
+  versionKey,
 } from '../../../ec2/sidecar/lease/lease-decisions';
 
 const NOW = 1_800_000_000_000;
-const timing = { clockSkewMs: 500 };
-const held = (holderId: string, expiresAtMs: number, releasedAtMs?: number): LeaseObservation => ({
+const timing = { ttlMs: 10_000, clockSkewMs: 500 };
+const held = (
+  holderId: string,
+  expiresAtMs: number,
+  extra: { releasedAtMs?: number; fenceAllPending?: boolean } = {},
+): LeaseObservation => ({
   kind: 'present',
-  record: { holderId, fencingToken: 7, expiresAtMs },
-  ...(releasedAtMs === undefined ? {} : { releasedAtMs }),
+  record: {
+    holderId,
+    fencingToken: 7,
+    expiresAtMs,
+    ...(extra.fenceAllPending ? { fenceAllPending: true } : {}),
+  },
+  ...(extra.releasedAtMs === undefined ? {} : { releasedAtMs: extra.releasedAtMs }),
 });
 const version = (expiresAtMs: number) => ({ kind: 'version' as const, fencingToken: 7, expiresAtMs });
 
 describe('decideStandby', () => {
-  const table: { name: string; observation: LeaseObservation; expected: StandbyDecision }[] = [
+  const table: {
+    name: string;
+    observation: LeaseObservation;
+    unchangedForMs?: number;
+    expected: StandbyDecision;
+  }[] = [
     {
-      name: 'no lease yet: take it, expecting it still absent',
+      name: 'no lease item: holder unknown, take it and fence every other instance',
       observation: { kind: 'absent' },
-      expected: { kind: 'acquire', replaces: { kind: 'absent' }, reason: 'absent' },
+      expected: {
+        kind: 'take',
+        reason: 'holder-unknown',
+        replaces: { kind: 'absent' },
+        fence: { kind: 'all-others' },
+      },
     },
     {
-      name: 'malformed item: never acted upon',
+      name: 'malformed item: holder unknown too, replace it only while still malformed',
       observation: { kind: 'malformed' },
-      expected: { kind: 'wait', reason: 'malformed' },
+      expected: {
+        kind: 'take',
+        reason: 'holder-unknown',
+        replaces: { kind: 'malformed' },
+        fence: { kind: 'all-others' },
+      },
     },
     {
-      name: 'held by a peer and valid: wait (in sync, nothing to do)',
+      name: 'held by a peer, just seen: wait (in sync, nothing to do)',
       observation: held('i-peer', NOW + 5_000),
+      unchangedForMs: 0,
       expected: { kind: 'wait', reason: 'held-by-peer' },
     },
     {
-      name: 'expired, but not past the clock-skew budget: still wait',
-      observation: held('i-peer', NOW - 400),
+      name: 'unchanged exactly TTL + margin: still wait',
+      observation: held('i-peer', NOW - 60_000),
+      unchangedForMs: 10_500,
       expected: { kind: 'wait', reason: 'held-by-peer' },
     },
     {
-      name: 'expired exactly at the skew budget: still wait',
-      observation: held('i-peer', NOW - 500),
-      expected: { kind: 'wait', reason: 'held-by-peer' },
+      name: 'unchanged past TTL + margin: fence the holder, then take this exact version',
+      observation: held('i-peer', NOW + 60_000),
+      unchangedForMs: 10_501,
+      expected: {
+        kind: 'take',
+        reason: 'expired',
+        replaces: version(NOW + 60_000),
+        fence: { kind: 'holder', peerId: 'i-peer' },
+      },
     },
     {
-      name: 'expired past the skew budget: fence the holder, then take this exact version',
-      observation: held('i-peer', NOW - 501),
-      expected: { kind: 'fence-then-acquire', peerId: 'i-peer', replaces: version(NOW - 501) },
+      name: 'wall clocks play no part: an expiry minutes in the past, just seen, is not expired',
+      observation: held('i-peer', NOW - 300_000),
+      unchangedForMs: 100,
+      expected: { kind: 'wait', reason: 'held-by-peer' },
     },
     {
       name: 'released by its holder (PostgreSQL already stopped): take it without fencing',
-      observation: held('i-peer', 0, NOW - 10),
-      expected: { kind: 'acquire', replaces: version(0), reason: 'released' },
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10 }),
+      expected: { kind: 'take', reason: 'released', replaces: version(0), fence: { kind: 'none' } },
     },
     {
-      name: 'held by an earlier run of this instance, still valid: wait for it to expire',
+      name: 'held by an earlier run of this instance, still valid: taken back at once (its precedence)',
       observation: held('i-self', NOW + 5_000),
-      expected: { kind: 'wait', reason: 'held-by-earlier-self' },
+      expected: {
+        kind: 'take',
+        reason: 'own-earlier-run',
+        replaces: version(NOW + 5_000),
+        fence: { kind: 'none' },
+      },
     },
     {
-      name: 'held by an earlier run of this instance, expired: take it, nobody to fence',
-      observation: held('i-self', NOW - 1_000),
-      expected: { kind: 'acquire', replaces: version(NOW - 1_000), reason: 'expired-own' },
+      name: 'expired while its holder had not yet fenced everyone: fence everyone',
+      observation: held('i-peer', NOW, { fenceAllPending: true }),
+      unchangedForMs: 20_000,
+      expected: { kind: 'take', reason: 'expired', replaces: version(NOW), fence: { kind: 'all-others' } },
+    },
+    {
+      name: 'own earlier run had not yet fenced everyone: take it back and finish that first',
+      observation: held('i-self', NOW, { fenceAllPending: true }),
+      expected: {
+        kind: 'take',
+        reason: 'own-earlier-run',
+        replaces: version(NOW),
+        fence: { kind: 'all-others' },
+      },
     },
   ];
   for (const row of table) {
@@ -71,13 +121,28 @@ describe('decideStandby', () => {
       const decision = decideStandby({
         observation: row.observation,
         selfId: 'i-self',
-        nowWallMs: NOW,
+        unchangedForMs: row.unchangedForMs ?? 0,
         timing,
       });
       // Assess
       assert.deepEqual(decision, row.expected);
     });
   }
+});
+
+describe('versionKey', () => {
+  it('changes with every renewal, release and mark, and with nothing else', () => {
+    const base = held('i-peer', NOW);
+    assert.equal(versionKey(base), versionKey(held('i-peer', NOW)));
+    for (const other of [
+      held('i-peer', NOW + 1),
+      held('i-peer', NOW, { releasedAtMs: 1 }),
+      held('i-peer', NOW, { fenceAllPending: true }),
+      held('i-other', NOW),
+      { kind: 'absent' } as const,
+    ])
+      assert.notEqual(versionKey(base), versionKey(other));
+  });
 });
 
 describe('leaseStamp', () => {
@@ -89,13 +154,22 @@ describe('leaseStamp', () => {
   });
 
   it('never lets the holder run PostgreSQL up to the moment a standby may take over', () => {
-    // Prepare: a standby on a clock that runs up to the skew budget ahead of the holder's.
-    const skew = 500;
+    // Prepare: the holder stamps at mono 0 and its write is applied (and first seen by a standby) no earlier.
     const stamp = leaseStamp({ wallMs: NOW, monoMs: 0 }, { ttlMs: 10_000, selfFenceMarginMs: 3_000 });
-    // Act: the first wall time at which a standby (skewed ahead) decides the lease is free, in holder time.
-    const earliestTakeoverHolderMs = stamp.expiresAtMs + skew + 1 - skew - NOW;
+    const firstSeenAt = 0;
+    // Act: the first moment the standby's rule lets it take, in real time.
+    const earliestTakeover = firstSeenAt + timing.ttlMs + timing.clockSkewMs + 1;
     // Assess
-    assert.ok(stamp.selfFenceAtMonoMs < earliestTakeoverHolderMs);
+    assert.ok(stamp.selfFenceAtMonoMs < earliestTakeover);
+  });
+
+  it('always writes a new version, even when the wall clock stepped back', () => {
+    const stamp = leaseStamp(
+      { wallMs: NOW - 60_000, monoMs: 0 },
+      { ttlMs: 10_000, selfFenceMarginMs: 3_000 },
+      NOW,
+    );
+    assert.equal(stamp.expiresAtMs, NOW + 1);
   });
 });
 

@@ -15,6 +15,7 @@ function fakeStore(behaviour: () => RenewBehaviour) {
   const store: LeaseStore = {
     read: async () => ({ kind: 'absent' }),
     acquire: async () => 1,
+    fenceAllDone: async () => {},
     publishPrimary: async () => {},
     release: async () => {},
     renew: async ({ expiresAtMs }) => {
@@ -36,6 +37,7 @@ function start(clock: FakeClock, store: LeaseStore) {
     holderId: 'i-self',
     fencingToken: 3,
     selfFenceAtMonoMs: clock.monoMs() + timing.ttlMs - timing.selfFenceMarginMs,
+    expiresAtMs: clock.wallMs() + timing.ttlMs,
     timing,
   });
   let lostReason: LossReason | undefined;
@@ -134,5 +136,43 @@ describe('keepLease', () => {
     assert.equal(renewals.length, 0);
     assert.equal(keeper.isValid(), false);
     assert.equal(lost(), undefined);
+  });
+
+  it('once watching the server, stops renewing after too many failed probes in a row, then runs out', async () => {
+    // Prepare: the server answers twice, then never again; two failures in a row are tolerated.
+    const clock = new FakeClock();
+    const { store, renewals } = fakeStore(() => 'ok');
+    const { keeper, lost } = start(clock, store);
+    let answers = 2;
+    let unhealthy = false;
+    void keeper.unhealthy.then(() => {
+      unhealthy = true;
+    });
+    keeper.watchHealth({ probe: async () => answers-- > 0, failuresAllowed: 2 });
+    // Act: the interval under way renews unprobed (2); probes answer in the intervals ending at 4, 6, fail in
+    // those ending at 8, 10 (tolerated) and 12 (the third failure).
+    await clock.advance(12_000);
+    // Assess: renewed at 2, 4, 6, 8, 10, not at 12; valid until its deadline.
+    assert.equal(renewals.length, 5);
+    assert.equal(unhealthy, true);
+    assert.equal(keeper.isValid(), true);
+    assert.equal(keeper.remainingMs(), 5_000); // last renewal stamped at 10000: deadline 17000
+    await clock.advance(5_000);
+    assert.equal(lost(), 'deadline-passed');
+  });
+
+  it('each renewal writes a larger expiry than the one before, even when the wall clock steps back', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { store, renewals } = fakeStore(() => 'unavailable');
+    const { keeper } = start(clock, store);
+    await clock.advance(2_000);
+    clock.stepWall(-60_000);
+    // Act
+    await clock.advance(2_000);
+    // Assess
+    assert.equal(renewals.length, 2);
+    assert.ok((renewals[1] ?? 0) > (renewals[0] ?? 0));
+    keeper.stop();
   });
 });

@@ -61,6 +61,7 @@ function fakeStore(clock: FakeClock, renew: () => 'ok' | 'unavailable' | 'confli
     acquire: async () => 7,
     publishPrimary: async () => {},
     release: async () => {},
+    fenceAllDone: async () => {},
     renew: async () => {
       await clock.sleep(RENEW_MS);
       const outcome = renew();
@@ -79,6 +80,7 @@ function hold(clock: FakeClock, store: LeaseStore) {
     holderId: 'i-self',
     fencingToken: 7,
     selfFenceAtMonoMs: clock.monoMs() + timing.ttlMs - timing.selfFenceMarginMs,
+    expiresAtMs: clock.wallMs() + timing.ttlMs,
     timing,
   });
 }
@@ -150,17 +152,38 @@ describe('lease metrics', () => {
       metrics,
       clock,
     );
-    const fencer = measuredFencer<Fencer>({ fence: async () => {} }, metrics);
+    const fencer = measuredFencer<Fencer>({ fence: async () => {}, fenceAllOthers: async () => {} }, metrics);
     const replaces = { kind: 'absent' } as const;
     // Act
-    await store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1 }); // first start or a released lease
+    await store.acquire({
+      replaces,
+      holderId: 'i-self',
+      expiresAtMs: 1,
+      seedToken: 1,
+      fenceAllPending: false,
+    }); // first start or a released lease
     await fencer.fence('i-peer');
-    await store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1 }); // a failover
+    await store.acquire({
+      replaces,
+      holderId: 'i-self',
+      expiresAtMs: 1,
+      seedToken: 1,
+      fenceAllPending: false,
+    }); // a failover
     await fencer.fence('i-peer');
     raceLost = true;
-    await assert.rejects(store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1 }), LeaseConflictError);
+    await assert.rejects(
+      store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1, seedToken: 1, fenceAllPending: false }),
+      LeaseConflictError,
+    );
     raceLost = false;
-    await store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1 }); // judged on its own
+    await store.acquire({
+      replaces,
+      holderId: 'i-self',
+      expiresAtMs: 1,
+      seedToken: 1,
+      fenceAllPending: false,
+    }); // judged on its own
     // Assess
     assert.deepEqual(lines.map(values), [
       { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },

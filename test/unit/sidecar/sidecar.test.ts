@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DescribeInstancesCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createLogger } from '../../../ec2/lib/logger';
 import { FenceError } from '../../../ec2/sidecar/fence/fencer';
 import type { LeaseObservation } from '../../../ec2/sidecar/lease/lease-decisions';
 import { LeaseConflictError, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import type { DataDirectory } from '../../../ec2/sidecar/postgres/data-directory';
 import type { PostgresExit, PostgresServer } from '../../../ec2/sidecar/postgres/postgres-server';
+import { ec2Promoter } from '../../../ec2/sidecar/promote/ec2-promoter';
+import type { Promoter } from '../../../ec2/sidecar/promote/promoter';
 import { runSidecar, type SidecarOutcome } from '../../../ec2/sidecar/sidecar';
 import { FakeClock, settle } from './fake-clock';
 
@@ -16,15 +20,23 @@ function world(options: {
   lease: LeaseObservation;
   fenceFails?: boolean;
   renewal?: 'ok' | 'refused' | 'hang';
+  promoter?: Promoter;
+  probe?: () => boolean;
+  syncOk?: boolean;
+  killOk?: boolean;
+  recordedToken?: number;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
   let exit: (value: PostgresExit) => void = () => {};
   const store: LeaseStore = {
     read: async () => options.lease,
-    acquire: async ({ replaces }) => {
+    acquire: async ({ replaces, seedToken }) => {
       calls.push('acquire');
-      return replaces.kind === 'absent' ? 1 : replaces.fencingToken + 1;
+      return replaces.kind === 'version' ? replaces.fencingToken + 1 : seedToken;
+    },
+    fenceAllDone: async () => {
+      calls.push('fence-all-done');
     },
     renew: async () => {
       if (options.renewal === 'refused') throw new LeaseConflictError('taken');
@@ -45,9 +57,12 @@ function world(options: {
       });
     },
     waitUntilReady: async () => true,
+    probe: async () => options.probe?.() ?? true,
     kill: async () => {
       calls.push('kill');
+      if (options.killOk === false) return false;
       exit({ code: null, signal: 'SIGKILL' });
+      return true;
     },
     stopCleanly: async () => {
       calls.push('stop-cleanly');
@@ -56,6 +71,11 @@ function world(options: {
     },
   };
   const dataDirectory: DataDirectory = {
+    recordedToken: () => options.recordedToken ?? 0,
+    syncFileSystem: async () => {
+      calls.push('syncfs');
+      return options.syncOk === false ? { ok: false, error: new Error('EIO') } : { ok: true };
+    },
     isInitialized: () => true,
     initialize: async () => {},
     claim: (token) => calls.push(`claim ${token}`),
@@ -68,14 +88,20 @@ function world(options: {
     standbyPollMs: 500,
     cleanShutdownTimeoutMs: 30_000,
     routeRecheckMs: 30_000,
+    promotionDeadlineMs: 20_000,
+    probeFailuresAllowed: 2,
     store,
     fencer: {
       fence: async (peerId) => {
         calls.push(`fence ${peerId}`);
         if (options.fenceFails) throw new FenceError('EC2 unreachable');
       },
+      fenceAllOthers: async () => {
+        calls.push('fence-all');
+        if (options.fenceFails) throw new FenceError('EC2 unreachable');
+      },
     },
-    promoter: {
+    promoter: options.promoter ?? {
       promote: async () => {
         calls.push('promote');
       },
@@ -105,10 +131,13 @@ const expiredPeerLease: LeaseObservation = {
 
 describe('runSidecar', () => {
   it('fences the expired holder, then takes the lease, then starts PostgreSQL, then promotes', async () => {
-    // Act
+    // Act: the lease has to stay unchanged for TTL + margin (10.5 s) on this observer's clock first.
     const w = world({ lease: expiredPeerLease });
-    await w.clock.advance(100);
+    await w.clock.advance(10_400);
+    const early = [...w.calls];
+    await w.clock.advance(700);
     // Assess
+    assert.deepEqual(early, []);
     assert.deepEqual(w.calls, ['fence i-old', 'acquire', 'claim 5', 'start', 'promote', 'publish']);
     w.sigterm();
     await w.done;
@@ -117,7 +146,7 @@ describe('runSidecar', () => {
   it('does not take the lease while the fence is unconfirmed', async () => {
     // Act
     const w = world({ lease: expiredPeerLease, fenceFails: true });
-    await w.clock.advance(2_000);
+    await w.clock.advance(13_000);
     // Assess
     assert.ok(w.calls.length > 1, 'retried');
     assert.ok(w.calls.every((call) => call === 'fence i-old'));
@@ -175,7 +204,7 @@ describe('runSidecar', () => {
     w.sigterm();
     await w.done;
     // Assess
-    assert.deepEqual(w.calls.slice(-2), ['stop-cleanly', 'release']);
+    assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
     assert.equal(w.outcome(), 'shutdown');
   });
 
@@ -188,7 +217,136 @@ describe('runSidecar', () => {
     await settle();
     await w.done;
     // Assess
-    assert.deepEqual(w.calls.slice(-2), ['kill', 'release']);
+    assert.deepEqual(w.calls.slice(-3), ['kill', 'syncfs', 'release']);
     assert.equal(w.outcome(), 'postgres-exited');
+  });
+
+  it('with no lease item, takes it seeded from the token on disk and fences everyone else before starting', async () => {
+    // Act
+    const w = world({ lease: { kind: 'absent' }, recordedToken: 41 });
+    await w.clock.advance(100);
+    // Assess
+    assert.deepEqual(w.calls, [
+      'acquire',
+      'fence-all',
+      'fence-all-done',
+      'claim 42',
+      'start',
+      'promote',
+      'publish',
+    ]);
+    w.sigterm();
+    await w.done;
+  });
+
+  it('with a malformed item, never starts PostgreSQL while fencing the others is unconfirmed, nor releases', async () => {
+    // Act
+    const w = world({ lease: { kind: 'malformed' }, fenceFails: true });
+    await w.clock.advance(3_000);
+    w.sigterm();
+    await w.done;
+    // Assess
+    assert.deepEqual([...new Set(w.calls)], ['acquire', 'fence-all']);
+    assert.equal(w.outcome(), 'shutdown');
+  });
+
+  it('takes back at once a lease an earlier run of this instance held, after making sure none of its PostgreSQL is left', async () => {
+    // Act
+    const w = world({
+      lease: {
+        kind: 'present',
+        record: { holderId: 'i-self', fencingToken: 9, expiresAtMs: Number.MAX_SAFE_INTEGER },
+      },
+    });
+    await w.clock.advance(100);
+    // Assess
+    assert.deepEqual(w.calls, ['kill', 'acquire', 'claim 10', 'start', 'promote', 'publish']);
+    w.sigterm();
+    await w.done;
+  });
+
+  it('judges expiry on its own monotonic clock: wall-clock steps either way change nothing', async () => {
+    for (const step of [5 * 60_000, -5 * 60_000]) {
+      // Prepare: a peer's lease stamped "now" by the wall clock, never renewed.
+      const w = world({
+        lease: {
+          kind: 'present',
+          record: { holderId: 'i-peer', fencingToken: 2, expiresAtMs: 1_800_000_010_000 },
+        },
+      });
+      // Act
+      w.clock.stepWall(step);
+      await w.clock.advance(10_400);
+      const beforeExpiry = [...w.calls];
+      await w.clock.advance(700);
+      // Assess
+      assert.deepEqual(beforeExpiry, [], `step ${step}`);
+      assert.deepEqual(w.calls.slice(0, 2), ['fence i-peer', 'acquire'], `step ${step}`);
+      w.sigterm();
+      await w.done;
+    }
+  });
+
+  it('steps down when PostgreSQL stops answering its probes: renewing stops, PostgreSQL killed, lease released', async () => {
+    // Prepare
+    let answering = true;
+    const w = world({ lease: { kind: 'absent' }, probe: () => answering });
+    await w.clock.advance(100);
+    // Act: a probe during every renewal interval (2 s) from the next one on; two failures tolerated, the third ends it.
+    answering = false;
+    await w.clock.advance(8_000);
+    await w.done;
+    // Assess
+    assert.deepEqual(w.calls.slice(-3), ['kill', 'syncfs', 'release']);
+    assert.equal(w.outcome(), 'postgres-unhealthy');
+  });
+
+  it('does not release when the writeback cannot be confirmed, nor when PostgreSQL cannot be killed', async () => {
+    for (const failure of [{ syncOk: false }, { killOk: false }]) {
+      // Prepare
+      const w = world({ lease: { kind: 'absent' }, ...failure });
+      await w.clock.advance(100);
+      // Act
+      w.crashPostgres();
+      await settle();
+      await w.done;
+      // Assess
+      assert.ok(!w.calls.includes('release'), JSON.stringify(failure));
+      assert.equal(w.outcome(), 'postgres-exited');
+    }
+  });
+
+  it('steps down when EC2 keeps throttling the promotion past the deadline (SDK boundary)', async () => {
+    // Prepare: the real EC2 promoter, EC2 answering every call with throttling or a 5xx.
+    const ec2Mock = mockClient(EC2Client);
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'RequestLimitExceeded', $fault: 'client' }));
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .rejects(Object.assign(new Error('oops'), { name: 'InternalError', $fault: 'server' }));
+    const promoter = ec2Promoter({
+      ec2: new EC2Client({ region: 'eu-west-1' }),
+      logger: createLogger('test', 'silent'),
+      instanceId: 'i-self',
+      virtualIp: '10.10.10.10',
+      routeTableIds: ['rtb-a'],
+    });
+    try {
+      const w = world({ lease: { kind: 'absent' }, promoter });
+      // Act
+      await w.clock.advance(19_000);
+      const beforeDeadline = [...w.calls];
+      await w.clock.advance(1_200);
+      await w.done;
+      // Assess: retried until the deadline (20 s after ready), never published, then killed and released.
+      assert.ok(!beforeDeadline.includes('kill'));
+      assert.ok(ec2Mock.commandCalls(DescribeInstancesCommand).length > 10, 'kept retrying');
+      assert.deepEqual(w.calls.slice(-3), ['kill', 'syncfs', 'release']);
+      assert.ok(!w.calls.includes('publish'));
+      assert.equal(w.outcome(), 'promotion-failed');
+    } finally {
+      ec2Mock.restore();
+    }
   });
 });

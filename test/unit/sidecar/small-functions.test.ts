@@ -10,7 +10,7 @@ describe('fenceStateOf', () => {
     const table: [string | undefined, string][] = [
       ['stopped', 'stopped'],
       ['terminated', 'stopped'],
-      ['not-found', 'stopped'],
+      ['not-found', 'unknown'],
       ['pending', 'running'],
       ['running', 'running'],
       ['stopping', 'running'],
