@@ -184,7 +184,14 @@ describe('least privilege', () => {
     ]);
     assert.ok(
       !policyStatements(defaults).some((s) =>
-        s.actions.some((a) => a.startsWith('ssm:') && a !== 'ssm:GetParameter' && a !== 'ssm:PutParameter'),
+        // Besides the CA parameter, only Session Manager's registration (ssm:UpdateInstanceInformation).
+        s.actions.some(
+          (a) =>
+            a.startsWith('ssm:') &&
+            a !== 'ssm:GetParameter' &&
+            a !== 'ssm:PutParameter' &&
+            a !== 'ssm:UpdateInstanceInformation',
+        ),
       ),
     );
     assert.equal(

@@ -5,6 +5,7 @@
 // offline and without AWS credentials.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
@@ -51,6 +52,13 @@ const ALL_OPTIONS = {
   alarmEmail: 'ops@example.com',
 };
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
+
+// resources/user-data.cjs: each boot script as an instance gets it (its source without comment lines).
+const { withoutComments } = createRequire(import.meta.url)('../../../resources/user-data.cjs') as {
+  withoutComments: (script: string) => string;
+};
+const bootScript = (name: string) =>
+  withoutComments(readFileSync(resolve(repositoryRoot, `userdata/${name}.sh`), 'utf8'));
 // Session Manager's channel actions take no resource-level permissions (the Service Authorization Reference).
 const SESSION_CHANNELS = [
   'ssmmessages:CreateControlChannel',
@@ -287,7 +295,7 @@ describe('network', () => {
   it("installs the NAT instance's one package with bounded retries (its AMI is the stock one)", () => {
     const script = properties(defaults, 'NatInstance').UserData as Record<string, unknown>;
     const text = String(script['Fn::Base64']);
-    assert.equal(text, readFileSync(resolve(repositoryRoot, 'userdata/nat-instance.sh'), 'utf8'));
+    assert.equal(text, bootScript('nat-instance'));
     assert.match(text, /^until dnf install -y iptables-services; do$/m);
     assert.ok(scriptDefault('nat-instance.sh', 'PACKAGE_ATTEMPTS') > 1);
   });
@@ -478,7 +486,7 @@ describe('web tier', () => {
       'SIGNAL_RESOURCE',
       'LOG_GROUP',
     ]);
-    assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/webserver.sh'), 'utf8'));
+    assert.equal(script, bootScript('webserver'));
     const data = properties(defaults, 'WebLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
     const parts = ((data.UserData as Record<string, Record<string, unknown[]>>)['Fn::Base64']?.[
       'Fn::Join'
@@ -551,7 +559,7 @@ describe('database tier', () => {
       'DB_MAX_CONNECTIONS',
       'METRICS_NAMESPACE',
     ]);
-    assert.equal(script, readFileSync(resolve(repositoryRoot, 'userdata/database.sh'), 'utf8'));
+    assert.equal(script, bootScript('database'));
     const data = properties(defaults, 'DatabaseLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
     assert.ok(JSON.stringify(data.UserData).includes('export SIGNAL_RESOURCE=DatabaseAutoScalingGroup\\n'));
     assert.match(
