@@ -34,6 +34,11 @@ const sidecarEnv = z.object({
   CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(500),
   /** A standby re-reads the lease this often. */
   STANDBY_POLL_MS: ms(500),
+  /**
+   * aws: fence with StopInstances' SkipOsShutdown (power off at once) instead of EC2's graceful OS shutdown that
+   * a forced stop attempts first; `false` only to measure the difference (docs/DATABASE-TIER.md).
+   */
+  FENCE_SKIP_OS_SHUTDOWN: z.enum(['true', 'false']).default('true'),
   /** Waiting for a fenced peer to be stopped gives up after this long (and is retried). */
   FENCE_TIMEOUT_MS: ms(180_000),
   /** SIGTERM: PostgreSQL's fast shutdown gets this long before it is killed. */
@@ -129,6 +134,7 @@ const sidecarConfig = sidecarEnv
       routeTableIds: env.ROUTE_TABLE_IDS.split(',')
         .map((id) => id.trim())
         .filter((id) => id.length > 0),
+      fenceSkipOsShutdown: env.FENCE_SKIP_OS_SHUTDOWN === 'true',
       postgresWrapper: env.POSTGRES_WRAPPER.split(' ').filter((word) => word.length > 0),
       probeTimeoutMs: env.PG_PROBE_TIMEOUT_MS ?? renewIntervalMs,
       timing: {

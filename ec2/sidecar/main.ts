@@ -68,6 +68,7 @@ function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer;
       pollIntervalMs: 2000,
       timeoutMs: config.FENCE_TIMEOUT_MS,
       notFoundGraceMs: NOT_FOUND_GRACE_MS,
+      skipOsShutdown: config.fenceSkipOsShutdown,
     }),
     promoter: ec2Promoter({
       ec2,

@@ -14,8 +14,10 @@ const STAGE_TAG = 'cloudy:stage';
 const DATABASE_TAG = 'database';
 
 /**
- * Fences a peer database instance with a forced stop (no OS shutdown, so nothing on it runs on) and waits until
- * EC2 reports it stopped. IAM allows StopInstances only on the stage's database instances.
+ * Fences a peer database instance with StopInstances and waits until EC2 reports it stopped. `Force` alone still
+ * attempts a graceful OS shutdown first and forces only after EC2's timeout; with `skipOsShutdown` (the default,
+ * see docs/DATABASE-TIER.md) the instance is powered off at once. IAM allows StopInstances only on the stage's
+ * database instances.
  */
 export function ec2Fencer(options: {
   ec2: EC2Client;
@@ -30,6 +32,8 @@ export function ec2Fencer(options: {
    * eventually consistent): the answer counts as "stopped" only once it has persisted this long.
    */
   notFoundGraceMs: number;
+  /** Bypass the peer's graceful OS shutdown: it has lost the lease, nothing it would do on the way down helps. */
+  skipOsShutdown: boolean;
 }): Fencer {
   const { ec2, clock, logger, selfId } = options;
   // First NotFound answer per instance, on the monotonic clock; kept across fence attempts.
@@ -89,11 +93,20 @@ export function ec2Fencer(options: {
     }
     if (before === 'unknown') throw new FenceError(`state of ${peerId} is unknown`);
     try {
-      await ec2.send(new StopInstancesCommand({ InstanceIds: [peerId], Force: true }));
+      await ec2.send(
+        new StopInstancesCommand({
+          InstanceIds: [peerId],
+          Force: true,
+          SkipOsShutdown: options.skipOsShutdown,
+        }),
+      );
     } catch (error) {
       throw new FenceError(`force-stop of ${peerId} failed`, { cause: error });
     }
-    logger.warn({ event: 'fence-requested', peerId }, 'force-stopping the previous holder');
+    logger.warn(
+      { event: 'fence-requested', peerId, skipOsShutdown: options.skipOsShutdown },
+      'force-stopping the previous holder',
+    );
     const giveUpAt = clock.monoMs() + options.timeoutMs;
     while (clock.monoMs() < giveUpAt) {
       await clock.sleep(options.pollIntervalMs);

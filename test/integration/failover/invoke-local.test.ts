@@ -7,7 +7,11 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type Ec2FixtureServer, type FixtureInstance, startEc2FixtureServer } from './ec2-fixture-server';
+import {
+  type Ec2FixtureServer,
+  type FixtureInstance,
+  startEc2FixtureServer,
+} from '../../support/ec2-api-server';
 import { type LeaseFixture, startLeaseFixture } from './lease-fixture';
 import { privateServiceCopy } from './private-service';
 

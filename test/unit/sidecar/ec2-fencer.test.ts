@@ -18,7 +18,7 @@ const state = (name: string) => ({
   Reservations: [{ Instances: [{ InstanceId: 'i-peer', State: { Name: name as InstanceStateName } }] }],
 });
 
-function fencer(clock = new FakeClock()) {
+function fencer(clock = new FakeClock(), skipOsShutdown = true) {
   return ec2Fencer({
     ec2: new EC2Client({ region: 'eu-west-1' }),
     clock,
@@ -28,6 +28,7 @@ function fencer(clock = new FakeClock()) {
     pollIntervalMs: 2_000,
     timeoutMs: 10_000,
     notFoundGraceMs: 60_000,
+    skipOsShutdown,
   });
 }
 
@@ -141,8 +142,26 @@ describe('ec2Fencer', () => {
     // Assess
     const stops = ec2Mock.commandCalls(StopInstancesCommand);
     assert.equal(stops.length, 1);
-    assert.deepEqual(stops[0]?.args[0].input, { InstanceIds: ['i-peer'], Force: true });
+    assert.deepEqual(stops[0]?.args[0].input, { InstanceIds: ['i-peer'], Force: true, SkipOsShutdown: true });
     assert.equal(ec2Mock.commandCalls(DescribeInstancesCommand).length, 3);
+  });
+
+  it('leaves the graceful OS shutdown to EC2 when told not to skip it', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(state('running')).resolves(state('stopped'));
+    ec2Mock.on(StopInstancesCommand).resolves({});
+    const clock = new FakeClock();
+    // Act
+    const fenced = fencer(clock, false).fence('i-peer');
+    await clock.advance(2_000);
+    await fenced;
+    // Assess
+    const stops = ec2Mock.commandCalls(StopInstancesCommand);
+    assert.deepEqual(stops[0]?.args[0].input, {
+      InstanceIds: ['i-peer'],
+      Force: true,
+      SkipOsShutdown: false,
+    });
   });
 
   it('gives up (so the lease is not taken) when the peer does not stop in time', async () => {
