@@ -4,6 +4,7 @@ import { createLogger } from '../ec2/lib/logger';
 import { createApp } from '../ec2/web/app';
 import { readWebConfig } from '../ec2/web/config';
 import { createDatabase } from '../ec2/web/db/database';
+import { knexDatabaseHealth } from '../ec2/web/db/database-health';
 import { migrateToLatest } from '../ec2/web/db/migrate';
 import { providerFromConfig } from '../ec2/web/db/provider-from-config';
 import { inlinePrimeChecker } from '../ec2/web/prime/prime-checker';
@@ -22,6 +23,7 @@ let migrated: Promise<unknown> | undefined;
 const BASE_PATH = '/lambda';
 const app = createApp({
   users: knexUsersRepository(db),
+  database: knexDatabaseHealth(db),
   primeChecker: inlinePrimeChecker(),
   logger,
   basePath: BASE_PATH,

@@ -1,6 +1,9 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../lib/logger';
+import { DatabaseUnavailableError, DuplicateValueError } from './db/database-errors';
+import type { DatabaseHealth } from './db/database-health';
 import {
+  ConflictError,
   HttpError,
   NotFoundError,
   PayloadTooLargeError,
@@ -16,6 +19,8 @@ import type { UsersRepository } from './users/users-repository';
 
 export interface AppDependencies {
   users: UsersRepository;
+  /** What `GET /ready` asks. */
+  database: DatabaseHealth;
   primeChecker: PrimeChecker;
   logger: Logger;
   /** `GET /` and `GET /health` (see http/static-routes.ts); the server may also answer them ahead of Express. */
@@ -29,7 +34,7 @@ export interface AppDependencies {
 const BODY_LIMIT = '4kb';
 
 export function createApp(deps: AppDependencies): express.Express {
-  const { users, primeChecker, logger } = deps;
+  const { users, database, primeChecker, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -45,21 +50,17 @@ export function createApp(deps: AppDependencies): express.Express {
   }
 
   app.get('/ready', async (_req, res) => {
-    await users.ping();
+    await database.ping();
     res.json({ status: 'ready' });
   });
 
   app.get('/users', async (req, res) => {
     const page = parseUserPage(req.query);
-    const rows = await users.list(page);
-    const last = rows.at(-1);
-    if (last && rows.length === page.limit) {
-      res.setHeader(
-        'Link',
-        `<${deps.basePath ?? ''}/users?limit=${page.limit}&after=${last.id}>; rel="next"`,
-      );
+    const { json, count, lastId } = await users.list(page);
+    if (lastId !== null && count === page.limit) {
+      res.setHeader('Link', `<${deps.basePath ?? ''}/users?limit=${page.limit}&after=${lastId}>; rel="next"`);
     }
-    res.json(rows);
+    res.type('application/json').send(json);
   });
 
   app.post('/users', async (req, res) => {
@@ -111,11 +112,22 @@ function fromBodyParser(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** The database layer's errors in HTTP terms: a taken value is the client's conflict, an absent database a 503. */
+function fromDatabase(error: unknown): HttpError | undefined {
+  if (error instanceof DuplicateValueError) return new ConflictError(error.field);
+  if (error instanceof DatabaseUnavailableError) {
+    return new ServiceUnavailableError('database unavailable, try again shortly', 2, {
+      cause: error.cause ?? error,
+    });
+  }
+  return undefined;
+}
+
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, _req, res, _next) => {
     const requestId: unknown = res.locals.requestId;
     if (res.headersSent) return;
-    const known = error instanceof HttpError ? error : fromBodyParser(error);
+    const known = error instanceof HttpError ? error : (fromBodyParser(error) ?? fromDatabase(error));
     if (!known) {
       logger.error({ requestId, err: error }, 'unhandled error');
       res.status(500).json({ error: 'internal error' });

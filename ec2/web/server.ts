@@ -6,6 +6,7 @@ import type { Logger } from '../lib/logger';
 import { createApp } from './app';
 import type { ConnectionProvider } from './db/connection-provider';
 import { createDatabase } from './db/database';
+import { knexDatabaseHealth } from './db/database-health';
 import { staticRouteServer, staticRoutes } from './http/static-routes';
 import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
@@ -44,6 +45,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   const routes = staticRoutes();
   const app = createApp({
     users: knexUsersRepository(db),
+    database: knexDatabaseHealth(db),
     primeChecker,
     logger,
     staticRoutes: routes,

@@ -1,30 +1,32 @@
 import type { Knex } from 'knex';
+import { toDatabaseError } from './database-errors';
 
 /** A SQL statement that PostgreSQL parses and plans once per connection, then only executes. */
 export interface PreparedStatement {
   name: string;
+  /** The SQL, with `?` for each value (knex turns them into `$1`, `$2`, ...). */
   text: string;
 }
 
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
-
 /**
- * Runs a named prepared statement on a connection from the knex pool. The hot queries skip knex's query
- * builder and PostgreSQL's parse and plan steps; the pool, its timeouts and its eviction of broken
- * connections stay the same as for every other query.
+ * Runs a named prepared statement on the knex pool, through knex's public API: `raw(...).options(...)` hands
+ * its options to pg's query config, where a `name` makes pg prepare the statement once per connection. The hot
+ * queries skip the query builder and PostgreSQL's parse and plan steps; the pool, its timeouts and its eviction
+ * of broken connections stay the same as for every other query. That knex passes the name on is checked by
+ * test/integration/web/users-repository.test.ts (a knex upgrade that drops it fails there, not in production).
+ * Failures come out as database-level errors (database-errors.ts).
  */
 export async function runPrepared<Row>(
   db: Knex,
   statement: PreparedStatement,
-  values: unknown[],
+  values: readonly Knex.Value[],
 ): Promise<Row[]> {
-  const connection = (await db.client.acquireConnection()) as PgConnection;
   try {
-    const { rows } = await connection.query({ name: statement.name, text: statement.text, values });
-    return rows as Row[];
-  } finally {
-    await db.client.releaseConnection(connection);
+    const result = (await db.raw(statement.text, values).options({ name: statement.name })) as {
+      rows: Row[];
+    };
+    return result.rows;
+  } catch (error) {
+    throw toDatabaseError(error);
   }
 }
