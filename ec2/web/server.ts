@@ -8,8 +8,10 @@ import type { ConnectionProvider } from './db/connection-provider';
 import { createDatabase } from './db/database';
 import { knexDatabaseHealth } from './db/database-health';
 import { staticRouteServer, staticRoutes } from './http/static-routes';
+import { usersFastPath } from './http/users-fast-path';
 import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
+import { usersRoutes } from './users/users-routes';
 
 export interface WebServerOptions {
   provider: ConnectionProvider;
@@ -43,8 +45,9 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   let shuttingDown = false;
   const isShuttingDown = () => shuttingDown;
   const routes = staticRoutes();
+  const users = knexUsersRepository(db);
   const app = createApp({
-    users: knexUsersRepository(db),
+    users,
     database: knexDatabaseHealth(db),
     primeChecker,
     logger,
@@ -52,8 +55,9 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     isShuttingDown,
   });
   const serveStatic = staticRouteServer(routes, { logger, isShuttingDown });
+  const serveUsers = usersFastPath(usersRoutes(users), { logger, isShuttingDown });
   const server = createServer((req, res) => {
-    if (!serveStatic(req, res)) app(req, res);
+    if (!serveStatic(req, res) && !serveUsers(req, res)) app(req, res);
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;

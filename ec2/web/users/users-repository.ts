@@ -29,7 +29,7 @@ export interface UsersRepository {
 
 const INSERT_USER: PreparedStatement = {
   name: 'cloudy-insert-user',
-  text: 'insert into users (username, email) values (?, ?)',
+  text: 'insert into users (username, email) values ($1, $2)',
 };
 // PostgreSQL writes the page's JSON: Node then parses one text value instead of every row and sends it
 // untouched. row_to_json is compact, keeps the columns' order and escapes as JSON.stringify does, so the body
@@ -41,7 +41,7 @@ const LIST_USERS: PreparedStatement = {
   name: 'cloudy-list-users-json',
   text: `select count(*)::int as count, max(id) as "lastId",
       coalesce('[' || string_agg(row_to_json(page)::text, ',') || ']', '[]') as json
-    from (select id, username, email from users where id > ? order by id limit ?) page`,
+    from (select id, username, email from users where id > $1 order by id limit $2) page`,
 };
 
 export function knexUsersRepository(db: Knex): UsersRepository {

@@ -5,6 +5,7 @@ import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
 import { createDatabase } from '../../../ec2/web/db/database';
 import { DatabaseUnavailableError, DuplicateValueError } from '../../../ec2/web/db/database-errors';
 import { knexDatabaseHealth } from '../../../ec2/web/db/database-health';
+import { withPoolConnection } from '../../../ec2/web/db/knex-pool-connection';
 import { migrateToLatest } from '../../../ec2/web/db/migrate';
 import { type PreparedStatement, runPrepared } from '../../../ec2/web/db/prepared-statement';
 import { knexUsersRepository } from '../../../ec2/web/users/users-repository';
@@ -27,9 +28,9 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
   });
 
   describe('runPrepared', () => {
-    it('makes PostgreSQL prepare the statement once per connection under its name (knex passes the name to pg)', async () => {
+    it('makes PostgreSQL prepare the statement once per connection under its name', async () => {
       // Prepare: a statement of the test's own, so that nothing else has prepared it.
-      const statement: PreparedStatement = { name: 'cloudy-test-statement', text: 'select ?::int + 1 as n' };
+      const statement: PreparedStatement = { name: 'cloudy-test-statement', text: 'select $1::int + 1 as n' };
 
       // Act: run it twice on one connection (a transaction holds one), then ask that connection.
       const { results, prepared } = await db.transaction(async (trx) => {
@@ -45,6 +46,60 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
       assert.deepEqual(prepared, [
         { name: 'cloudy-test-statement', statement: 'select $1::int + 1 as n', executions: '2' },
       ]);
+    });
+  });
+
+  describe('withPoolConnection (the one reliance on knex internals)', () => {
+    // The timeout and the bounded destroy make a knex that no longer gives connections back fail, not hang.
+    it('lends a connection of the knex pool, makes others wait for it, and gives it back', {
+      timeout: 15_000,
+    }, async () => {
+      // Prepare: a pool of one connection, so that lending and giving back are observable.
+      const single = createDatabase({ provider: urlConnectionProvider(pg.url), poolMax: 1 });
+      const order: string[] = [];
+      try {
+        // Act: two borrowers at once, then a third after both.
+        let releaseFirst = () => {};
+        const held = new Promise<void>((resolve) => {
+          releaseFirst = resolve;
+        });
+        const first = withPoolConnection(single, async (connection) => {
+          order.push('first has it');
+          await held;
+          const { rows } = await connection.query({
+            name: 'cloudy-test-pid',
+            text: 'select pg_backend_pid() as pid',
+            values: [],
+          });
+          order.push('first gives it back');
+          return rows;
+        });
+        const second = withPoolConnection(single, async (connection) => {
+          order.push('second has it');
+          return (
+            await connection.query({
+              name: 'cloudy-test-pid',
+              text: 'select pg_backend_pid() as pid',
+              values: [],
+            })
+          ).rows;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200)); // the second is queued by now
+        releaseFirst();
+        const [a, b] = await Promise.all([first, second]);
+        const third = await runPrepared(
+          single,
+          { name: 'cloudy-test-pid', text: 'select pg_backend_pid() as pid' },
+          [],
+        );
+
+        // Assess: one connection, lent in turn, and free again afterwards.
+        assert.deepEqual(order, ['first has it', 'first gives it back', 'second has it']);
+        assert.deepEqual(a, b);
+        assert.deepEqual(b, third);
+      } finally {
+        await Promise.race([single.destroy(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+      }
     });
   });
 
@@ -131,7 +186,7 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
     it('lets a programming error through as it is', async () => {
       const broken: PreparedStatement = {
         name: 'cloudy-test-broken',
-        text: 'select * from no_such_table where id = ?',
+        text: 'select * from no_such_table where id = $1',
       };
       await assert.rejects(
         runPrepared(db, broken, [1]),
