@@ -5,10 +5,10 @@ import { createApp } from '../ec2/web/app';
 import { authenticationFromConfig } from '../ec2/web/authentication-from-config';
 import { readWebConfig } from '../ec2/web/config';
 import { createDatabase } from '../ec2/web/db/database';
+import { knexDatabaseHealth } from '../ec2/web/db/database-health';
 import { migrateToLatest } from '../ec2/web/db/migrate';
 import { providersFromConfig } from '../ec2/web/db/provider-from-config';
 import { readRoute } from '../ec2/web/db/read-routing';
-import { databaseReadiness } from '../ec2/web/db/readiness';
 import { inlinePrimeChecker } from '../ec2/web/prime/prime-checker';
 import { knexUsersRepository } from '../ec2/web/users/users-repository';
 
@@ -25,7 +25,7 @@ let migrated: Promise<unknown> | undefined;
 const BASE_PATH = '/lambda';
 const app = createApp({
   users: knexUsersRepository(db, readRoute(db, reader, logger)),
-  readiness: databaseReadiness(db, reader),
+  database: knexDatabaseHealth(db, reader),
   primeChecker: inlinePrimeChecker(),
   logger,
   basePath: BASE_PATH,

@@ -1,12 +1,14 @@
 // `npm run bench`: the web app (as it runs on an instance: one HTTP process per core, worker threads for
 // /load) on a real embedded PostgreSQL, driven by autocannon from this same machine over 127.0.0.1.
-// Writes its table into docs/BENCHMARKS.md between the web-bench markers. A benchmark, not a test.
+// Then GET /users with 100, 10,000 and 1,000,000 rows in the table (the list's cost must not grow with it).
+// Writes its tables into docs/BENCHMARKS.md between the web-bench markers. A benchmark, not a test.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { createLocalPostgres } from '../ec2/lib/embedded-postgres';
 import { freePort } from '../test/support/local-postgres';
 
@@ -16,6 +18,8 @@ const PRIME = 112_272_535_095_293;
 const REPORT = 'docs/BENCHMARKS.md';
 const START = '<!-- web-bench:start -->';
 const END = '<!-- web-bench:end -->';
+const TABLE_SIZES = [100, 10_000, 1_000_000];
+const GROWTH_SECONDS = 5;
 
 interface Row {
   name: string;
@@ -25,6 +29,14 @@ interface Row {
   errors: number;
   target: string;
   met: boolean;
+}
+
+interface GrowthRow {
+  tableRows: number;
+  page: string;
+  p50: number;
+  p99: number;
+  bytes: number;
 }
 
 function say(line: string) {
@@ -85,6 +97,7 @@ async function main() {
   const app = await startApp(pg.url, port);
   const base = `http://127.0.0.1:${port}`;
   const rows: Row[] = [];
+  const growth: GrowthRow[] = [];
   try {
     for (let i = 0; i < 100; i += 1) {
       await fetch(`${base}/users`, {
@@ -155,16 +168,48 @@ async function main() {
     const saturation = await saturate;
     rows.push(row('GET /health while /load saturates', health, 'p99 ≤ 50 ms', (r) => r.latency.p99 <= 50));
     rows.push(row('GET /load (saturating, 4 clients per core)', saturation, 'no errors', () => true));
+
+    for (const size of TABLE_SIZES) {
+      say(`GET /users with ${size} rows in the table ...`);
+      await seedUsers(pg.url, size);
+      for (const [page, path] of [
+        ['first', '/users'],
+        ['last', `/users?after=${size - 100}`],
+      ] as const) {
+        const bytes = (await (await fetch(`${base}${path}`)).arrayBuffer()).byteLength;
+        // One client, one request at a time: the latency of a call, not of a queue.
+        const result = await cannon({ url: `${base}${path}`, connections: 1, duration: GROWTH_SECONDS });
+        if (result.errors + result.timeouts + result.non2xx > 0) throw new Error(`GET ${path} failed`);
+        growth.push({ tableRows: size, page, p50: result.latency.p50, p99: result.latency.p99, bytes });
+      }
+    }
   } finally {
     app.kill('SIGTERM');
     await once(app, 'exit');
     await pg.stop();
     rmSync(parent, { recursive: true, force: true });
   }
-  writeReport(rows);
+  writeReport(rows, growth);
 }
 
-function writeReport(rows: Row[]) {
+/** Replaces the users with `count` generated ones, ids 1..count, in one statement. */
+async function seedUsers(databaseUrl: string, count: number) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('truncate users restart identity');
+    await client.query(
+      `insert into users (username, email)
+         select 'user' || g, 'user' || g || '@example.com' from generate_series(1, $1::int) g`,
+      [count],
+    );
+    await client.query('vacuum analyze users');
+  } finally {
+    await client.end();
+  }
+}
+
+function writeReport(rows: Row[], growth: GrowthRow[]) {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const table = [
     '| measurement | req/s | p50 ms | p99 ms | errors | target | met |',
@@ -172,6 +217,13 @@ function writeReport(rows: Row[]) {
     ...rows.map(
       (r) =>
         `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`,
+    ),
+  ].join('\n');
+  const growthTable = [
+    '| rows in the table | page | p50 ms | p99 ms | response bytes |',
+    '| ---: | --- | ---: | ---: | ---: |',
+    ...growth.map(
+      (g) => `| ${g.tableRows.toLocaleString('en-US')} | ${g.page} 100 | ${g.p50} | ${g.p99} | ${g.bytes} |`,
     ),
   ].join('\n');
   const section = [
@@ -185,6 +237,11 @@ function writeReport(rows: Row[]) {
     `${DURATION_S} s per row. The prime-check row gives the computation time reported by the endpoint.`,
     '',
     table,
+    '',
+    `GET /users (limit 100) as the table grows: one client, ${GROWTH_SECONDS} s per row; the last page is`,
+    '`after=<rows − 100>`.',
+    '',
+    growthTable,
     END,
   ].join('\n');
   const current = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
@@ -193,6 +250,7 @@ function writeReport(rows: Row[]) {
     : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(REPORT, updated);
   say(table);
+  say(growthTable);
 }
 
 await main();

@@ -1,24 +1,19 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../lib/logger';
-import type { DatabaseStatus } from './db/readiness';
-import {
-  HttpError,
-  NotFoundError,
-  PayloadTooLargeError,
-  ServiceUnavailableError,
-  ValidationError,
-} from './http/errors';
+import type { DatabaseHealth } from './db/database-health';
+import { answerForError, BODY_LIMIT_BYTES, DATABASE_RETRY_AFTER_SECONDS, sendAnswer } from './http/answer';
+import { NotFoundError } from './http/errors';
 import { type RequestLogOptions, startRequestLog } from './http/request-log';
 import { staticRoutes } from './http/static-routes';
 import { parseLoadNumber } from './prime/load-input';
 import type { PrimeChecker } from './prime/prime-checker';
-import { parseNewUser, parseUserPage } from './users/user-input';
 import type { UsersRepository } from './users/users-repository';
+import { usersRoutes } from './users/users-routes';
 
 export interface AppDependencies {
   users: UsersRepository;
   /** Whether the writer and the reader answer (`GET /ready`). */
-  readiness: () => Promise<DatabaseStatus>;
+  database: DatabaseHealth;
   primeChecker: PrimeChecker;
   logger: Logger;
   /** `GET /` and `GET /health` (see http/static-routes.ts); the server may also answer them ahead of Express. */
@@ -31,12 +26,9 @@ export interface AppDependencies {
   authenticate?: RequestHandler;
 }
 
-const BODY_LIMIT = '4kb';
-/** The same pause as the 503s of a database that is away (db/database-errors.ts). */
-const READY_RETRY_AFTER_SECONDS = 2;
-
 export function createApp(deps: AppDependencies): express.Express {
-  const { users, primeChecker, logger } = deps;
+  const { database, primeChecker, logger } = deps;
+  const users = usersRoutes(deps.users, deps.basePath);
   const guarded: RequestHandler[] = deps.authenticate ? [deps.authenticate] : [];
   const app = express();
   app.disable('x-powered-by');
@@ -44,7 +36,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.set('query parser', 'simple');
 
   app.use(requestContext({ logger, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
 
   for (const [path, body] of deps.staticRoutes ?? staticRoutes()) {
     app.get(path, (_req, res) => {
@@ -54,32 +46,23 @@ export function createApp(deps: AppDependencies): express.Express {
 
   // Ready while the writer answers: without the reader, reads fall back to the writer.
   app.get('/ready', async (_req, res) => {
-    const status = await deps.readiness();
+    const status = await database.status();
     if (status.writer !== 'ready') {
-      res.setHeader('Retry-After', String(READY_RETRY_AFTER_SECONDS));
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
       res.status(503).json({ status: 'unavailable', ...status });
       return;
     }
     res.json({ status: 'ready', ...status });
   });
 
+  // Also served ahead of Express on the instances (http/users-fast-path.ts), by the same routes.
   app.get('/users', async (req, res) => {
-    const page = parseUserPage(req.query);
-    const rows = await users.list(page);
-    const last = rows.at(-1);
-    if (last && rows.length === page.limit) {
-      res.setHeader(
-        'Link',
-        `<${deps.basePath ?? ''}/users?limit=${page.limit}&after=${last.id}>; rel="next"`,
-      );
-    }
-    res.json(rows);
+    sendAnswer(res, await users.list(req.query));
   });
 
+  // Also ahead of Express on the instances, but only when unguarded: the guard is an Express handler.
   app.post('/users', ...guarded, async (req, res) => {
-    const user = parseNewUser(req.body);
-    await users.add(user);
-    res.status(201).json({ message: `user ${user.username} added successfully` });
+    sendAnswer(res, await users.add(req.body));
   });
 
   app.get('/load', ...guarded, async (req, res) => {
@@ -116,31 +99,9 @@ function requestContext(log: RequestLogOptions): RequestHandler {
   };
 }
 
-/** body-parser's own errors carry a `type`; they are the client's mistakes, never a 500. */
-function fromBodyParser(error: unknown): HttpError | undefined {
-  const type = (error as { type?: unknown } | null)?.type;
-  if (type === 'entity.parse.failed') return new ValidationError('body is not valid JSON', 'body');
-  if (type === 'entity.too.large') return new PayloadTooLargeError(`body is larger than ${BODY_LIMIT}`);
-  if (typeof type === 'string') return new ValidationError('body cannot be read', 'body');
-  return undefined;
-}
-
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, _req, res, _next) => {
-    const requestId: unknown = res.locals.requestId;
     if (res.headersSent) return;
-    const known = error instanceof HttpError ? error : fromBodyParser(error);
-    if (!known) {
-      logger.error({ requestId, err: error }, 'unhandled error');
-      res.status(500).json({ error: 'internal error' });
-      return;
-    }
-    if (known.status === 401)
-      logger.info({ requestId, reason: String(known.cause ?? known.message) }, 'unauthenticated');
-    if (known instanceof ServiceUnavailableError) {
-      logger.warn({ requestId, err: known.cause ?? known }, known.message);
-      res.setHeader('Retry-After', String(known.retryAfterSeconds));
-    }
-    res.status(known.status).json(known.body());
+    sendAnswer(res, answerForError(error, logger, res.locals.requestId));
   };
 }

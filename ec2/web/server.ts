@@ -7,11 +7,13 @@ import type { Logger } from '../lib/logger';
 import { createApp } from './app';
 import type { ConnectionProvider } from './db/connection-provider';
 import { createDatabase } from './db/database';
+import { knexDatabaseHealth } from './db/database-health';
 import { readRoute } from './db/read-routing';
-import { databaseReadiness } from './db/readiness';
 import { staticRouteServer, staticRoutes } from './http/static-routes';
+import { usersFastPath } from './http/users-fast-path';
 import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
+import { usersRoutes } from './users/users-routes';
 
 export interface WebServerOptions {
   provider: ConnectionProvider;
@@ -60,9 +62,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   let shuttingDown = false;
   const isShuttingDown = () => shuttingDown;
   const routes = staticRoutes();
+  const users = knexUsersRepository(db, readRoute(db, reader, logger));
   const app = createApp({
-    users: knexUsersRepository(db, readRoute(db, reader, logger)),
-    readiness: databaseReadiness(db, reader),
+    users,
+    database: knexDatabaseHealth(db, reader),
     primeChecker,
     logger,
     staticRoutes: routes,
@@ -70,8 +73,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
   });
   const serveStatic = staticRouteServer(routes, { logger, isShuttingDown });
+  const serveUsers = usersFastPath(
+    usersRoutes(users),
+    { logger, isShuttingDown },
+    { postsGuarded: options.authenticate !== undefined },
+  );
   const server = createServer((req, res) => {
-    if (!serveStatic(req, res)) app(req, res);
+    if (!serveStatic(req, res) && !serveUsers(req, res)) app(req, res);
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;

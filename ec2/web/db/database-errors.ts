@@ -1,5 +1,22 @@
-import { ConflictError, DatabaseUnavailableError, type HttpError } from '../http/errors';
 import { tlsVerificationFailure } from './server-tls';
+
+// What the database layer throws besides bugs: database-level facts, for the app to put in HTTP terms.
+
+/** A unique constraint refused a value; `field` is the column it guards. */
+export class DuplicateValueError extends Error {
+  override name = 'DuplicateValueError';
+  constructor(
+    readonly field: string,
+    options?: ErrorOptions,
+  ) {
+    super(`duplicate value for ${field}`, options);
+  }
+}
+
+/** The database is away, moving or refusing our credentials for now: the same request may work shortly. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
 
 // SQLSTATE classes and Node socket errors that mean "the database is away or moving", not "the query
 // is wrong": connection exceptions (08), operator intervention such as a shutdown (57P01-57P03), a
@@ -15,11 +32,13 @@ const UNAVAILABLE_SOCKET_CODES = new Set([
 ]);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i;
+const UNIQUE_VIOLATION = '23505';
 
 interface DriverError {
   name?: unknown;
   code?: unknown;
   constraint?: unknown;
+  table?: unknown;
   message?: unknown;
 }
 
@@ -33,6 +52,8 @@ export function isAuthenticationFailure(error: unknown): boolean {
 }
 
 export function isDatabaseUnavailable(error: unknown): boolean {
+  // Already translated (runPrepared's errors, which the read routing also sees).
+  if (error instanceof DatabaseUnavailableError) return true;
   const { name, code, message } = asDriverError(error);
   if (name === 'KnexTimeoutError') return true;
   // An untrusted server is never talked to: to the client that is the database being away (logged apart).
@@ -42,16 +63,28 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
 }
 
-/** Maps a driver error to what a client may see, or undefined when it is a bug (answered as 500). */
-export function toHttpError(error: unknown): HttpError | undefined {
-  const { code, constraint } = asDriverError(error);
-  if (code === '23505') {
-    // Constraint names follow knex's `<table>_<column>_unique`.
-    const field = typeof constraint === 'string' ? constraint.replace(/^users_|_unique$/g, '') : 'value';
-    return new ConflictError(field);
+/**
+ * The column a unique violation is about, from the constraint's name in knex's `<table>_<column>_unique`
+ * convention (the migrations use `.unique()`); 'value' for a constraint named otherwise.
+ */
+function uniqueColumn({ constraint, table }: DriverError): string {
+  if (typeof constraint !== 'string' || typeof table !== 'string') return 'value';
+  const prefix = `${table}_`;
+  const suffix = '_unique';
+  const fits =
+    constraint.length > prefix.length + suffix.length &&
+    constraint.startsWith(prefix) &&
+    constraint.endsWith(suffix);
+  return fits ? constraint.slice(prefix.length, -suffix.length) : 'value';
+}
+
+/** The database-level error a driver error stands for, or the error itself when it is a bug. */
+export function toDatabaseError(error: unknown): unknown {
+  const driverError = asDriverError(error);
+  if (driverError.code === UNIQUE_VIOLATION) {
+    return new DuplicateValueError(uniqueColumn(driverError), { cause: error });
   }
-  if (isDatabaseUnavailable(error)) {
-    return new DatabaseUnavailableError('database unavailable, try again shortly', 2, { cause: error });
-  }
-  return undefined;
+  if (isDatabaseUnavailable(error))
+    return new DatabaseUnavailableError('database unavailable', { cause: error });
+  return error;
 }

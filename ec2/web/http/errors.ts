@@ -53,4 +53,3 @@ export class ServiceUnavailableError extends HttpError {
 }
 
 export class OverloadedError extends ServiceUnavailableError {}
-export class DatabaseUnavailableError extends ServiceUnavailableError {}

@@ -194,4 +194,43 @@ describe('web API on a real PostgreSQL', () => {
       assert.equal((await fetch(`${h.baseUrl}/users`, { method: 'DELETE' })).status, 404);
     });
   });
+
+  describe('POST body reading', () => {
+    it('answers a POST alike whether the node:http path or Express reads the body', async () => {
+      // Prepare: a quoted charset is valid JSON for Express but not the plain form the node:http path takes.
+      const bodies = [
+        '{"username":"same1","email":"same1@example.com"}',
+        '{"username":"same1","email":"same1@example.com"}',
+        '',
+        '"just a string"',
+        'null',
+        '[1]',
+        '{"username": "x", ',
+        '{"username":"u","email":"u@example.com","extra":1}',
+        `{"pad":"${'x'.repeat(5000)}"}`,
+      ];
+      const answer = async (contentType: string, body: string) => {
+        const res = await fetch(`${h.baseUrl}/users`, {
+          method: 'POST',
+          headers: { 'content-type': contentType },
+          body,
+        });
+        return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+      };
+
+      // Act: each body once per path; the first pair creates the user, so the second pair conflicts.
+      for (const body of bodies) {
+        const fast = await answer('application/json', body);
+        const viaExpress = await answer(
+          'application/json; charset="utf-8"',
+          body.replaceAll('same1', 'same2'),
+        );
+
+        // Assess
+        assert.equal(viaExpress.status, fast.status, body);
+        assert.equal(viaExpress.type, fast.type, body);
+        assert.equal(viaExpress.body, fast.body.replaceAll('same1', 'same2'), body);
+      }
+    });
+  });
 });

@@ -83,7 +83,7 @@ describe('moving the data from the instance tier to Aurora with pg_dump and pg_r
     before_ = await withUsers(source.url, async (users) => {
       for (const name of ['ann', 'bob', 'carol'])
         await users.add({ username: name, email: `${name}@example.com` });
-      return users.list({ limit: 1000, after: 0 });
+      return JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[];
     });
     target = await startTestPostgres();
   });
@@ -130,16 +130,14 @@ describe('moving the data from the instance tier to Aurora with pg_dump and pg_r
     const applied = await migrateToLatest(targetDb);
     await targetDb.destroy();
     assert.deepEqual(applied, []);
-    const [after_, added] = await withUsers(
-      appOnTarget.href,
-      async (users) =>
-        [
-          await users.list({ limit: 1000, after: 0 }),
-          await users.add({ username: 'dave', email: 'dave@example.com' }),
-        ] as const,
-    );
+    const [after_, withDave] = await withUsers(appOnTarget.href, async (users) => {
+      const restored = JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[];
+      await users.add({ username: 'dave', email: 'dave@example.com' });
+      return [restored, JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[]] as const;
+    });
     assert.deepEqual(after_, before_);
-    assert.ok(added.id > Math.max(...before_.map((user) => user.id)));
+    const added = withDave.find((user) => user.username === 'dave');
+    assert.ok(added && added.id > Math.max(...before_.map((user) => user.id)));
     assert.equal(
       await scalar(target.url, "select rolsuper as value from pg_roles where rolname = 'cloudy'"),
       false,

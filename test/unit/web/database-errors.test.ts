@@ -1,21 +1,42 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isAuthenticationFailure, toHttpError } from '../../../ec2/web/db/database-errors';
-import { ConflictError, DatabaseUnavailableError } from '../../../ec2/web/http/errors';
+import {
+  DatabaseUnavailableError,
+  DuplicateValueError,
+  isAuthenticationFailure,
+  isDatabaseUnavailable,
+  toDatabaseError,
+} from '../../../ec2/web/db/database-errors';
 
-describe('toHttpError', () => {
-  it('turns a unique violation into a conflict naming the column', () => {
-    const error = toHttpError({
-      code: '23505',
-      constraint: 'users_email_unique',
-      message: 'duplicate key ...',
-    });
-    assert.ok(error instanceof ConflictError);
-    assert.equal(error.field, 'email');
-    assert.deepEqual(error.body(), { error: 'email already exists', field: 'email' });
+describe('toDatabaseError', () => {
+  it('turns a unique violation into a duplicate value naming the column, whatever the table', () => {
+    for (const [table, constraint, field] of [
+      ['users', 'users_email_unique', 'email'],
+      ['users', 'users_username_unique', 'username'],
+      ['teams', 'teams_display_name_unique', 'display_name'],
+    ] as const) {
+      const driverError = { code: '23505', table, constraint, message: 'duplicate key ...' };
+      const error = toDatabaseError(driverError);
+      assert.ok(error instanceof DuplicateValueError, constraint);
+      assert.equal(error.field, field);
+      assert.equal(error.cause, driverError);
+    }
   });
 
-  it('treats an unreachable or restarting database as temporarily unavailable', () => {
+  it('names no column for a unique constraint outside the naming convention', () => {
+    for (const driverError of [
+      { code: '23505', table: 'users', constraint: 'users_pkey' },
+      { code: '23505', table: 'users', constraint: 'users__unique' },
+      { code: '23505', constraint: 'users_email_unique' },
+      { code: '23505' },
+    ]) {
+      const error = toDatabaseError(driverError);
+      assert.ok(error instanceof DuplicateValueError, JSON.stringify(driverError));
+      assert.equal(error.field, 'value');
+    }
+  });
+
+  it('treats an unreachable or restarting database as temporarily unavailable, keeping the cause', () => {
     const unavailable = [
       { name: 'KnexTimeoutError', message: 'Knex: Timeout acquiring a connection.' },
       { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' },
@@ -25,19 +46,31 @@ describe('toHttpError', () => {
       { code: '57014', message: 'canceling statement due to statement timeout' },
       { code: '28P01', message: 'password authentication failed' },
       { message: 'Connection terminated unexpectedly' },
+      // An untrusted server certificate: never talked to, so away to the client (db/server-tls.ts).
+      { code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' },
     ];
-    for (const error of unavailable) {
-      const http = toHttpError(error);
-      assert.ok(http instanceof DatabaseUnavailableError, JSON.stringify(error));
-      assert.equal(http.status, 503);
-      assert.doesNotMatch(JSON.stringify(http.body()), /ECONN|57P|administrator|password/);
+    for (const driverError of unavailable) {
+      const error = toDatabaseError(driverError);
+      assert.ok(error instanceof DatabaseUnavailableError, JSON.stringify(driverError));
+      assert.equal(error.cause, driverError);
+      assert.doesNotMatch(error.message, /ECONN|57P|administrator|password/);
     }
   });
 
-  it('leaves programming errors to the generic 500 handler', () => {
-    assert.equal(toHttpError({ code: '42P01', message: 'relation "users" does not exist' }), undefined);
-    assert.equal(toHttpError(new TypeError('x is undefined')), undefined);
-    assert.equal(toHttpError(undefined), undefined);
+  it('passes programming errors through unchanged, for the generic 500 handler', () => {
+    const missingTable = { code: '42P01', message: 'relation "users" does not exist' };
+    const bug = new TypeError('x is undefined');
+    assert.equal(toDatabaseError(missingTable), missingTable);
+    assert.equal(toDatabaseError(bug), bug);
+    assert.equal(toDatabaseError(undefined), undefined);
+  });
+});
+
+describe('isDatabaseUnavailable', () => {
+  it('recognises an error already translated, as the read routing sees runPrepared failures', () => {
+    const refused = { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' };
+    assert.equal(isDatabaseUnavailable(toDatabaseError(refused)), true);
+    assert.equal(isDatabaseUnavailable(toDatabaseError({ code: '23505' })), false);
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readWebConfig } from '../../../ec2/web/config';
@@ -8,16 +9,21 @@ import { providersFromConfig } from '../../../ec2/web/db/provider-from-config';
 
 const stsMock = mockClient(STSClient);
 const secretsMock = mockClient(SecretsManagerClient);
+const ssmMock = mockClient(SSMClient);
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n';
 const SECRET_SETTINGS = {
   DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/cloudy-dev-db-secret-reader',
   DB_SECRET_ID: 'cloudy/dev/database',
   DB_SECRET_REGION: 'eu-west-1',
+  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
 };
 
 describe('providersFromConfig', () => {
   beforeEach(() => {
     stsMock.reset();
     secretsMock.reset();
+    ssmMock.reset();
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: CA } });
     stsMock.on(AssumeRoleCommand).resolves({
       Credentials: {
         AccessKeyId: 'ASIAEXAMPLE',
@@ -46,6 +52,7 @@ describe('providersFromConfig', () => {
       user: 'cloudy',
       password: 'pw',
       database: 'postgres',
+      ssl: { ca: CA, rejectUnauthorized: true },
     });
     assert.deepEqual(onReader, {
       ...onWriter,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Knex } from 'knex';
+import { toDatabaseError } from '../../../ec2/web/db/database-errors';
 import {
   chooseReadTarget,
   RETRY_READER_AFTER_MS,
@@ -58,6 +59,19 @@ describe('readerFirst', () => {
     assert.deepEqual([first, withinPause, afterPause], ['writer', 'writer', 'writer']);
     assert.deepEqual(tried, ['reader', 'writer', 'writer', 'reader', 'writer']);
     assert.deepEqual(away, [refused, refused]);
+  });
+
+  it('falls back as well when the failure comes as a database-level error (runPrepared)', async () => {
+    const unavailable = toDatabaseError(refused);
+    const route = readerFirst({ writer, reader });
+
+    const answered = await route.replicaTolerant(async (db) => {
+      const name = await nameOf(db);
+      if (name === 'reader') throw unavailable;
+      return name;
+    });
+
+    assert.equal(answered, 'writer');
   });
 
   it('does not retry on the writer a read that failed for another reason than availability', async () => {
