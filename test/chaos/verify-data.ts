@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { connectAsSuperuser } from './writer';
 
 export interface DataVerification {
   /** `data_checksums` as the server reports it: the cluster was initialised with --data-checksums. */
@@ -19,16 +19,7 @@ export async function verifyData(options: {
   password: string;
   table: string;
 }): Promise<DataVerification> {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port: options.port,
-    user: 'postgres',
-    password: options.password,
-    database: 'postgres',
-    connectionTimeoutMillis: 5_000,
-  });
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connectAsSuperuser(options.port, options.password, 5_000);
   try {
     const show = async (name: string) =>
       (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '';

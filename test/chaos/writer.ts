@@ -62,22 +62,32 @@ export function startWriter(options: { routeFile: string; password: string; inte
   };
 }
 
+/** A connection as the cluster's superuser to the test server on 127.0.0.1 at `port` (the caller ends it). */
+export async function connectAsSuperuser(
+  port: number,
+  password: string,
+  timeoutMs: number,
+): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: timeoutMs,
+  });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 /** Acknowledged numbers absent from the table on the server at `port`. */
 export async function missingRows(options: {
   port: number;
   password: string;
   acknowledged: number[];
 }): Promise<number[]> {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port: options.port,
-    user: 'postgres',
-    password: options.password,
-    database: 'postgres',
-    connectionTimeoutMillis: 2000,
-  });
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connectAsSuperuser(options.port, options.password, 2000);
   try {
     const result = await client.query<{ n: string }>('SELECT n FROM chaos_rows');
     const present = new Set(result.rows.map((row) => Number(row.n)));
