@@ -1,11 +1,19 @@
-import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
-import { CHAOS_PASSWORD, type ClusterTiming, type Primary, startCluster } from './cluster';
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { APP, STAGE, VIRTUAL_IP } from './aws-cluster';
+import { type ClusterTiming, type Primary, startCluster } from './cluster';
+import type { ChaosEc2Timing } from './ec2-timing';
 import { FAULTS, type Fault, injectFault } from './faults';
+import { LOCAL_AWS_ENV } from './lease-store-server';
 import { startSamplerProcess } from './sampler-client';
 import type { SamplerReport } from './server-sampler';
-import { type DataVerification, verifyData } from './verify-data';
-import { missingRows, startWriter } from './writer';
+import { bundleForChaos } from './sidecar-bundle';
+import type { DataVerification } from './verify-data';
+import { startVipRouter } from './vip-router';
+import { missingUsers, startWebApp, startWebWriter, writeOutageMs } from './web-writer';
+
+const REPO = resolve(import.meta.dirname, '../..');
 
 export interface CycleResult {
   fault: Fault;
@@ -14,8 +22,10 @@ export interface CycleResult {
   fromToken: number;
   /** A new generation of the lease: larger than fromToken (the holder may be the same, restarted). */
   toToken: number;
-  /** Fault injected → a new holder's PostgreSQL answers queries and the route points at it. */
+  /** Fault injected → a new holder's PostgreSQL answers queries and the VIP route targets it. */
   takeoverMs: number;
+  /** The longest time without an acknowledged POST /users around the takeover (web-writer.ts). */
+  writeOutageMs: number | undefined;
   /** What the fault's own check found wrong, if anything. */
   faultProblem?: string;
 }
@@ -23,12 +33,16 @@ export interface CycleResult {
 export interface ChaosResult {
   cycles: CycleResult[];
   sampler: SamplerReport;
+  /** POST /users answered 201. */
   acknowledged: number;
-  /** Acknowledged commits missing on the primary after a takeover, summed over all checks. */
+  /** Acknowledged users missing on the primary after a takeover, summed over all checks, and at the end. */
   lost: number;
   twoServerMoments: { atMs: number; servers: string[] }[];
   /** The end-of-run check of the data on the last primary. */
   data: DataVerification;
+  /** Runs of the failover Lambda in the loop, and EC2 errors the emulator injected. */
+  failoverRuns: number;
+  injectedEc2Errors: number;
   /** Why the run stopped before all its cycles, if it did (a takeover that did not happen in time). */
   aborted?: string;
   logDir: string;
@@ -46,14 +60,41 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`no ${what} within ${timeoutMs} ms`);
 }
 
+/** Runs a bundled program of the suite as a child process; resolves with its stdout once it exits 0. */
+function runProgram(file: string, args: string[], ids: { uid: number; gid: number }): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [file, ...args], { ...ids, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.once('exit', (code) =>
+      code === 0 ? done(out) : fail(new Error(`${file} exited ${code}: ${err}`)),
+    );
+  });
+}
+
 /**
- * The fault-injection run: a writer commits numbered rows throughout while faults rotate over the holder; the
- * sampler watches the data directory all along. `livenessTimeoutMs` only stops a stuck run, it measures nothing.
+ * The fault-injection run on the production path: database instances in SIDECAR_MODE=aws against the emulated
+ * EC2 API and the lease store, the failover Lambda in the loop, the web app reached through the VIP router, and
+ * a client writing through it at a fixed rate while faults rotate over the holder; the sampler watches the data
+ * directory all along. `livenessTimeoutMs` only stops a stuck run, it measures nothing.
  */
 export async function runChaos(options: {
   cycles: number;
   sidecars: number;
   timing: ClusterTiming;
+  ec2: ChaosEc2Timing;
+  skipOsShutdown: boolean;
+  promotionDeadlineMs: number;
+  /** The failover Lambda runs this often (on AWS: every minute, and at once on an EC2 state change). */
+  failoverScheduleMs: number;
+  /** The client sends a POST /users this often. */
+  writeIntervalMs: number;
   livenessTimeoutMs: number;
   /** The faults to rotate through (default: all of them). */
   faults?: readonly Fault[];
@@ -64,42 +105,100 @@ export async function runChaos(options: {
 }): Promise<ChaosResult> {
   const progress = options.progress ?? (() => {});
   const cluster = await startCluster({
+    mode: 'aws',
     sidecars: options.sidecars,
     timing: options.timing,
+    ec2: options.ec2,
+    skipOsShutdown: options.skipOsShutdown,
+    promotionDeadlineMs: options.promotionDeadlineMs,
     keepLogs: options.keepLogs ?? false,
   });
-  // The sampler runs from the very start, in a process of its own.
-  const sampler = await startSamplerProcess({
-    dataDir: join(realpathSync(join(cluster.pgdata, '..')), 'pgdata'),
-    intervalMs: 20,
-  }).catch(async (error: unknown) => {
-    await cluster.stop();
-    throw error;
-  });
-  const writer = startWriter({ routeFile: cluster.routeFile, password: CHAOS_PASSWORD, intervalMs: 20 });
-  const cycles: CycleResult[] = [];
-  const rotation = options.faults ?? FAULTS;
-  const rotationAt = (index: number) => rotation[index % rotation.length] as Fault;
-  let lost = 0;
-  let samplerState: Awaited<ReturnType<typeof sampler.stop>>;
-  let data: DataVerification;
-  let aborted: string | undefined;
+  const cleanup: (() => Promise<void>)[] = [() => cluster.stop()];
+  const runCleanup = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
+  };
   try {
+    // The sampler runs from the very start, in a process of its own.
+    const sampler = await startSamplerProcess({
+      dataDir: join(realpathSync(join(cluster.pgdata, '..')), 'pgdata'),
+      intervalMs: 20,
+    });
+    let samplerState: Awaited<ReturnType<typeof sampler.stop>> | undefined;
+    cleanup.push(async () => {
+      samplerState = await sampler.stop();
+    });
+    const router = await startVipRouter(() => cluster.routedPort());
+    cluster.emulator.onChange(() => router.reroute());
+    cleanup.push(() => router.close());
+
+    const failoverProgram = join(cluster.root, 'failover-loop.mjs');
+    await bundleForChaos(join(REPO, 'test/chaos/failover-loop.ts'), failoverProgram);
+    const failoverLog = join(cluster.logDir, 'failover.log');
+    const failoverFd = openSync(failoverLog, 'a');
+    const failover = spawn(process.execPath, [failoverProgram, String(options.failoverScheduleMs)], {
+      stdio: ['ignore', failoverFd, failoverFd],
+      env: {
+        PATH: process.env.PATH,
+        ...LOCAL_AWS_ENV,
+        AWS_ENDPOINT_URL_EC2: cluster.emulator.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: cluster.store.endpoint,
+        STAGE,
+        VIRTUAL_IP,
+        LEASE_TABLE: cluster.store.table,
+        LOG_LEVEL: 'info',
+      },
+    });
+    cleanup.push(async () => {
+      const gone = new Promise((done) => failover.once('exit', done));
+      failover.kill('SIGTERM');
+      await Promise.race([gone, sleep(10_000)]);
+      failover.kill('SIGKILL');
+    });
+
+    await waitFor('first primary', options.livenessTimeoutMs, () => cluster.primary());
+    const web = await startWebApp({
+      databaseUrl:
+        `postgresql://${APP.user}:${APP.password}@127.0.0.1:${router.port}/${APP.database}` +
+        `?sslmode=verify-full&sslrootcert=${encodeURIComponent(cluster.caFile)}`,
+      logFile: join(cluster.logDir, 'web.log'),
+      timeoutMs: options.livenessTimeoutMs,
+    });
+    cleanup.push(() => web.stop());
+    const writer = startWebWriter({
+      baseUrl: web.baseUrl,
+      intervalMs: options.writeIntervalMs,
+      requestTimeoutMs: 5_000,
+    });
+    cleanup.push(() => writer.stop());
+    const appConnection = {
+      user: APP.user,
+      password: APP.password,
+      database: APP.database,
+      ssl: cluster.tlsOptions,
+    };
+
+    const cycles: CycleResult[] = [];
+    const rotation = options.faults ?? FAULTS;
+    const rotationAt = (index: number) => rotation[index % rotation.length] as Fault;
+    let lost = 0;
+    let aborted: string | undefined;
     const stopStartingAt = performance.now() + (options.stopStartingAfterMs ?? Number.POSITIVE_INFINITY);
     for (let index = 0; index < options.cycles && !aborted && performance.now() < stopStartingAt; index++) {
       try {
         const fault = rotationAt(index);
-        // A primary whose sidecar runs (one that has just self-fenced may still answer for a moment).
+        // A primary whose sidecar runs, with every other instance up, and the client writing through it.
         const stablePrimary = async () => {
           const primary = cluster.allUp() ? await cluster.primary() : undefined;
           return primary && cluster.slotOf(primary.holderId) ? primary : undefined;
         };
         await waitFor('stable primary with all standbys up', options.livenessTimeoutMs, stablePrimary);
-        await sleep(500); // commits acknowledged by this primary, to be found after the takeover
+        await writer.ackAfter(performance.now(), options.livenessTimeoutMs);
+        await sleep(500); // writes acknowledged by this primary, to be found after the takeover
         const holder: Primary = await waitFor('stable primary', options.livenessTimeoutMs, stablePrimary);
         let started = performance.now();
         const faultOver = injectFault(cluster, holder, fault, {
           ttlMs: options.timing.ttlMs,
+          promotionDeadlineMs: options.promotionDeadlineMs,
           mark: () => {
             started = performance.now();
           },
@@ -116,14 +215,17 @@ export async function runChaos(options: {
           }),
           faultFailed,
         ]);
-        const takeoverMs = performance.now() - started;
+        const takeoverAt = performance.now();
+        const takeoverMs = takeoverAt - started;
         const faultProblem = await faultOver;
+        await writer.ackAfter(takeoverAt, options.livenessTimeoutMs);
+        const outage = writeOutageMs(writer.attempts(), started, takeoverAt);
         const current = await waitFor('primary to verify on', options.livenessTimeoutMs, () =>
           cluster.primary(),
         );
-        const missing = await missingRows({
+        const missing = await missingUsers({
           port: current.port,
-          password: CHAOS_PASSWORD,
+          connection: appConnection,
           acknowledged: writer.acknowledged(),
         });
         lost += missing.length;
@@ -134,12 +236,15 @@ export async function runChaos(options: {
           fromToken: holder.fencingToken,
           toToken: after.fencingToken,
           takeoverMs,
+          writeOutageMs: outage,
           ...(faultProblem ? { faultProblem } : {}),
         });
+        const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
         progress(
           `cycle ${index + 1}/${options.cycles} ${fault}: ${holder.holderId}#${holder.fencingToken} → ` +
-            `${after.holderId}#${after.fencingToken} in ${Math.round(takeoverMs)} ms, acked ${writer.acknowledged().length}, ` +
-            `missing ${missing.length}, two-server samples ${sampler.latest().twoServerSamples}${faultProblem ? `, PROBLEM: ${faultProblem}` : ''}`,
+            `${after.holderId}#${after.fencingToken}, takeover ${seconds(takeoverMs)}, write outage ${seconds(outage)}, ` +
+            `acked ${writer.acknowledged().length}, missing ${missing.length}, ` +
+            `two-server samples ${sampler.latest().twoServerSamples}${faultProblem ? `, PROBLEM: ${faultProblem}` : ''}`,
         );
       } catch (error) {
         // The invariants are still measured, and the data still verified, over the cycles that ran.
@@ -148,28 +253,47 @@ export async function runChaos(options: {
       }
     }
     await writer.stop();
+    await web.stop();
     const last = await waitFor('primary to verify the data on', options.livenessTimeoutMs, () =>
       cluster.primary(),
     );
-    data = await verifyData({ port: last.port, password: CHAOS_PASSWORD, table: 'chaos_rows' });
-    progress(`data on ${last.holderId}: ${JSON.stringify(data)}`);
-  } finally {
-    await writer.stop();
-    samplerState = await sampler.stop();
-    await cluster.stop();
+    const missingAtEnd = await missingUsers({
+      port: last.port,
+      connection: appConnection,
+      acknowledged: writer.acknowledged(),
+    });
+    lost += missingAtEnd.length;
+    const verifier = join(cluster.root, 'verify-data.mjs');
+    await bundleForChaos(join(REPO, 'test/chaos/verify-data-main.ts'), verifier);
+    const lastSlot = cluster.slots.find((slot) => slot.port === last.port);
+    const data = JSON.parse(
+      await runProgram(
+        verifier,
+        [lastSlot?.socketDir ?? '', String(last.port), APP.database, `${APP.user}.users`],
+        cluster.postgresUser,
+      ),
+    ) as DataVerification;
+    progress(`data on ${last.holderId}: ${JSON.stringify(data)}, missing at the end ${missingAtEnd.length}`);
+    const injectedEc2Errors = Object.values(cluster.emulator.faultCounts()).reduce((a, b) => a + b, 0);
+    await runCleanup();
+    const failoverRuns = readFileSync(failoverLog, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"msg":"failover run"')).length;
+    const state = samplerState ?? { samples: 0, twoServerSamples: 0, maxGapMs: 0, violations: [] };
+    return {
+      cycles,
+      sampler: { samples: state.samples, twoServerSamples: state.twoServerSamples, maxGapMs: state.maxGapMs },
+      acknowledged: writer.acknowledged().length,
+      lost,
+      twoServerMoments: state.violations,
+      data,
+      failoverRuns,
+      injectedEc2Errors,
+      ...(aborted ? { aborted } : {}),
+      logDir: cluster.logDir,
+    };
+  } catch (error) {
+    await runCleanup();
+    throw error;
   }
-  return {
-    cycles,
-    sampler: {
-      samples: samplerState.samples,
-      twoServerSamples: samplerState.twoServerSamples,
-      maxGapMs: samplerState.maxGapMs,
-    },
-    acknowledged: writer.acknowledged().length,
-    lost,
-    twoServerMoments: samplerState.violations,
-    data,
-    ...(aborted ? { aborted } : {}),
-    logDir: cluster.logDir,
-  };
 }

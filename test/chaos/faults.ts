@@ -1,7 +1,6 @@
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { descendantsOf, isLive, listProcesses } from '../../ec2/sidecar/proc/process-table';
-import { type Cluster, leaseRequestTimeoutMs, type Primary } from './cluster';
+import type { ApiFault } from '../support/ec2-api-server';
+import type { AwsCluster } from './aws-cluster';
+import { leaseRequestTimeoutMs, type Primary } from './cluster';
 
 export const FAULTS = [
   'sigkill-holder',
@@ -19,6 +18,9 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
+/** The faults whose takeover is planned (the holder hands over); every other one is unplanned. */
+export const PLANNED_FAULTS: readonly Fault[] = ['sigterm-holder'];
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function send(pid: number, sig: NodeJS.Signals): void {
@@ -29,11 +31,6 @@ function send(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** The live PostgreSQL processes under a sidecar: its postmaster and the postmaster's children. */
-function postgresOf(sidecarPid: number) {
-  return descendantsOf(sidecarPid, listProcesses()).filter((p) => p.comm === 'postgres' && isLive(p));
-}
-
 async function until(what: string, timeoutMs: number, condition: () => Promise<boolean> | boolean) {
   const giveUpAt = performance.now() + timeoutMs;
   while (!(await condition())) {
@@ -42,43 +39,47 @@ async function until(what: string, timeoutMs: number, condition: () => Promise<b
   }
 }
 
+// The promoter's calls (ec2/sidecar/promote/ec2-promoter.ts) and the failover Lambda's route calls.
+const PROMOTION_ACTIONS = ['ModifyInstanceAttribute', 'DescribeRouteTables', 'CreateRoute', 'ReplaceRoute'];
+const EC2_ERRORS: readonly ApiFault[] = ['throttle', 'server-error'];
+
 let clockJumps = 0;
 
 /**
- * Injects one fault into the sidecar slot holding the lease. Resolves when the fault itself is over (the frozen
- * holder continued, the partition healed), with a description if something the fault checks itself went wrong;
- * the takeover is observed separately, from the last `mark()` (a fault with a first phase in which nothing
- * must happen marks the moment its fatal part starts).
+ * Injects one fault into the instance holding the lease. Resolves when the fault itself is over (the frozen
+ * instance continued, the partition healed, EC2 answers again), with a description if something the fault
+ * checks itself went wrong; the takeover is observed separately, from the last `mark()` (a fault with a first
+ * phase in which nothing must happen marks the moment its fatal part starts).
  */
 export async function injectFault(
-  cluster: Cluster,
+  cluster: AwsCluster,
   holder: Primary,
   fault: Fault,
-  options: { ttlMs: number; mark: () => void },
+  options: { ttlMs: number; promotionDeadlineMs: number; mark: () => void },
 ): Promise<string | undefined> {
   const { ttlMs, mark } = options;
   const slot = cluster.slotOf(holder.holderId);
-  const pid = slot?.current?.child.pid;
-  if (!slot || !pid) throw new Error(`holder ${holder.holderId} has no running sidecar`);
+  if (!slot) throw new Error(`holder ${holder.holderId} has no running sidecar`);
   const others = cluster.slots.filter((s) => s !== slot);
   switch (fault) {
-    case 'sigkill-holder': // instance crash: the sidecar and its PostgreSQL die at once
-      send(-pid, 'SIGKILL');
+    case 'sigkill-holder': // instance crash: the sidecar and its PostgreSQL die at once, EC2 still says running
+      cluster.crash(slot);
       return undefined;
-    case 'sigstop-holder': // frozen instance (VM pause, long stall) past the TTL, then resumed
-      send(-pid, 'SIGSTOP');
+    case 'sigstop-holder': {
+      // frozen instance (VM pause, long stall) past the TTL, then resumed
+      const frozen = cluster.freeze(slot);
       await sleep(ttlMs * 1.5);
-      send(-pid, 'SIGCONT');
+      cluster.thaw(slot, frozen);
       return undefined;
-    case 'sigterm-holder': // scale-in or reboot: systemd stops the unit
-      send(pid, 'SIGTERM');
+    }
+    case 'sigterm-holder': // scale-in or a rolling AMI update: systemd stops the unit, then the instance goes
+      cluster.scaleIn(slot);
       return undefined;
     case 'postgres-crash': {
       // The postmaster is the PostgreSQL process whose parent is not PostgreSQL.
-      const postgres = postgresOf(pid);
-      for (const postmaster of postgres.filter((p) => !postgres.some((parent) => parent.pid === p.ppid))) {
+      const postgres = cluster.postgresOf(slot);
+      for (const postmaster of postgres.filter((p) => !postgres.some((parent) => parent.pid === p.ppid)))
         send(postmaster.pid, 'SIGKILL');
-      }
       return undefined;
     }
     case 'store-partition': // the holder cannot reach the lease store; everyone else can
@@ -94,57 +95,60 @@ export async function injectFault(
       return undefined;
     case 'postgres-freeze': {
       // A hung mount, as PostgreSQL sees it: the server stops answering while its sidecar runs on.
-      for (const p of postgresOf(pid)) send(p.pid, 'SIGSTOP');
+      const frozen = cluster.postgresOf(slot);
+      for (const p of frozen) send(p.pid, 'SIGSTOP');
       await until(
         'frozen server stopped by its sidecar',
         ttlMs * 6,
-        () => postgresOf(pid).length === 0,
+        () => cluster.postgresOf(slot).filter((p) => frozen.some((f) => f.pid === p.pid)).length === 0,
       ).finally(() => {
-        for (const p of postgresOf(pid)) send(p.pid, 'SIGCONT');
+        for (const p of frozen) send(p.pid, 'SIGCONT');
       });
       return undefined;
     }
     case 'ec2-errors': {
-      // Every standby's promotion fails (EC2 throttling / 5xx on the route calls) when the holder dies: the
-      // next holder must step down at its promotion deadline and another take over, until EC2 recovers.
-      for (const s of cluster.slots) writeFileSync(join(s.faultDir, 'promote-fails'), '');
-      send(-pid, 'SIGKILL');
+      // The holder's instance crashes while EC2 throttles and fails: first every call (the fence cannot stop
+      // the old holder, nothing may start), then only the promotion's calls (the new holder runs PostgreSQL but
+      // cannot move the route: it must step down at its promotion deadline so that another can take over),
+      // until a second new generation of the lease shows that step-down; then EC2 recovers.
+      const { emulator } = cluster;
+      emulator.injectFaults({ rate: 1, faults: EC2_ERRORS });
+      cluster.crash(slot);
       try {
+        await sleep(ttlMs * 2);
+        emulator.injectFaults({ rate: 1, faults: EC2_ERRORS, actions: PROMOTION_ACTIONS });
         await until(
           'step-down of a holder that could not promote',
-          Math.max(90_000, ttlMs * 10),
+          options.promotionDeadlineMs * 3 + ttlMs * 10,
           async () => {
             const lease = await cluster.store.readLease();
             return lease !== undefined && lease.fencingToken >= holder.fencingToken + 2;
           },
         );
       } finally {
-        for (const s of cluster.slots) rmSync(join(s.faultDir, 'promote-fails'), { force: true });
+        emulator.injectFaults({ rate: 0, faults: [] });
       }
       return undefined;
     }
     case 'sidecar-kill': // the sidecar alone crashes; systemd kills the rest of the unit and restarts it
-      slot.restartWithSameId = true;
-      send(pid, 'SIGKILL');
+      cluster.killSidecar(slot);
       return undefined;
     case 'clock-jump': {
       // The holder's and one standby's wall clocks step minutes apart, the other way round on every use.
       const sign = clockJumps++ % 2 === 0 ? 1 : -1;
-      const offsets = new Map([
-        [slot, sign * 180_000],
-        [others[0], -sign * 180_000],
-      ]);
-      for (const [s, offset] of offsets)
-        if (s) writeFileSync(join(s.faultDir, 'wall-clock-offset-ms'), String(offset));
+      const stepped = [slot, others[0]].filter((s) => s !== undefined);
+      stepped.forEach((s, i) => {
+        cluster.setWallClockOffset(s, (i === 0 ? sign : -sign) * 180_000);
+      });
       // A healthy primary is never replaced because a clock stepped.
       await sleep(ttlMs * 2);
       const now = await cluster.store.readLease();
       const replaced = now?.holderId !== holder.holderId || now.fencingToken !== holder.fencingToken;
       // Then a crash: the takeover must take the TTL, not the minutes the holder's clock is ahead.
       mark();
-      send(-pid, 'SIGKILL');
+      cluster.crash(slot);
       await sleep(ttlMs * 2);
-      for (const s of cluster.slots) rmSync(join(s.faultDir, 'wall-clock-offset-ms'), { force: true });
+      for (const s of stepped) cluster.setWallClockOffset(s, undefined);
       return replaced ? `healthy holder ${holder.holderId} replaced after its clock stepped` : undefined;
     }
     case 'store-slow': {

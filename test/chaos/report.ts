@@ -1,5 +1,6 @@
 import type { ChaosResult } from './chaos';
 import type { ClusterTiming } from './cluster';
+import { type Fault, PLANNED_FAULTS } from './faults';
 
 export const CHAOS_START = '<!-- chaos:start -->';
 export const CHAOS_END = '<!-- chaos:end -->';
@@ -27,33 +28,50 @@ export function markdownTable(header: string[], rows: string[][]): string {
 export function renderChaosTable(input: {
   result: ChaosResult;
   timing: ClusterTiming;
+  /** describeEc2Timing's line: what the emulated EC2 API was set to. */
+  ec2: string;
+  skipOsShutdown: boolean;
+  promotionDeadlineMs: number;
   sidecars: number;
-  faults: readonly string[];
+  faults: readonly Fault[];
   startedAt: Date;
   machine: string;
   /** The arguments the run was given, as typed after `npm run chaos --`. */
   command: string;
 }): string {
   const { result, timing } = input;
-  const takeovers = [...input.faults, 'all'].map((fault) => {
-    const cycles = result.cycles.filter((c) => fault === 'all' || c.fault === fault);
+  const groups: [string, (fault: Fault) => boolean][] = [
+    ...input.faults.map((name): [string, (fault: Fault) => boolean] => [name, (fault) => fault === name]),
+    ['unplanned (all but sigterm-holder)', (fault) => !PLANNED_FAULTS.includes(fault)],
+    ['planned handover (sigterm-holder)', (fault) => PLANNED_FAULTS.includes(fault)],
+    ['all', () => true],
+  ];
+  const rows = groups.map(([fault, member]) => {
+    const cycles = result.cycles.filter((c) => member(c.fault));
     const times = cycles.map((c) => c.takeoverMs);
-    const max = times.length > 0 ? Math.max(...times) : Number.NaN;
+    const outages = cycles.flatMap((c) => (c.writeOutageMs === undefined ? [] : [c.writeOutageMs]));
+    const max = (values: number[]) => (values.length > 0 ? Math.max(...values) : Number.NaN);
     return [
       fault,
       String(times.length),
       String(cycles.filter((c) => c.to === c.from).length),
       seconds(percentile(times, 50)),
       seconds(percentile(times, 99)),
-      seconds(max),
+      seconds(max(times)),
+      seconds(percentile(outages, 50)),
+      seconds(percentile(outages, 99)),
+      seconds(max(outages)),
     ];
   });
   const { sampler } = result;
   return [
     `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- ${input.command}\` (${result.cycles.length} cycles), ` +
-      `${input.sidecars} sidecars on one shared data directory, lease TTL ${timing.ttlMs / 1000} s ` +
+      `production path: ${input.sidecars} instances (SIDECAR_MODE=aws, ec2-fencer with ` +
+      `SkipOsShutdown ${input.skipOsShutdown ? 'on' : '**off**'}, ec2-promoter, promotion deadline ` +
+      `${input.promotionDeadlineMs / 1000} s) on one shared data directory, the failover Lambda in the loop ` +
+      `(${result.failoverRuns} runs), writes through the web app and the VIP router; lease TTL ${timing.ttlMs / 1000} s ` +
       `(renew every ${timing.renewIntervalMs / 1000} s, self-fence ${timing.selfFenceMarginMs / 1000} s before expiry, ` +
-      `expiry margin ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s), ${input.machine}.`,
+      `expiry margin ${timing.clockSkewMs / 1000} s, standby poll ${timing.standbyPollMs / 1000} s); ${input.ec2}; ${input.machine}.`,
     '',
     markdownTable(
       ['invariant', 'measured'],
@@ -63,7 +81,7 @@ export function renderChaosTable(input: {
           `**${sampler.twoServerSamples}** of ${sampler.samples} (every 20 ms; longest gap ${Math.round(sampler.maxGapMs)} ms)`,
         ],
         [
-          'acknowledged commits missing after a takeover',
+          'acknowledged writes (POST /users → 201) missing after a takeover or at the end',
           `**${result.lost}** of ${result.acknowledged} acknowledged`,
         ],
         [
@@ -77,25 +95,40 @@ export function renderChaosTable(input: {
           'healthy primaries replaced while a clock stepped (clock-jump)',
           `**${result.cycles.filter((c) => c.faultProblem).length}** of ${result.cycles.filter((c) => c.fault === 'clock-jump').length}`,
         ],
+        ['EC2 errors injected (ec2-errors: throttling, 5xx)', String(result.injectedEc2Errors)],
       ],
     ),
     '',
     markdownTable(
-      ['fault on the holder', 'cycles', 'same holder', 'takeover p50', 'takeover p99', 'max'],
-      takeovers,
+      [
+        'fault on the holder',
+        'cycles',
+        'same holder',
+        'takeover p50',
+        'p99',
+        'max',
+        'write outage p50',
+        'p99',
+        'max',
+      ],
+      rows,
     ),
     '',
     'Takeover: fault injected (clock-jump: the crash after the 2·T in which the stepped clocks must change ' +
-      'nothing) → a new generation of the lease answers queries and the route points at it. Same holder: the ' +
-      'new generation is the restarted sidecar of the old holder (its precedence), not a peer.',
+      'nothing) → a new generation of the lease answers queries and the VIP route targets it. Write outage: the ' +
+      'longest time without a 201 to the client that POSTs /users through the web app, from the last one before ' +
+      'the fault to the first one for a write sent after the takeover. Same holder: the new generation is the ' +
+      'restarted sidecar of the old holder (its precedence), not a peer.',
   ].join('\n');
 }
 
-/** Replaces the text between the chaos markers, appending the markers if the file has none. */
-export function replaceBetweenMarkers(text: string, content: string): string {
+/** Adds a run's table at the top of the text between the chaos markers (earlier runs stay below it). */
+export function addRunBetweenMarkers(text: string, content: string): string {
   const start = text.indexOf(CHAOS_START);
   const end = text.indexOf(CHAOS_END);
-  const block = `${CHAOS_START}\n${content}\n${CHAOS_END}`;
-  if (start < 0 || end < start) return `${text.trimEnd()}\n\n## Database tier under faults\n\n${block}\n`;
+  if (start < 0 || end < start)
+    return `${text.trimEnd()}\n\n## Database tier under faults\n\n${CHAOS_START}\n${content}\n${CHAOS_END}\n`;
+  const earlier = text.slice(start + CHAOS_START.length, end).trim();
+  const block = `${CHAOS_START}\n${content}\n${earlier ? `\n${earlier}\n` : ''}${CHAOS_END}`;
   return `${text.slice(0, start)}${block}${text.slice(end + CHAOS_END.length)}`;
 }

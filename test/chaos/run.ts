@@ -1,32 +1,65 @@
-// `npm run chaos -- --cycles N [--ttl-ms 10000] [--sidecars 3]`: the long fault-injection run. Writes its table
-// into docs/BENCHMARKS.md between the chaos markers (nothing else in that file is touched).
+// `npm run chaos -- --cycles N`: the long fault-injection run on the production path (see --help). Adds its table
+// to docs/BENCHMARKS.md between the chaos markers, above the earlier runs (nothing else in that file is touched).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos';
+import { AWS_EC2_TIMING, describeEc2Timing, scaledEc2Timing } from './ec2-timing';
 import { FAULTS, type Fault } from './faults';
-import { renderChaosTable, replaceBetweenMarkers } from './report';
+import { addRunBetweenMarkers, renderChaosTable } from './report';
 import { dataIntact } from './verify-data';
 
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', default: false },
     cycles: { type: 'string', default: '50' },
     'ttl-ms': { type: 'string', default: '10000' },
     sidecars: { type: 'string', default: '3' },
     'no-write': { type: 'boolean', default: false },
-    /** Comma-separated subset of the faults (default: all, in rotation). */
+    'no-skip-os-shutdown': { type: 'boolean', default: false },
+    'promotion-deadline-ms': { type: 'string', default: '60000' },
+    'failover-schedule-ms': { type: 'string', default: '5000' },
+    'ec2-scale': { type: 'string', default: '1' },
     faults: { type: 'string' },
-    /** Start no cycle after this many minutes (default: no limit). */
     minutes: { type: 'string' },
   },
 });
+const out = (line: string) => process.stdout.write(`${line}\n`);
+if (values.help) {
+  out(`npm run chaos -- [options]
+
+Faults rotate over the lease holder of a database tier run on its production path: instances in
+SIDECAR_MODE=aws (the production ec2-fencer and ec2-promoter) against an emulated EC2 API on 127.0.0.1, the
+lease in dynalite behind a partition proxy per instance, the failover Lambda's handler in the loop, and a client
+POSTing /users through the real web app and a VIP router that follows the emulated route table. The table goes
+to docs/BENCHMARKS.md.
+
+The emulated EC2 timings (test/chaos/ec2-timing.ts, each with its source), at --ec2-scale 1:
+  ${describeEc2Timing(AWS_EC2_TIMING)}
+
+Options:
+  --cycles N                 faults injected, in rotation (default 50)
+  --faults a,b               a subset of: ${FAULTS.join(', ')}
+  --minutes M                start no cycle after M minutes (the run then ends and writes its table)
+  --ttl-ms T                 lease TTL (default 10000, the sidecar's default); renewal etc. derived as on AWS
+  --sidecars N               database instances (default 3)
+  --promotion-deadline-ms D  PROMOTION_DEADLINE_MS (default 60000, the sidecar's default)
+  --failover-schedule-ms S   the failover Lambda runs this often (default 5000: EventBridge's EC2 state-change
+                             rule invokes it within seconds of a stop; the schedule alone is 1 minute)
+  --no-skip-os-shutdown      fence with Force but without SkipOsShutdown (to measure the difference)
+  --ec2-scale F              multiply the emulated EC2 timings by F (the short run in npm test uses 0.2)
+  --no-write                 print the table, leave docs/BENCHMARKS.md alone`);
+  process.exit(0);
+}
 const cycles = Number(values.cycles);
 const ttlMs = Number(values['ttl-ms']);
 const sidecars = Number(values.sidecars);
+const skipOsShutdown = !values['no-skip-os-shutdown'];
+const promotionDeadlineMs = Number(values['promotion-deadline-ms']);
+const ec2 = scaledEc2Timing(Number(values['ec2-scale']));
 const faults = values.faults ? (values.faults.split(',') as Fault[]) : FAULTS;
 const unknownFault = faults.find((fault) => !FAULTS.includes(fault));
 if (unknownFault) throw new Error(`unknown fault ${unknownFault}; the faults are ${FAULTS.join(', ')}`);
-const out = (line: string) => process.stdout.write(`${line}\n`);
 
 // The sidecar's defaults, derived from the TTL exactly as ec2/sidecar/config.ts derives them.
 const timing = {
@@ -35,33 +68,45 @@ const timing = {
   selfFenceMarginMs: Math.floor(ttlMs * 0.3),
   clockSkewMs: 500,
   standbyPollMs: 500,
-  restartDelayMs: 1000,
+  restartDelayMs: ec2.restartDelayMs,
 };
-// Interrupted: exit through process.exit so the cluster's exit hook kills the sidecars it started.
+out(describeEc2Timing(ec2));
+out(`fence with SkipOsShutdown: ${skipOsShutdown}; promotion deadline ${promotionDeadlineMs} ms`);
+// Interrupted: exit through process.exit so the cluster's exit hook kills the instances it started.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const startedAt = new Date();
+const loadBefore = loadavg()[0] ?? 0;
 const result = await runChaos({
   cycles,
   sidecars,
   timing,
-  // Only stops a stuck run: a takeover through two step-downs (ec2-errors) on a busy machine takes a minute.
-  livenessTimeoutMs: Math.max(120_000, ttlMs * 12),
+  ec2,
+  skipOsShutdown,
+  promotionDeadlineMs,
+  failoverScheduleMs: Number(values['failover-schedule-ms']),
+  writeIntervalMs: 50,
+  // Only stops a stuck run: ec2-errors goes through a promotion deadline and a second takeover.
+  livenessTimeoutMs: Math.max(180_000, ttlMs * 12, promotionDeadlineMs * 3),
   faults,
   ...(values.minutes ? { stopStartingAfterMs: Number(values.minutes) * 60_000 } : {}),
   keepLogs: true,
-  progress: out,
+  progress: (line) => out(`${new Date().toISOString().slice(11, 19)} ${line}`),
 });
+const load = `load average ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`;
 const table = renderChaosTable({
   result,
   timing,
+  ec2: describeEc2Timing(ec2),
+  skipOsShutdown,
+  promotionDeadlineMs,
   sidecars,
   faults,
   startedAt,
   command: process.argv.slice(2).join(' '),
-  machine: `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs`,
+  machine: `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs, ${load}`,
 });
 out(table);
-out(`sidecar logs: ${result.logDir}`);
+out(`logs: ${result.logDir}`);
 if (!values['no-write']) {
   const file = 'docs/BENCHMARKS.md';
   let text = '';
@@ -70,7 +115,7 @@ if (!values['no-write']) {
   } catch {
     text = '# Benchmarks\n';
   }
-  writeFileSync(file, replaceBetweenMarkers(text, table));
+  writeFileSync(file, addRunBetweenMarkers(text, table));
   out(`written to ${file}`);
 }
 const ok =

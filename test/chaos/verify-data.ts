@@ -1,4 +1,4 @@
-import { connectAsSuperuser } from './writer';
+import type pg from 'pg';
 
 export interface DataVerification {
   /** `data_checksums` as the server reports it: the cluster was initialised with --data-checksums. */
@@ -13,43 +13,34 @@ export interface DataVerification {
   checksumFailures: number;
 }
 
-/** The end-of-run check on the last primary: is the data that survived every fault intact? */
-export async function verifyData(options: {
-  port: number;
-  password: string;
-  table: string;
-}): Promise<DataVerification> {
-  const client = await connectAsSuperuser(options.port, options.password, 5_000);
-  try {
-    const show = async (name: string) =>
-      (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '';
-    await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
-    const heap = await client.query<{ n: string }>('SELECT count(*) AS n FROM verify_heapam($1::regclass)', [
-      options.table,
-    ]);
-    // Throws (failing the run) on the first inconsistency between an index and its heap.
-    const indexes = await client.query(
-      `SELECT bt_index_check(index => i.indexrelid, heapallindexed => true)
-         FROM pg_index i WHERE i.indrelid = $1::regclass`,
-      [options.table],
-    );
-    const failures = await client.query<{ n: string | null }>(
-      'SELECT checksum_failures AS n FROM pg_stat_database WHERE datname = current_database()',
-    );
-    return {
-      checksums: (await show('data_checksums')) === 'on',
-      durability: {
-        fsync: await show('fsync'),
-        full_page_writes: await show('full_page_writes'),
-        synchronous_commit: await show('synchronous_commit'),
-      },
-      heapProblems: Number(heap.rows[0]?.n ?? 0),
-      indexesChecked: indexes.rowCount ?? 0,
-      checksumFailures: Number(failures.rows[0]?.n ?? 0),
-    };
-  } finally {
-    await client.end().catch(() => {});
-  }
+/** The end-of-run check on the last primary, as its superuser: is the data that survived every fault intact? */
+export async function verifyData(client: pg.Client, table: string): Promise<DataVerification> {
+  const show = async (name: string) =>
+    (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '';
+  await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+  const heap = await client.query<{ n: string }>('SELECT count(*) AS n FROM verify_heapam($1::regclass)', [
+    table,
+  ]);
+  // Throws (failing the run) on the first inconsistency between an index and its heap.
+  const indexes = await client.query(
+    `SELECT bt_index_check(index => i.indexrelid, heapallindexed => true)
+       FROM pg_index i WHERE i.indrelid = $1::regclass`,
+    [table],
+  );
+  const failures = await client.query<{ n: string | null }>(
+    'SELECT checksum_failures AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return {
+    checksums: (await show('data_checksums')) === 'on',
+    durability: {
+      fsync: await show('fsync'),
+      full_page_writes: await show('full_page_writes'),
+      synchronous_commit: await show('synchronous_commit'),
+    },
+    heapProblems: Number(heap.rows[0]?.n ?? 0),
+    indexesChecked: indexes.rowCount ?? 0,
+    checksumFailures: Number(failures.rows[0]?.n ?? 0),
+  };
 }
 
 /** True when every check passed. */

@@ -80,14 +80,16 @@ export interface Ec2FixtureServer {
   routeTables: FixtureRouteTable[];
   /** A running instance, with what stopping it does to its processes. */
   launch(instance: FixtureInstance, host?: EmulatedHost): void;
+  /** The Auto Scaling group terminates a stopped instance it replaces (its processes are gone by then). */
+  terminate(instanceId: string): void;
   /** The instance as it is now (not as Describe* shows it). */
   instance(instanceId: string): FixtureInstance | undefined;
   /** The OS of an instance stopped responding (frozen, crashed), or responds again (undefined). */
   setUnresponsive(instanceId: string, unresponsive: boolean): void;
   /** The next request of `action` gets `fault`. */
   failNext(action: string, fault: ApiFault): void;
-  /** From now on each request gets one of `faults` with probability `rate`. */
-  injectFaults(options: { rate: number; faults: readonly ApiFault[] }): void;
+  /** From now on each request (of `actions`, default all) gets one of `faults` with probability `rate`. */
+  injectFaults(options: { rate: number; faults: readonly ApiFault[]; actions?: readonly string[] }): void;
   /** Faults injected so far, by kind. */
   faultCounts(): Record<ApiFault, number>;
   /** Called after every change of an instance or a route. */
@@ -222,7 +224,10 @@ export async function startEc2FixtureServer(
   const unresponsiveSince = new Map<string, number>();
   const listeners: (() => void)[] = [];
   const oneShot: { action: string; fault: ApiFault }[] = [];
-  let random: { rate: number; faults: readonly ApiFault[] } = { rate: 0, faults: [] };
+  let random: { rate: number; faults: readonly ApiFault[]; actions?: readonly string[] } = {
+    rate: 0,
+    faults: [],
+  };
   const counts: Record<ApiFault, number> = {
     throttle: 0,
     'server-error': 0,
@@ -339,7 +344,7 @@ export async function startEc2FixtureServer(
       state.poweredOff = true;
       unresponsiveSince.delete(i.instanceId);
       await sleep(timing.stopDurationMs);
-      if (closed) return;
+      if (closed || i.state === 'terminated') return;
       stopping.delete(i.instanceId);
       setState(i, 'stopped');
     })();
@@ -348,6 +353,7 @@ export async function startEc2FixtureServer(
   function pickFault(action: string): ApiFault | undefined {
     const queued = oneShot.findIndex((f) => f.action === action);
     if (queued >= 0) return oneShot.splice(queued, 1)[0]?.fault;
+    if (random.actions && !random.actions.includes(action)) return undefined;
     if (random.rate <= 0 || Math.random() >= random.rate) return undefined;
     // IncorrectInstanceState is an answer only StopInstances gives.
     const applicable = random.faults.filter((f) => f !== 'incorrect-state' || action === 'StopInstances');
@@ -510,6 +516,14 @@ export async function startEc2FixtureServer(
       instances.push(instance);
       if (host) hosts.set(instance.instanceId, host);
       commit();
+    },
+    terminate(instanceId) {
+      const i = instances.find((candidate) => candidate.instanceId === instanceId);
+      if (!i) return;
+      hosts.get(instanceId)?.powerOff();
+      stopping.delete(instanceId);
+      unresponsiveSince.delete(instanceId);
+      setState(i, 'terminated');
     },
     instance: (instanceId) => instances.find((i) => i.instanceId === instanceId),
     setUnresponsive(instanceId, unresponsive) {

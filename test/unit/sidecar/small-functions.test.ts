@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { fenceStateOf } from '../../../ec2/sidecar/fence/instance-state';
 import { descendantsOf, type ProcessInfo, parseStat } from '../../../ec2/sidecar/proc/process-table';
 import { decideRoutes } from '../../../ec2/sidecar/promote/route-decisions';
-import { markdownTable, percentile, replaceBetweenMarkers } from '../../chaos/report';
+import { addRunBetweenMarkers, markdownTable, percentile } from '../../chaos/report';
+import { writeOutageMs } from '../../chaos/web-writer';
 
 describe('fenceStateOf', () => {
   it('maps every EC2 state, and anything else to unknown', () => {
@@ -96,15 +97,31 @@ describe('chaos report', () => {
     );
   });
 
-  it('replaces only the text between its markers', () => {
+  it('adds each run above the earlier ones, only between its markers', () => {
     const text = '# Benchmarks\n\nweb\n<!-- chaos:start -->\nold\n<!-- chaos:end -->\ntail\n';
     assert.equal(
-      replaceBetweenMarkers(text, 'new'),
-      '# Benchmarks\n\nweb\n<!-- chaos:start -->\nnew\n<!-- chaos:end -->\ntail\n',
+      addRunBetweenMarkers(text, 'new'),
+      '# Benchmarks\n\nweb\n<!-- chaos:start -->\nnew\n\nold\n<!-- chaos:end -->\ntail\n',
     );
     assert.match(
-      replaceBetweenMarkers('# Benchmarks\n', 'new'),
+      addRunBetweenMarkers('# Benchmarks\n', 'new'),
       /<!-- chaos:start -->\nnew\n<!-- chaos:end -->\n$/,
     );
+  });
+
+  it('measures a write outage from the last acknowledgement before the fault to the first after the takeover', () => {
+    // Prepare: acknowledged every 100 ms, then a write failing from 1000 to 3000, acknowledged again from 3100
+    const attempts = [
+      ...[100, 200, 300, 900].map((at) => ({ startMs: at - 10, endMs: at, acknowledged: true })),
+      { startMs: 1000, endMs: 3000, acknowledged: false },
+      { startMs: 3050, endMs: 3100, acknowledged: true },
+      { startMs: 3150, endMs: 3200, acknowledged: true },
+    ];
+    // Act
+    const outage = writeOutageMs(attempts, 950, 3000);
+    const noWriteAfter = writeOutageMs(attempts, 950, 4000);
+    // Assess
+    assert.equal(outage, 2200);
+    assert.equal(noWriteAfter, undefined);
   });
 });
