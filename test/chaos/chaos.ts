@@ -148,11 +148,16 @@ export async function runChaos(options: {
         LOG_LEVEL: 'info',
       },
     });
+    let failoverRuns = 0;
     cleanup.push(async () => {
       const gone = new Promise((done) => failover.once('exit', done));
       failover.kill('SIGTERM');
       await Promise.race([gone, sleep(10_000)]);
       failover.kill('SIGKILL');
+      // Counted before the cluster's folder (and its logs, unless kept) is removed.
+      failoverRuns = readFileSync(failoverLog, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"msg":"failover run"')).length;
     });
 
     await waitFor('first primary', options.livenessTimeoutMs, () => cluster.primary());
@@ -276,9 +281,6 @@ export async function runChaos(options: {
     progress(`data on ${last.holderId}: ${JSON.stringify(data)}, missing at the end ${missingAtEnd.length}`);
     const injectedEc2Errors = Object.values(cluster.emulator.faultCounts()).reduce((a, b) => a + b, 0);
     await runCleanup();
-    const failoverRuns = readFileSync(failoverLog, 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('"msg":"failover run"')).length;
     const state = samplerState ?? { samples: 0, twoServerSamples: 0, maxGapMs: 0, violations: [] };
     return {
       cycles,

@@ -18,8 +18,14 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
-/** The faults whose takeover is planned (the holder hands over); every other one is unplanned. */
+/** The planned handover: the holder is stopped on purpose (scale-in, a rolling AMI update) and hands over. */
 export const PLANNED_FAULTS: readonly Fault[] = ['sigterm-holder'];
+/** The unplanned losses of the holder that issue 12's takeover target names: its crash, freeze or partition. */
+export const CRASH_FREEZE_PARTITION: readonly Fault[] = [
+  'sigkill-holder',
+  'sigstop-holder',
+  'store-partition',
+];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,6 +1,6 @@
 import type { ChaosResult } from './chaos';
 import type { ClusterTiming } from './cluster';
-import { type Fault, PLANNED_FAULTS } from './faults';
+import { CRASH_FREEZE_PARTITION, type Fault, PLANNED_FAULTS } from './faults';
 
 export const CHAOS_START = '<!-- chaos:start -->';
 export const CHAOS_END = '<!-- chaos:end -->';
@@ -42,7 +42,7 @@ export function renderChaosTable(input: {
   const { result, timing } = input;
   const groups: [string, (fault: Fault) => boolean][] = [
     ...input.faults.map((name): [string, (fault: Fault) => boolean] => [name, (fault) => fault === name]),
-    ['unplanned (all but sigterm-holder)', (fault) => !PLANNED_FAULTS.includes(fault)],
+    ['unplanned: crash, freeze, partition', (fault) => CRASH_FREEZE_PARTITION.includes(fault)],
     ['planned handover (sigterm-holder)', (fault) => PLANNED_FAULTS.includes(fault)],
     ['all', () => true],
   ];
