@@ -35,6 +35,7 @@ function promoter() {
     instanceId: 'i-self',
     virtualIp: '10.10.10.10',
     routeTableIds: ['rtb-a', 'rtb-b'],
+    sleep: async () => {},
   });
 }
 
@@ -89,6 +90,49 @@ describe('ec2Promoter', () => {
     ec2Mock.on(DescribeRouteTablesCommand).resolves(tables({ 'rtb-a': 'i-old', 'rtb-b': 'i-self' }));
     // Act / Assess
     await assert.rejects(promoter().promote({ fencingToken: 4 }), /rtb-a/);
+    assert.equal(
+      ec2Mock.commandCalls(ReplaceRouteCommand).length,
+      1,
+      'the check re-reads, it never rewrites',
+    );
+  });
+
+  it('waits out reads that still show the old target after the change (EC2 is eventually consistent)', async () => {
+    // Prepare: the read before the change and the next two after it show the old primary
+    ec2Mock.on(DescribeInstancesCommand).resolves(instance(false));
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .resolvesOnce(tables({ 'rtb-a': 'i-old', 'rtb-b': 'i-self' }))
+      .resolvesOnce(tables({ 'rtb-a': 'i-old', 'rtb-b': 'i-self' }))
+      .resolvesOnce(tables({ 'rtb-a': 'i-old', 'rtb-b': 'i-self' }))
+      .resolves(tables({ 'rtb-a': 'i-self', 'rtb-b': 'i-self' }));
+    // Act
+    await promoter().promote({ fencingToken: 4 });
+    // Assess
+    assert.equal(ec2Mock.commandCalls(ReplaceRouteCommand).length, 1);
+    assert.equal(ec2Mock.commandCalls(DescribeRouteTablesCommand).length, 4);
+  });
+
+  it('replaces a route that a stale read showed missing (CreateRoute answers RouteAlreadyExists)', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(instance(false));
+    ec2Mock
+      .on(CreateRouteCommand)
+      .rejects(Object.assign(new Error('exists'), { name: 'RouteAlreadyExists' }));
+    ec2Mock.on(ReplaceRouteCommand).resolves({});
+    ec2Mock
+      .on(DescribeRouteTablesCommand)
+      .resolvesOnce(tables({ 'rtb-a': 'i-self', 'rtb-b': undefined }))
+      .resolves(tables({ 'rtb-a': 'i-self', 'rtb-b': 'i-self' }));
+    // Act
+    await promoter().promote({ fencingToken: 4 });
+    // Assess
+    assert.deepEqual(ec2Mock.commandCalls(ReplaceRouteCommand)[0]?.args[0].input, {
+      RouteTableId: 'rtb-b',
+      DestinationCidrBlock: VIP,
+      InstanceId: 'i-self',
+    });
   });
 
   it('wraps AccessDenied in a PromoteError', async () => {
