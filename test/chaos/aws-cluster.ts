@@ -10,9 +10,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { IDENTIFIER } from '../../ec2/sidecar/postgres/access-model';
 import { descendantsOf, isLive, listProcesses, type ProcessInfo } from '../../ec2/sidecar/proc/process-table';
 import {
   type Ec2FixtureServer,
@@ -77,14 +78,19 @@ export interface AwsClusterOptions {
  */
 export async function startAwsCluster(options: AwsClusterOptions) {
   const { timing, ec2: ec2Timing } = options;
-  if (process.getuid?.() !== 0) {
-    // namespaces per instance and handing folders to the postgres user both need it; CI runs as root.
-    throw new Error('the database fault suite must run as root');
-  }
+  // As root (CI): PostgreSQL runs as the postgres OS user, as on an instance. As any other user: each instance
+  // gets an unprivileged user namespace too (the user mapped to itself), and PostgreSQL runs as that user, whose
+  // name is then the superuser's (peer authentication maps the OS user to the role of the same name).
+  const asRoot = process.getuid?.() === 0;
+  const osUser = asRoot ? 'postgres' : userInfo().username;
+  const uid = Number(execFileSync('id', ['-u', osUser]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', osUser]).toString().trim());
+  if (!asRoot && !IDENTIFIER.test(osUser))
+    throw new Error(
+      `run the fault suite as root, or as a user whose name is a plain role name (not ${osUser})`,
+    );
   const root = mkdtempSync(join(tmpdir(), 'cloudy-chaos-'));
   chmodSync(root, 0o755);
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   const shared = join(root, 'shared');
   mkdirSync(shared);
   chownSync(shared, uid, gid);
@@ -239,6 +245,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
     const child = spawn(
       'unshare',
       [
+        ...(asRoot ? [] : ['--map-current-user']),
         '--pid',
         '--ipc',
         '--mount',
@@ -281,6 +288,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
           PG_PORT: String(slot.port),
           PG_LISTEN_ADDRESSES: '127.0.0.1',
           PG_SOCKET_DIR: slot.socketDir,
+          DB_SUPERUSER: osUser,
           DB_APP_USER: APP.user,
           DB_APP_DATABASE: APP.database,
           DB_PASSWORD_FILE: passwordFile,
@@ -427,8 +435,8 @@ export async function startAwsCluster(options: AwsClusterOptions) {
       if (offsetMs === undefined) rmSync(slot.clockOffsetFile, { force: true });
       else writeFileSync(slot.clockOffsetFile, String(offsetMs));
     },
-    /** The superuser's socket of a slot (peer authentication as the postgres OS user). */
-    postgresUser: { uid, gid },
+    /** Who runs PostgreSQL, and so may log in as its superuser over the local socket (peer authentication). */
+    superuser: { name: osUser, spawnAs: asRoot ? { uid, gid } : {} },
 
     async stop(): Promise<void> {
       stopping = true;

@@ -61,7 +61,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 }
 
 /** Runs a bundled program of the suite as a child process; resolves with its stdout once it exits 0. */
-function runProgram(file: string, args: string[], ids: { uid: number; gid: number }): Promise<string> {
+function runProgram(file: string, args: string[], ids: { uid?: number; gid?: number }): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [file, ...args], { ...ids, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -274,8 +274,14 @@ export async function runChaos(options: {
     const data = JSON.parse(
       await runProgram(
         verifier,
-        [lastSlot?.socketDir ?? '', String(last.port), APP.database, `${APP.user}.users`],
-        cluster.postgresUser,
+        [
+          lastSlot?.socketDir ?? '',
+          String(last.port),
+          cluster.superuser.name,
+          APP.database,
+          `${APP.user}.users`,
+        ],
+        cluster.superuser.spawnAs,
       ),
     ) as DataVerification;
     progress(`data on ${last.holderId}: ${JSON.stringify(data)}, missing at the end ${missingAtEnd.length}`);

@@ -59,7 +59,9 @@ export function applicationBootstrap(
   }
   if (!/^[\x21-\x7e]+$/.test(password))
     throw new Error('the application password must be printable ASCII without spaces');
-  const createDatabase = database === 'postgres' ? [] : [`CREATE DATABASE "${database}" OWNER postgres;`];
+  // Owned by the session's user, the bootstrap superuser (DB_SUPERUSER, the OS user PostgreSQL runs as), whatever
+  // its name: a fixed `OWNER postgres` failed every first boot whose superuser is named otherwise.
+  const createDatabase = database === 'postgres' ? [] : [`CREATE DATABASE "${database}";`];
   return [
     {
       database: 'postgres',

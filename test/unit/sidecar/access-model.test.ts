@@ -59,6 +59,8 @@ describe('access model', () => {
     assert.match(sql, /PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'/);
     assert.doesNotMatch(sql, /Xk3v9Qm2Lp7Rt5Wz/);
     assert.match(sql, /CREATE SCHEMA "cloudy" AUTHORIZATION "cloudy"/);
+    // The database belongs to whoever bootstraps it (DB_SUPERUSER), not to a role that may not exist.
+    assert.match(sql, /CREATE DATABASE "cloudy";/);
   });
 
   it('refuses names that are not plain identifiers and passwords SCRAM would normalise', () => {
