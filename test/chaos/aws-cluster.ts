@@ -40,7 +40,7 @@ export const APP = { user: 'cloudy_app', database: 'cloudy', password: 'chaos-ap
 /** What the instance of a slot is doing, as far as its processes go. */
 type HostState = 'running' | 'crashed' | 'retiring' | 'off';
 
-export interface InstanceSlot {
+interface InstanceSlot {
   index: number;
   /** PostgreSQL's port on 127.0.0.1 for every instance of this slot (one instance at a time). */
   port: number;
