@@ -4,6 +4,7 @@ import {
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
   EC2Client,
+  ModifyInstanceAttributeCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
@@ -152,5 +153,23 @@ describe('emulated EC2 API', () => {
       timeout: 0,
       'incorrect-state': 1,
     });
+  });
+  it('injects faults into the named actions only, and terminates a replaced instance', async () => {
+    // Prepare
+    await start();
+    const { host, events } = recordingHost({ osAnswers: true });
+    server.launch(instance('i-0eee'), host);
+    // Act
+    server.injectFaults({ rate: 1, faults: ['server-error'], actions: ['ModifyInstanceAttribute'] });
+    const modify = ec2.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: 'i-0eee', SourceDestCheck: { Value: false } }),
+    );
+    const describe = described('i-0eee');
+    server.terminate('i-0eee');
+    // Assess
+    await assert.rejects(modify, { name: 'InternalError' });
+    assert.equal(await describe, 'running');
+    assert.deepEqual(events, ['power-off']);
+    await until('described as terminated', async () => (await described('i-0eee')) === 'terminated');
   });
 });
