@@ -85,8 +85,14 @@ const result = await runChaos({
   promotionDeadlineMs,
   failoverScheduleMs: Number(values['failover-schedule-ms']),
   writeIntervalMs: 50,
-  // Only stops a stuck run: ec2-errors goes through a promotion deadline and a second takeover.
-  livenessTimeoutMs: Math.max(180_000, ttlMs * 12, promotionDeadlineMs * 3),
+  // Only stops a stuck run: ec2-errors goes through a promotion deadline and a second takeover, and without
+  // SkipOsShutdown a crashed holder's stop waits out EC2's OS-shutdown timeout.
+  livenessTimeoutMs: Math.max(
+    180_000,
+    ttlMs * 12,
+    promotionDeadlineMs * 3,
+    skipOsShutdown ? 0 : ec2.osShutdownTimeoutMs + 120_000,
+  ),
   faults,
   ...(values.minutes ? { stopStartingAfterMs: Number(values.minutes) * 60_000 } : {}),
   keepLogs: true,
