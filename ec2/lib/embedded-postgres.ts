@@ -14,7 +14,7 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
-export interface LocalPostgresOptions {
+interface LocalPostgresOptions {
   dataDir: string;
   port: number;
   /** Each line the server (and initdb) prints; quiet by default. */

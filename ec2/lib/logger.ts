@@ -4,7 +4,7 @@ import { type DestinationStream, type Logger, pino } from 'pino';
  * Structured JSON logs (one object per line, as CloudWatch Logs Insights reads them).
  * Anything that looks like a credential is redacted wherever it appears in a log object.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'password',
   '*.password',
   '*.*.password',

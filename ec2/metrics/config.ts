@@ -14,7 +14,7 @@ const metricsConfig = z.object({
   PROC_ROOT: z.string().default('/proc'),
 });
 
-export type MetricsConfig = z.infer<typeof metricsConfig>;
+type MetricsConfig = z.infer<typeof metricsConfig>;
 
 export class MetricsConfigurationError extends Error {}
 

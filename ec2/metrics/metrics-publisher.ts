@@ -2,9 +2,9 @@ import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@
 import type { Logger } from '../lib/logger';
 
 /** PutMetricData accepts at most 1000 data per request. */
-export const MAX_DATA_PER_REQUEST = 1000;
+const MAX_DATA_PER_REQUEST = 1000;
 
-export interface PublisherOptions {
+interface PublisherOptions {
   client: CloudWatchClient;
   namespace: string;
   logger: Logger;
@@ -12,7 +12,7 @@ export interface PublisherOptions {
   maxBuffered?: number;
 }
 
-export interface FlushResult {
+interface FlushResult {
   sent: number;
   /** Left in the buffer for the next flush (transient failure). */
   kept: number;

@@ -4,7 +4,7 @@ import { type InstanceIdentity, toMetricData } from './metric-data';
 import type { MetricsPublisher } from './metrics-publisher';
 import type { ProcSample } from './read-proc';
 
-export interface ReporterOptions {
+interface ReporterOptions {
   readSample: () => Promise<ProcSample>;
   publisher: MetricsPublisher;
   identity: InstanceIdentity;
@@ -12,7 +12,7 @@ export interface ReporterOptions {
   logger: Logger;
 }
 
-export interface RunningReporter {
+interface RunningReporter {
   /** Stops the schedule, waits for a reading in progress, then sends what is still buffered once. */
   stop(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
 import { localFencer } from './fence/local-fencer';
 import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
+import type { SidecarLogger } from './log-events';
 import { type LeaseMetrics, leaseMetrics, measuredFencer, measuredLeaseStore } from './metrics/lease-metrics';
 import { dataDirectory } from './postgres/data-directory';
 import { killOurPostgresNow, postgresServer } from './postgres/postgres-server';
@@ -19,7 +20,7 @@ import { localPromoter } from './promote/local-promoter';
 import type { Promoter } from './promote/promoter';
 import { runSidecar, type SidecarOutcome } from './sidecar';
 
-const logger = createLogger('database-sidecar');
+const logger: SidecarLogger = createLogger('database-sidecar');
 
 // systemd restarts the unit on a non-zero exit: the next run starts as a standby with a clean slate.
 const EXIT_CODES: Record<SidecarOutcome, number> = {

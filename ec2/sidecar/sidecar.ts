@@ -1,9 +1,9 @@
-import type { Logger } from '../lib/logger';
 import type { Clock } from './clock';
 import type { Fencer } from './fence/fencer';
 import { decideStandby, type LeaseTiming, leaseStamp, versionKey } from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore } from './lease/lease-store';
+import type { SidecarLogger } from './log-events';
 import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
 import type { PostgresExit, PostgresServer } from './postgres/postgres-server';
 import type { Promoter } from './promote/promoter';
@@ -24,7 +24,7 @@ export interface SidecarDeps {
   postgres: PostgresServer;
   dataDirectory: DataDirectory;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   /** Aborted on SIGTERM (scale-in, reboot, deploy). */
   shutdown: AbortSignal;
 }

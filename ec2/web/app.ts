@@ -10,7 +10,7 @@ import type { PrimeChecker } from './prime/prime-checker';
 import type { UsersRepository } from './users/users-repository';
 import { usersRoutes } from './users/users-routes';
 
-export interface AppDependencies {
+interface AppDependencies {
   users: UsersRepository;
   /** Whether the writer and the reader answer (`GET /ready`). */
   database: DatabaseHealth;

@@ -15,7 +15,7 @@ import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
 import { usersRoutes } from './users/users-routes';
 
-export interface WebServerOptions {
+interface WebServerOptions {
   provider: ConnectionProvider;
   /** Where replica-tolerant reads (`GET /users`) go; absent = the writer serves them. */
   readerProvider?: ConnectionProvider;

@@ -61,7 +61,7 @@ function stopSignal(): Promise<'SIGTERM' | 'SIGINT'> {
 const CRASH_LIMIT = 5;
 const CRASH_WINDOW_MS = 30_000;
 
-export class WorkersCrashLoopError extends Error {}
+class WorkersCrashLoopError extends Error {}
 
 async function superviseWorkers(config: WebConfig, logger: Logger): Promise<void> {
   let stopping = false;

@@ -15,7 +15,7 @@ export interface FailoverConfig {
   dryRun: boolean;
 }
 
-export const DEFAULT_VIRTUAL_IP = '10.10.10.10';
+const DEFAULT_VIRTUAL_IP = '10.10.10.10';
 
 const STAGE_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;

@@ -24,7 +24,7 @@ import {
   STAGE_TAG_KEY,
 } from './observation';
 
-export interface ObserveDeps {
+interface ObserveDeps {
   ec2: EC2Client;
   /** Needed only when LEASE_TABLE is set. */
   dynamodb: DynamoDBClient | undefined;

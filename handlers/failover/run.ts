@@ -38,7 +38,7 @@ export interface RunReport {
   actions: ReturnType<typeof summariseResults>;
 }
 
-/** One line per route table, in the words of the original Lambda. */
+/** One line per route table, in fixed words an operator can search the function's logs for (docs/FAILOVER.md). */
 function logTables(logger: Logger, cidr: string, decision: Decision, results: ActionResult[]): void {
   for (const table of decision.tables) {
     const result = results.find((r) => r.action.routeTableId === table.routeTableId);

@@ -28,7 +28,7 @@ import type { Presign } from './presign';
 import { bakeUserData } from './user-data';
 import { BakeInterruptedError, type Observation, pollUntil } from './wait';
 
-export interface BakeClients {
+interface BakeClients {
   ec2: EC2Client;
   ssm: SSMClient;
   s3: S3Client;
@@ -46,7 +46,7 @@ export interface BakeRequest extends BakeOptions {
   revision?: string;
 }
 
-export interface BakeTiming {
+interface BakeTiming {
   pollIntervalMs: number;
   /** Installing packages and the bundle, then powering off: a few minutes. */
   builderTimeoutMs: number;
@@ -54,13 +54,13 @@ export interface BakeTiming {
   imageTimeoutMs: number;
 }
 
-export const DEFAULT_TIMING: BakeTiming = {
+const DEFAULT_TIMING: BakeTiming = {
   pollIntervalMs: 15_000,
   builderTimeoutMs: 20 * 60_000,
   imageTimeoutMs: 30 * 60_000,
 };
 
-export interface BakeEnvironment {
+interface BakeEnvironment {
   clients: BakeClients;
   presign: Presign;
   /** Aborted on Ctrl-C: the bake stops at the next step or wait, cleans up and rejects. */
@@ -70,7 +70,7 @@ export interface BakeEnvironment {
   now?: () => Date;
 }
 
-export interface BakeResult {
+interface BakeResult {
   imageId: string;
   parameterName: string;
   baseImageId: string;

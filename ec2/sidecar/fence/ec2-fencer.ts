@@ -4,8 +4,8 @@ import {
   type EC2Client,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
+import type { SidecarLogger } from '../log-events';
 import { FenceError, type Fencer } from './fencer';
 import { type FenceState, fenceStateOf } from './instance-state';
 
@@ -22,7 +22,7 @@ const DATABASE_TAG = 'database';
 export function ec2Fencer(options: {
   ec2: EC2Client;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   selfId: string;
   stage: string;
   pollIntervalMs: number;

@@ -32,8 +32,7 @@ export interface LeaseTiming {
   selfFenceMarginMs: number;
   /**
    * Added to the TTL before an unchanged lease counts as expired: covers the rate difference of two monotonic
-   * clocks and scheduling delay. (Named for the wall-clock skew it used to cover; wall clocks are no longer
-   * compared.)
+   * clocks and scheduling delay (CLOCK_SKEW_MS; wall clocks are never compared).
    */
   clockSkewMs: number;
 }

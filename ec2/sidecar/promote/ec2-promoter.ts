@@ -6,7 +6,7 @@ import {
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../lib/logger';
+import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
 import { decideRoutes, type ObservedRoute } from './route-decisions';
 
@@ -16,7 +16,7 @@ import { decideRoutes, type ObservedRoute } from './route-decisions';
  */
 export function ec2Promoter(options: {
   ec2: EC2Client;
-  logger: Logger;
+  logger: SidecarLogger;
   instanceId: string;
   virtualIp: string;
   routeTableIds: string[];

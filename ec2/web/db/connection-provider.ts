@@ -21,7 +21,7 @@ export function urlConnectionProvider(connectionString: string): ConnectionProvi
 
 export class SecretAccessError extends Error {}
 
-export interface CrossAccountSecretOptions {
+interface CrossAccountSecretOptions {
   sts: STSClient;
   /** Builds the Secrets Manager client in the secrets account from the assumed role's credentials. */
   secretsManagerFor: (region: string, credentials: AwsCredentialIdentity) => SecretsManagerClient;

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { isDatabaseUnavailable } from './database-errors';
 
-export type EndpointStatus = 'ready' | 'unavailable' | 'not configured';
+type EndpointStatus = 'ready' | 'unavailable' | 'not configured';
 
-export interface DatabaseStatus {
+interface DatabaseStatus {
   writer: EndpointStatus;
   reader: EndpointStatus;
 }

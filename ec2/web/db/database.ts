@@ -4,7 +4,7 @@ import type { ConnectionProvider } from './connection-provider';
 import { isAuthenticationFailure } from './database-errors';
 import { tlsVerificationFailure } from './server-tls';
 
-export interface DatabaseOptions {
+interface DatabaseOptions {
   provider: ConnectionProvider;
   /** Connections per process. */
   poolMax?: number;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /** The part of a pg client that runPrepared uses. */
-export interface PgConnection {
+interface PgConnection {
   query(config: {
     name: string;
     text: string;

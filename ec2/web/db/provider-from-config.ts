@@ -9,7 +9,7 @@ import {
 import { onHost } from './reader-provider';
 import { ssmServerCa } from './server-tls';
 
-export interface DatabaseProviders {
+interface DatabaseProviders {
   writer: ConnectionProvider;
   /** Where replica-tolerant reads go; undefined = the writer serves them too. */
   reader?: ConnectionProvider;

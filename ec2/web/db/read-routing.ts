@@ -9,7 +9,7 @@ import { isDatabaseUnavailable } from './database-errors';
  */
 export const RETRY_READER_AFTER_MS = 5_000;
 
-export type ReadTarget = 'reader' | 'writer';
+type ReadTarget = 'reader' | 'writer';
 
 /** Pure: where the next replica-tolerant read goes, given when the last reader failure stops counting. */
 export function chooseReadTarget(readerDownUntil: number, now: number): ReadTarget {
@@ -26,7 +26,7 @@ export function writerOnly(writer: Knex): ReadRoute {
   return { replicaTolerant: (work) => work(writer) };
 }
 
-export interface ReaderFirstOptions {
+interface ReaderFirstOptions {
   writer: Knex;
   reader: Knex;
   /** Called with the error each time the reader fails and reads move to the writer. */

@@ -3,11 +3,11 @@ import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jos
 import { HttpError, ServiceUnavailableError } from './errors';
 
 /** No valid bearer token: the body says only that, never why a token failed (that is logged). */
-export class UnauthorizedError extends HttpError {
+class UnauthorizedError extends HttpError {
   readonly status = 401;
 }
 
-export interface TokenRequirements {
+interface TokenRequirements {
   /** The `iss` every token must carry (e.g. a Cognito user pool's https://cognito-idp.REGION.amazonaws.com/ID). */
   issuer: string;
   /** The `aud` every token must carry (the app client id or API identifier). */

@@ -17,7 +17,7 @@ export function inlinePrimeChecker(): PrimeChecker {
   };
 }
 
-export interface PrimePoolOptions {
+interface PrimePoolOptions {
   threads: number;
   /** Tasks allowed to wait for a thread; beyond this the request is refused with 503 instead of queueing. */
   maxQueue: number;

@@ -8,14 +8,14 @@ export interface User {
   email: string;
 }
 
-export interface UserPage {
+interface UserPage {
   limit: number;
   /** Only users with an id greater than this (keyset pagination: stable under concurrent inserts). */
   after: number;
 }
 
 /** A page of users as the JSON text of `User[]`, ordered by id, ready to send as it is. */
-export interface UserPageJson {
+interface UserPageJson {
   json: string;
   count: number;
   /** The id of the page's last user; null for an empty page. */
