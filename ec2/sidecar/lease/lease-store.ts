@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { wrapAwsCall } from '../../lib/aws-errors';
 import { parseLeaseItem } from '../../lib/lease-record';
 import type { LeaseObservation, LeaseVersion } from './lease-decisions';
 
@@ -62,15 +63,12 @@ export function dynamoDbLeaseStore(options: {
   // Every call is abandoned after requestTimeoutMs, whatever the client's own settings do.
   const deadline = () => AbortSignal.timeout(options.requestTimeoutMs);
 
-  async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new LeaseConflictError(`lease ${operation}: condition failed`, { cause: error });
-      }
-      throw new LeaseStoreError(`lease ${operation}: store unavailable`, { cause: error });
-    }
+  function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return wrapAwsCall(call, ({ code, cause }) =>
+      cause instanceof ConditionalCheckFailedException
+        ? new LeaseConflictError(`lease ${operation}: condition failed`, { cause })
+        : new LeaseStoreError(`lease ${operation}: store unavailable (${code})`, { cause }),
+    );
   }
 
   /** A holder's write: applied only while it still holds the same generation of the lease. */

@@ -6,6 +6,7 @@ import {
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
+import { wrapAwsCall } from '../../lib/aws-errors';
 import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
 import { decideRoutes, type ObservedRoute } from './route-decisions';
@@ -24,12 +25,8 @@ export function ec2Promoter(options: {
   const { ec2, logger, instanceId, routeTableIds } = options;
   const destination = `${options.virtualIp}/32`;
 
-  async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw new PromoteError(`${what} failed`, { cause: error });
-    }
+  function call<T>(what: string, send: () => Promise<T>): Promise<T> {
+    return wrapAwsCall(send, ({ code, cause }) => new PromoteError(`${what} failed (${code})`, { cause }));
   }
 
   async function observeRoutes(): Promise<ObservedRoute[]> {

@@ -3,7 +3,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createLogger } from '../../../ec2/lib/logger';
-import { isTransient, metricsPublisher } from '../../../ec2/metrics/metrics-publisher';
+import { metricsPublisher } from '../../../ec2/metrics/metrics-publisher';
 
 const cloudWatch = mockClient(CloudWatchClient);
 const logger = createLogger('test', 'silent');
@@ -106,16 +106,5 @@ describe('metricsPublisher', () => {
       sentBatches()[0]?.map((datum) => datum.MetricName),
       [...Array(2).fill('old'), ...Array(8).fill('new')],
     );
-  });
-});
-
-describe('isTransient', () => {
-  it('retries throttling, server faults and network failures, not refusals', () => {
-    assert.equal(isTransient(throttled()), true);
-    assert.equal(isTransient(sdkError('InternalServiceError', 500)), true);
-    assert.equal(isTransient(sdkError('SlowDown', 429)), true);
-    assert.equal(isTransient(new Error('connect ETIMEDOUT')), true);
-    assert.equal(isTransient(accessDenied()), false);
-    assert.equal(isTransient(sdkError('InvalidParameterValue', 400)), false);
   });
 });
