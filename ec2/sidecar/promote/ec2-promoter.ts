@@ -9,7 +9,7 @@ import {
 import { wrapAwsCall } from '../../lib/aws-errors';
 import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
-import { decideRoutes, type ObservedRoute } from './route-decisions';
+import { decideRoutes, type VipRoute } from './route-decisions';
 
 /**
  * Observe → decide → act → verify for the virtual IP: source/destination check off on this instance (it
@@ -29,7 +29,7 @@ export function ec2Promoter(options: {
     return wrapAwsCall(send, ({ code, cause }) => new PromoteError(`${what} failed (${code})`, { cause }));
   }
 
-  async function observeRoutes(): Promise<ObservedRoute[]> {
+  async function observeRoutes(): Promise<VipRoute[]> {
     const result = await call('DescribeRouteTables', () =>
       ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: routeTableIds })),
     );
