@@ -24,7 +24,8 @@ interface WebServerOptions {
   host?: string;
   loadThreads: number;
   loadQueueLimit: number;
-  dbPoolMax?: number;
+  /** Database connections per pool (DB_POOL_MAX). */
+  dbPoolMax: number;
   shutdownGraceMs: number;
   /** Guards POST /users and GET /load when set (./authentication-from-config.ts). */
   authenticate?: RequestHandler;
@@ -45,7 +46,7 @@ const KEEP_ALIVE_MS = 65_000;
 
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const { logger } = options;
-  const poolMax = options.dbPoolMax ?? 10;
+  const poolMax = options.dbPoolMax;
   const db = createDatabase({ provider: options.provider, poolMax, logger });
   const reader = options.readerProvider
     ? createDatabase({

@@ -1,16 +1,13 @@
 /**
  * The controller keeps three kinds of outcome apart:
- * - configuration errors (bad env, missing permission, missing table): fail loudly, a human must act;
+ * - configuration errors: the controller's own settings, env or event (ConfigurationError, ec2/lib/configuration.ts,
+ *   detected before any AWS call), or AWS refusing how the stack is set up (AwsConfigurationError: a missing
+ *   permission or table): fail loudly, a human must act;
  * - transient errors (throttling, 5xx, network, the world changed under us): log, the next run retries;
  * - observed state (no healthy candidate, unknown state): not an error at all, it is part of the decision.
  * Each AWS call is wrapped once, so the rest of the code sees only these named errors.
  */
 import { type AwsFailure, awsErrorCode, awsErrorKind, wrapAwsCall } from '../../ec2/lib/aws-errors';
-
-/** The controller's own configuration (env or event) is invalid; detected before any AWS call. */
-export class FailoverConfigError extends Error {
-  override readonly name = 'FailoverConfigError';
-}
 
 /** AWS refused the call because of how the stack is set up (IAM, missing table, bad parameter). */
 export class AwsConfigurationError extends Error {

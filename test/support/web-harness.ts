@@ -27,6 +27,7 @@ export async function startWebHarness(
   await migrateToLatest(migrator);
   await migrator.destroy();
   const web = await startWebServer({
+    dbPoolMax: 10,
     provider: options.provider?.(pg) ?? urlConnectionProvider(pg.url),
     logger: createLogger('web-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     port: 0,

@@ -6,8 +6,8 @@ import { tlsVerificationFailure } from './server-tls';
 
 interface DatabaseOptions {
   provider: ConnectionProvider;
-  /** Connections per process. */
-  poolMax?: number;
+  /** Connections per process (the web app's DB_POOL_MAX; one for migrations and the Lambda). */
+  poolMax: number;
   applicationName?: string;
   /** knex's own warnings (e.g. a failed connection attempt) go here instead of the console. */
   logger?: Logger;
@@ -24,7 +24,7 @@ const QUERY_TIMEOUT_MS = 6_000;
 
 export function createDatabase({
   provider,
-  poolMax = 10,
+  poolMax,
   applicationName = 'cloudy-web',
   logger,
 }: DatabaseOptions): Knex {

@@ -15,30 +15,26 @@ interface DatabaseProviders {
   reader?: ConnectionProvider;
 }
 
-export function providersFromConfig(config: WebConfig): DatabaseProviders {
-  if (config.DATABASE_URL) {
+export function providersFromConfig({ database }: WebConfig): DatabaseProviders {
+  if (database.kind === 'url') {
     return {
-      writer: urlConnectionProvider(config.DATABASE_URL),
-      ...(config.DATABASE_READER_URL ? { reader: urlConnectionProvider(config.DATABASE_READER_URL) } : {}),
+      writer: urlConnectionProvider(database.url),
+      ...(database.readerUrl ? { reader: urlConnectionProvider(database.readerUrl) } : {}),
     };
   }
-  // readWebConfig guarantees the secret and CA settings when DATABASE_URL is absent.
-  const roleArn = config.DB_SECRET_ROLE_ARN ?? '';
-  const secretId = config.DB_SECRET_ID ?? '';
-  const secretRegion = config.DB_SECRET_REGION ?? '';
   const secret = crossAccountSecretProvider({
     sts: createStsClient(),
     secretsManagerFor: createSecretsManagerClient,
-    roleArn,
-    secretId,
-    secretRegion,
-    defaultHost: config.DB_WRITER_HOST ?? config.VIRTUAL_IP,
+    roleArn: database.roleArn,
+    secretId: database.secretId,
+    secretRegion: database.secretRegion,
+    defaultHost: database.writerHost,
   });
-  const ca = ssmServerCa({ ssm: createSsmClient(), parameterName: config.DB_CA_PARAMETER ?? '' });
+  const ca = ssmServerCa({ ssm: createSsmClient(), parameterName: database.caParameter });
   // One secret for both: the reader logs in with the same credentials, read once; each verifies its server.
   return {
     writer: withVerifiedTls(secret, ca),
-    ...(config.DB_READER_HOST ? { reader: withVerifiedTls(onHost(secret, config.DB_READER_HOST), ca) } : {}),
+    ...(database.readerHost ? { reader: withVerifiedTls(onHost(secret, database.readerHost), ca) } : {}),
   };
 }
 

@@ -204,6 +204,7 @@ describe('the database as the sidecar initialises it', () => {
     };
     const migrator = createDatabase({ provider, poolMax: 1 });
     const web = await startWebServer({
+      dbPoolMax: 10,
       provider,
       logger: createLogger('web-test', 'silent'),
       port: 0,

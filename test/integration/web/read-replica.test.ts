@@ -47,6 +47,7 @@ describe('a web server with a writer and a reader', () => {
     await migrator.destroy();
     replica = await startStreamingReplica(primary);
     web = await startWebServer({
+      dbPoolMax: 10,
       provider: urlConnectionProvider(primary.url),
       readerProvider: urlConnectionProvider(replica.url),
       logger: createLogger('web-test', process.env.TEST_LOG_LEVEL ?? 'silent'),

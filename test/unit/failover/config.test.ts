@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigurationError } from '../../../ec2/lib/configuration';
 import { readFailoverConfig } from '../../../handlers/failover/config';
-import { FailoverConfigError } from '../../../handlers/failover/errors';
 import { readInvocation } from '../../../handlers/failover/invocation';
 
 describe('readFailoverConfig', () => {
@@ -32,8 +32,8 @@ describe('readFailoverConfig', () => {
   });
 
   const invalid: [string, Record<string, string>, RegExp][] = [
-    ['a missing STAGE', {}, /STAGE is required/],
-    ['a STAGE that is not a stage name', { STAGE: 'dev stage' }, /STAGE must match/],
+    ['a missing STAGE', {}, /STAGE: required/],
+    ['a STAGE that is not a stage name', { STAGE: 'dev stage' }, /STAGE: must be a stage name/],
     ['a VIRTUAL_IP that is not IPv4', { STAGE: 'dev', VIRTUAL_IP: '10.10.10.10/32' }, /VIRTUAL_IP/],
     ['a LEASE_TABLE that is not a table name', { STAGE: 'dev', LEASE_TABLE: 'a b' }, /LEASE_TABLE/],
     ['a DRY_RUN that is not a boolean', { STAGE: 'dev', DRY_RUN: 'yes please' }, /DRY_RUN/],
@@ -42,7 +42,7 @@ describe('readFailoverConfig', () => {
     it(`rejects ${name}, naming the key`, () => {
       assert.throws(
         () => readFailoverConfig(env),
-        (error: unknown) => error instanceof FailoverConfigError && message.test(error.message),
+        (error: unknown) => error instanceof ConfigurationError && message.test(error.message),
       );
     });
   }
@@ -74,6 +74,6 @@ describe('readInvocation', () => {
   });
 
   it('rejects a dryRun that is not a boolean', () => {
-    assert.throws(() => readInvocation({ dryRun: 1 }), FailoverConfigError);
+    assert.throws(() => readInvocation({ dryRun: 1 }), ConfigurationError);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError, readSidecarConfig } from '../../../ec2/sidecar/config';
+import { ConfigurationError } from '../../../ec2/lib/configuration';
+import { readSidecarConfig } from '../../../ec2/sidecar/config';
 
 const aws = {
   HOLDER_ID: 'i-0123456789abcdef0',
@@ -27,9 +28,15 @@ describe('readSidecarConfig', () => {
       selfFenceMarginMs: 3_000,
       clockSkewMs: 500,
     });
-    assert.deepEqual(config.routeTableIds, ['rtb-1', 'rtb-2']);
+    assert.deepEqual(config.mode, {
+      kind: 'aws',
+      region: 'eu-west-1',
+      stage: 'dev',
+      routeTableIds: ['rtb-1', 'rtb-2'],
+      virtualIp: '10.10.10.10',
+      skipOsShutdown: true,
+    });
     assert.equal(config.LEASE_NAME, 'database-primary');
-    assert.equal(config.VIRTUAL_IP, '10.10.10.10');
   });
 
   it('names every missing key', () => {
@@ -50,6 +57,30 @@ describe('readSidecarConfig', () => {
       () => readSidecarConfig({ ...aws, SIDECAR_MODE: 'local' }),
       /FENCE_REGISTRY_DIR.*ROUTE_FILE/,
     );
+  });
+
+  it('locally: the registry and the route file stand in for EC2, the superuser for the application role', () => {
+    // Prepare
+    const local = {
+      SIDECAR_MODE: 'local',
+      HOLDER_ID: 'sidecar-0',
+      LEASE_TABLE: 'lease',
+      PGDATA: '/tmp/pgdata',
+      DB_PASSWORD_FILE: '/tmp/password',
+      FENCE_REGISTRY_DIR: '/tmp/registry',
+      ROUTE_FILE: '/tmp/route.json',
+    };
+
+    // Act
+    const config = readSidecarConfig(local);
+
+    // Assess
+    assert.deepEqual(config.mode, {
+      kind: 'local',
+      registryDir: '/tmp/registry',
+      routeFile: '/tmp/route.json',
+    });
+    assert.equal(config.access.kind, 'superuser-password');
   });
 
   it('refuses timings under which a lost renewal would already force a self-fence', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MetricsConfigurationError, readMetricsConfig } from '../../../ec2/metrics/config';
+import { ConfigurationError } from '../../../ec2/lib/configuration';
+import { readMetricsConfig } from '../../../ec2/metrics/config';
 
 describe('readMetricsConfig', () => {
   it('needs the namespace and region, and defaults the rest to an EC2 instance', () => {
@@ -17,7 +18,7 @@ describe('readMetricsConfig', () => {
     assert.throws(
       () => readMetricsConfig({ METRICS_INTERVAL_SECONDS: 'soon' }),
       (error: unknown) =>
-        error instanceof MetricsConfigurationError &&
+        error instanceof ConfigurationError &&
         ['METRICS_NAMESPACE', 'AWS_REGION', 'METRICS_INTERVAL_SECONDS'].every((key) =>
           error.message.includes(key),
         ),

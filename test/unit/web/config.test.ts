@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError, readWebConfig } from '../../../ec2/web/config';
+import { ConfigurationError } from '../../../ec2/lib/configuration';
+import { readWebConfig } from '../../../ec2/web/config';
 
 describe('readWebConfig', () => {
   it('needs only DATABASE_URL locally and fills in the defaults', () => {
@@ -33,8 +34,15 @@ describe('readWebConfig', () => {
       DB_SECRET_REGION: 'eu-west-1',
       DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
     });
-    assert.equal(config.DATABASE_URL, undefined);
-    assert.equal(config.DB_SECRET_REGION, 'eu-west-1');
+    assert.deepEqual(config.database, {
+      kind: 'secret',
+      roleArn: 'arn:aws:iam::222222222222:role/reader',
+      secretId: 'cloudy/dev/db',
+      secretRegion: 'eu-west-1',
+      caParameter: '/cloudy/dev/database-ca-certificate',
+      writerHost: '10.10.10.10',
+      readerHost: undefined,
+    });
   });
 
   it('rejects a port that is not a port, naming it', () => {
