@@ -79,10 +79,13 @@ describe('userdata/bake-ami.sh', () => {
   afterEach(() => builder.remove());
 
   it('installs Node.js and the checked bundle, prepares the disk, reports ok, powers off', () => {
+    // Prepare
     mkdirSync(join(builder.root, 'opt/cloudy/dist/old'), { recursive: true });
 
+    // Act
     const run = builder.run();
 
+    // Assess
     assert.equal(run.status, 0, run.stderr);
     const app = join(builder.root, 'opt/cloudy/dist');
     assert.equal(readFileSync(join(app, 'web/main.mjs'), 'utf8'), '// web/main.mjs\n');
@@ -103,8 +106,10 @@ describe('userdata/bake-ami.sh', () => {
   });
 
   it('refuses a bundle whose checksum differs, reports where it failed, and powers off all the same', () => {
+    // Act
     const run = builder.run('0'.repeat(64));
 
+    // Assess
     assert.notEqual(run.status, 0);
     assert.match(builder.result(), /^failed with status 1 at line \d+: sha256sum --check --status/);
     assert.ok(!existsSync(join(builder.root, 'opt/cloudy/dist')));

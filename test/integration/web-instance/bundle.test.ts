@@ -84,6 +84,7 @@ describe('the bundle run with node alone', () => {
   });
 
   it('holds every file the boot and bake scripts expect on the AMI', () => {
+    // Act / Assess
     for (const script of ['userdata/webserver.sh', 'userdata/bake-ami.sh']) {
       const text = readFileSync(join(projectRoot, script), 'utf8');
       const expected = [...text.matchAll(/(?:\$APP_DIR\/|\s)((?:web|metrics)\/[\w-]+\.m?js)\b/g)].map(
@@ -106,6 +107,7 @@ describe('the bundle run with node alone', () => {
     });
 
     it('serves /health, /users and /load, then exits 0 on SIGTERM', async () => {
+      // Act
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
       const web = run('web/main.mjs', {
@@ -117,6 +119,7 @@ describe('the bundle run with node alone', () => {
         SHUTDOWN_GRACE_MS: '2000',
         LOG_LEVEL: 'warn',
       });
+      // Assess
       try {
         await waitForHealth(`${base}/health`, web.child);
 
@@ -162,6 +165,7 @@ describe('the bundle run with node alone', () => {
     });
 
     it('reports this machine’s /proc readings to CloudWatch each interval, then exits 0 on SIGTERM', async () => {
+      // Act
       const metrics = run('metrics/main.mjs', {
         AWS_REGION: 'eu-west-1',
         METRICS_NAMESPACE: 'CloudyTest',
@@ -174,6 +178,7 @@ describe('the bundle run with node alone', () => {
         AWS_EC2_METADATA_DISABLED: 'true',
         LOG_LEVEL: 'warn',
       });
+      // Assess
       try {
         for (let attempt = 0; attempt < 100 && received.length === 0; attempt += 1) {
           if (metrics.child.exitCode !== null) break;

@@ -50,8 +50,10 @@ describe('imdsV2Client', () => {
   });
 
   it('reads with a session token, fetched once for several reads', async () => {
+    // Act
     const metadata = imdsV2Client({ endpoint });
 
+    // Assess
     assert.equal(await metadata.get('instance-id'), 'i-0123456789abcdef0');
     assert.equal(await metadata.get('tags/instance/aws:autoscaling:groupName'), 'cloudy-dev-web');
     assert.deepEqual(imds.requests, [
@@ -62,25 +64,30 @@ describe('imdsV2Client', () => {
   });
 
   it('answers undefined for a path the service does not have', async () => {
+    // Act / Assess
     assert.equal(await imdsV2Client({ endpoint }).get('tags/instance/Name'), undefined);
   });
 
   it('fetches a new token when the service no longer accepts the old one', async () => {
+    // Act
     const metadata = imdsV2Client({ endpoint });
     await metadata.get('instance-id');
     imds.revokeTokens();
 
+    // Assess
     assert.equal(await metadata.get('instance-id'), 'i-0123456789abcdef0');
     assert.equal(imds.requests.filter((request) => request.startsWith('PUT')).length, 2);
   });
 
   it('fails with a named error when nothing listens', async () => {
+    // Prepare
     const closed: Server = createServer();
     closed.listen(0, '127.0.0.1');
     await once(closed, 'listening');
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
 
+    // Act / Assess
     await assert.rejects(
       imdsV2Client({ endpoint: `http://127.0.0.1:${port}` }).get('instance-id'),
       InstanceMetadataError,

@@ -77,10 +77,13 @@ describe('userdata/webserver.sh', () => {
   afterEach(() => instance.remove());
 
   it('writes the settings and units, starts both services, then signals success once /health answers', () => {
+    // Prepare
     instance.failNext('curl', 2);
 
+    // Act
     const result = instance.run();
 
+    // Assess
     assert.equal(result.status, 0, result.stderr);
     const env = instance.file('etc/cloudy/web.env');
     for (const [key, value] of Object.entries(PRELUDE).filter(([key]) =>
@@ -107,6 +110,7 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('runs the app as a non-root service that restarts on failure and may drain before it is killed', () => {
+    // Act / Assess
     assert.equal(instance.run().status, 0);
 
     const unit = instance.file('etc/systemd/system/cloudy-web.service');
@@ -127,6 +131,7 @@ describe('userdata/webserver.sh', () => {
   });
 
   it("writes the services' output to files and ships them and the boot log to the tier's log group", () => {
+    // Act / Assess
     assert.equal(instance.run().status, 0);
 
     assert.match(
@@ -159,11 +164,14 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('sends no failure signal when SIGTERM stops it during the boot (the instance is being replaced)', () => {
+    // Prepare
     instance.failNext('curl', 100);
     writeFileSync(join(instance.root, 'stop'), '');
 
+    // Act
     const result = instance.run();
 
+    // Assess
     assert.equal(result.status, 143, result.stderr);
     assert.match(result.stdout, /stopped by SIGTERM/);
     assert.equal(instance.calls().filter((call) => call.startsWith('curl')).length, 3);
@@ -171,6 +179,7 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('is safe to run twice: the same files, no second user, the services restarted, signalled again', () => {
+    // Act / Assess
     assert.equal(instance.run().status, 0);
     const paths = [
       'etc/cloudy/web.env',
@@ -195,10 +204,13 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('signals failure once when /health never answers within the bound', () => {
+    // Prepare
     instance.failNext('curl', 100);
 
+    // Act
     const result = instance.run();
 
+    // Assess
     assert.notEqual(result.status, 0);
     const sent = signals(instance.calls());
     assert.equal(sent.length, 1);
@@ -210,10 +222,13 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('signals failure when the AMI lacks the app', () => {
+    // Prepare
     rmSync(join(instance.root, 'opt/cloudy/dist/web/main.mjs'));
 
+    // Act
     const result = instance.run();
 
+    // Assess
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /main\.mjs is missing: this AMI was not made by npm run bake-ami/);
     assert.match(signals(instance.calls())[0] ?? '', /^cfn-signal --exit-code 1 /);
@@ -222,10 +237,13 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('names a setting the prelude did not export', () => {
+    // Prepare
     const { DB_SECRET_ID: _left, ...incomplete } = PRELUDE;
 
+    // Act
     const result = instance.run(incomplete);
 
+    // Assess
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /DB_SECRET_ID is not set/);
   });

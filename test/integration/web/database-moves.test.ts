@@ -114,7 +114,9 @@ describe('a rotated database secret', () => {
   });
 
   it('is re-read after the server rejects the old password, without a restart', async () => {
+    // Act
     const first = await fetch(`${h.baseUrl}/users`);
+    // Assess
     assert.equal(first.status, 503);
     assert.doesNotMatch(await first.text(), /password|authentication/i);
 

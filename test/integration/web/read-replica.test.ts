@@ -66,8 +66,10 @@ describe('a web server with a writer and a reader', () => {
   });
 
   it('reports both on GET /ready', async () => {
+    // Act
     const res = await fetch(`${baseUrl}/ready`);
 
+    // Assess
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ready', writer: 'ready', reader: 'ready' });
   });

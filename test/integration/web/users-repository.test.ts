@@ -128,13 +128,16 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
     });
 
     it('pages by id with limit and after, and says how many rows the page holds', async () => {
+      // Prepare
       const repository = knexUsersRepository(db);
       for (let i = 1; i <= 5; i += 1) await repository.add({ username: `p${i}`, email: `p${i}@example.com` });
 
+      // Act
       const first = await repository.list({ limit: 2, after: 0 });
       const last = await repository.list({ limit: 2, after: 4 });
       const beyond = await repository.list({ limit: 2, after: 5 });
 
+      // Assess
       assert.deepEqual(
         (JSON.parse(first.json) as { id: number }[]).map((u) => u.id),
         [1, 2],
@@ -148,12 +151,14 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
 
   describe('errors', () => {
     it('throws a duplicate value naming the column for a taken username or email', async () => {
+      // Prepare
       const repository = knexUsersRepository(db);
       await repository.add({ username: 'dora', email: 'dora@example.com' });
 
       const sameName = repository.add({ username: 'dora', email: 'other@example.com' });
       const sameEmail = repository.add({ username: 'dorothy', email: 'dora@example.com' });
 
+      // Act / Assess
       await assert.rejects(
         sameName,
         (error) => error instanceof DuplicateValueError && error.field === 'username',
@@ -187,10 +192,12 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
     });
 
     it('lets a programming error through as it is', async () => {
+      // Prepare
       const broken: PreparedStatement = {
         name: 'cloudy-test-broken',
         text: 'select * from no_such_table where id = $1',
       };
+      // Act / Assess
       await assert.rejects(
         runPrepared(db, broken, [1]),
         (error: { code?: string }) => error.code === '42P01',

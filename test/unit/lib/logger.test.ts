@@ -9,8 +9,10 @@ function capture() {
 
 describe('createLogger', () => {
   it('writes one JSON object per line, naming the service and component', () => {
+    // Act
     const { lines, stream } = capture();
     createLogger('web', 'info', stream).info({ requestId: 'r-1' }, 'request');
+    // Assess
     assert.equal(lines.length, 1);
     assert.equal(lines[0]?.service, 'cloudy');
     assert.equal(lines[0]?.component, 'web');
@@ -19,6 +21,7 @@ describe('createLogger', () => {
   });
 
   it('never writes passwords, secrets or connection strings', () => {
+    // Act
     const { lines, stream } = capture();
     createLogger('web', 'info', stream).info(
       {
@@ -30,6 +33,7 @@ describe('createLogger', () => {
       'settings',
     );
     const text = JSON.stringify(lines);
+    // Assess
     for (const secret of ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'])
       assert.doesNotMatch(text, new RegExp(`\\b${secret}\\b`));
     assert.match(text, /\[redacted\]/);

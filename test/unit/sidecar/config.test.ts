@@ -52,6 +52,7 @@ describe('readSidecarConfig', () => {
   });
 
   it('requires the region and route tables on AWS, the registry and route file locally', () => {
+    // Act / Assess
     assert.throws(() => readSidecarConfig({ ...aws, ROUTE_TABLE_IDS: ' , ' }), /ROUTE_TABLE_IDS/);
     assert.throws(
       () => readSidecarConfig({ ...aws, SIDECAR_MODE: 'local' }),
@@ -84,6 +85,7 @@ describe('readSidecarConfig', () => {
   });
 
   it('refuses timings under which a lost renewal would already force a self-fence', () => {
+    // Act / Assess
     assert.throws(
       () => readSidecarConfig({ ...aws, LEASE_TTL_MS: '10000', LEASE_RENEW_INTERVAL_MS: '4000' }),
       /LEASE_RENEW_INTERVAL_MS/,
@@ -92,6 +94,7 @@ describe('readSidecarConfig', () => {
   });
 
   it('accepts a PostgreSQL wrapper only in local mode', () => {
+    // Act / Assess
     assert.throws(
       () => readSidecarConfig({ ...aws, POSTGRES_WRAPPER: 'unshare --pid --fork --' }),
       /POSTGRES_WRAPPER/,
@@ -112,7 +115,9 @@ describe('readSidecarConfig', () => {
   });
 
   it('refuses to run on AWS without an application role or its TLS files, or with the superuser as the app', () => {
+    // Prepare
     const { DB_APP_USER: _user, ...withoutAppUser } = aws;
+    // Act / Assess
     assert.throws(() => readSidecarConfig(withoutAppUser), /DB_APP_USER: required when SIDECAR_MODE=aws/);
     const { PG_SSL_KEY_FILE: _key, ...withoutKey } = aws;
     assert.throws(() => readSidecarConfig(withoutKey), /PG_SSL_KEY_FILE: required/);

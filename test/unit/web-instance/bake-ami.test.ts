@@ -148,10 +148,13 @@ describe('bakeAmi', () => {
   });
 
   it('images the builder once it installed the app, publishes the id, then removes the builder and files', async () => {
+    // Prepare
     const progress: string[] = [];
 
+    // Act
     const result = await bake(new AbortController(), progress);
 
+    // Assess
     assert.deepEqual(result, {
       imageId: 'ami-0new',
       parameterName: '/cloudy/dev/app-ami-id',
@@ -179,8 +182,10 @@ describe('bakeAmi', () => {
   });
 
   it('launches the builder from the current AL2023 image with IMDSv2 and user data carrying the bundle', async () => {
+    // Act
     await bake();
 
+    // Assess
     const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
     assert.equal(input?.ImageId, 'ami-0base');
     assert.equal(input?.InstanceType, 't3.micro');
@@ -206,8 +211,10 @@ describe('bakeAmi', () => {
   });
 
   it('stores the image id as an AMI-typed parameter, tags the image, and deletes both bake files', async () => {
+    // Act
     await bake();
 
+    // Assess
     assert.deepEqual(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input, {
       Name: '/cloudy/dev/app-ami-id',
       Value: 'ami-0new',
@@ -231,12 +238,15 @@ describe('bakeAmi', () => {
   });
 
   it('creates the bake bucket, with files expiring after a day, when the account has none', async () => {
+    // Prepare
     s3.on(HeadBucketCommand).rejects(sdkError('NotFound', 404));
     s3.on(CreateBucketCommand).resolves({});
     s3.on(PutBucketLifecycleConfigurationCommand).resolves({});
 
+    // Act
     await bake();
 
+    // Assess
     assert.deepEqual(commandsSent().slice(3, 7), [
       'HeadBucket',
       'CreateBucket',
@@ -253,22 +263,27 @@ describe('bakeAmi', () => {
   });
 
   it('keeps waiting through throttled or not-yet-visible looks at the builder', async () => {
+    // Prepare
     ec2
       .on(DescribeInstancesCommand)
       .rejectsOnce(sdkError('InvalidInstanceID.NotFound', 400))
       .rejectsOnce(sdkError('RequestLimitExceeded', 503))
       .resolves(instanceIn('stopped'));
 
+    // Act
     const result = await bake();
 
+    // Assess
     assert.equal(result.imageId, 'ami-0new');
   });
 
   it('fails with the builder’s report, makes no image, and terminates the builder', async () => {
+    // Prepare
     s3.on(GetObjectCommand).resolves(
       resultObject('failed with status 1 at line 47: dnf install -y nodejs24\n...'),
     );
 
+    // Act / Assess
     await assert.rejects(bake(), (error: unknown) => {
       assert.ok(error instanceof BuilderFailedError);
       assert.match(error.message, /line 47: dnf install -y nodejs24/);
@@ -279,9 +294,11 @@ describe('bakeAmi', () => {
   });
 
   it('gives up on a builder that never powers off, and terminates it', async () => {
+    // Prepare
     ec2.on(DescribeInstancesCommand).resolves(instanceIn('running'));
     const progress: string[] = [];
 
+    // Act / Assess
     await assert.rejects(bake(new AbortController(), progress), WaitTimeoutError);
 
     assert.ok(
@@ -291,12 +308,14 @@ describe('bakeAmi', () => {
   });
 
   it('deregisters an image that failed, with its snapshots, and publishes nothing', async () => {
+    // Prepare
     ec2.on(DescribeImagesCommand).resolves({
       Images: [
         { ImageId: 'ami-0new', State: 'failed', StateReason: { Code: 'x', Message: 'snapshot failed' } },
       ],
     });
 
+    // Act / Assess
     await assert.rejects(
       bake(),
       (error: unknown) => error instanceof WaitFailedError && /snapshot failed/.test(error.message),
@@ -316,12 +335,14 @@ describe('bakeAmi', () => {
   });
 
   it('on Ctrl-C while the builder works: stops waiting, terminates it, deletes the files', async () => {
+    // Prepare
     const controller = new AbortController();
     ec2.on(DescribeInstancesCommand).callsFake(() => {
       controller.abort();
       return instanceIn('running');
     });
 
+    // Act / Assess
     await assert.rejects(bake(controller), BakeInterruptedError);
 
     assert.deepEqual(commandsSent(), [
@@ -334,12 +355,14 @@ describe('bakeAmi', () => {
   });
 
   it('on Ctrl-C while the image is pending: deregisters it and publishes nothing', async () => {
+    // Prepare
     const controller = new AbortController();
     ec2.on(DescribeImagesCommand).callsFake(() => {
       controller.abort();
       return { Images: [{ ImageId: 'ami-0new', State: 'pending' }] };
     });
 
+    // Act / Assess
     await assert.rejects(bake(controller), BakeInterruptedError);
 
     assert.deepEqual(commandsSent().slice(-4), [
@@ -352,9 +375,11 @@ describe('bakeAmi', () => {
   });
 
   it('names the failed call, keeps its cause, and cleans up only what exists', async () => {
+    // Prepare
     const cause = sdkError('InsufficientInstanceCapacity', 500);
     ec2.on(RunInstancesCommand).rejects(cause);
 
+    // Act / Assess
     await assert.rejects(bake(), (error: unknown) => {
       assert.ok(error instanceof BakeError);
       assert.match(error.message, /^RunInstances failed: InsufficientInstanceCapacity/);
@@ -365,19 +390,23 @@ describe('bakeAmi', () => {
   });
 
   it('refuses an instance type of another architecture before creating anything', async () => {
+    // Prepare
     ec2.on(DescribeInstanceTypesCommand).resolves({
       InstanceTypes: [{ InstanceType: 't3.micro', ProcessorInfo: { SupportedArchitectures: ['arm64'] } }],
     });
 
+    // Act / Assess
     await assert.rejects(bake(), /t3\.micro runs arm64, not x86_64/);
     assert.deepEqual(commandsSent(), ['GetCallerIdentity', 'GetParameter', 'DescribeInstanceTypes']);
   });
 
   it('reports the original failure when a cleanup step fails too, and still tries the others', async () => {
+    // Prepare
     s3.on(GetObjectCommand).resolves(resultObject('failed with status 1 at line 50'));
     ec2.on(TerminateInstancesCommand).rejects(sdkError('UnauthorizedOperation', 403));
     const progress: string[] = [];
 
+    // Act / Assess
     await assert.rejects(bake(new AbortController(), progress), BuilderFailedError);
 
     assert.ok(

@@ -11,6 +11,7 @@ import {
 
 describe('parseBakeOptions', () => {
   it('needs only the stage: x86_64 on t3.micro, the region from the SDK variables', () => {
+    // Act / Assess
     assert.deepEqual(parseBakeOptions(['--stage', 'dev'], { AWS_REGION: 'eu-central-1' }), {
       stage: 'dev',
       region: 'eu-central-1',
@@ -20,6 +21,7 @@ describe('parseBakeOptions', () => {
   });
 
   it('picks a Graviton builder for arm64 and takes every override', () => {
+    // Act / Assess
     assert.deepEqual(
       parseBakeOptions(
         [
@@ -48,6 +50,7 @@ describe('parseBakeOptions', () => {
   });
 
   it('explains what is wrong with the command line', () => {
+    // Act / Assess
     assert.throws(() => parseBakeOptions([], {}), /--stage is required/);
     assert.throws(() => parseBakeOptions(['--stage', 'a/b'], {}), UsageError);
     assert.throws(() => parseBakeOptions(['--stage', 'dev', '--arch', 'i386'], {}), /x86_64 or arm64/);
@@ -57,12 +60,14 @@ describe('parseBakeOptions', () => {
 
 describe('bakeUserData', () => {
   it('quotes values so that the shell reads presigned URLs whole', () => {
+    // Act
     const userData = bakeUserData('echo hi\n', {
       bundleUrl: "https://b.s3.amazonaws.com/k?X-Amz-Signature=1&it's=%2F",
       bundleSha256: 'f'.repeat(64),
       resultUrl: 'https://b.s3.amazonaws.com/r?a=1&b=2',
     });
 
+    // Assess
     assert.match(
       userData,
       /^export BUNDLE_URL='https:\/\/b\.s3\.amazonaws\.com\/k\?X-Amz-Signature=1&it'\\''s=%2F'$/m,
@@ -71,22 +76,27 @@ describe('bakeUserData', () => {
   });
 
   it('refuses user data EC2 would refuse', () => {
+    // Prepare
     const values = { bundleUrl: 'u', bundleSha256: 's', resultUrl: 'r' };
+    // Act / Assess
     assert.throws(() => bakeUserData('#'.repeat(USER_DATA_LIMIT_BYTES), values), UserDataTooLargeError);
   });
 });
 
 describe('presignS3', () => {
   it('signs locally a URL the builder can use without credentials of its own', async () => {
+    // Prepare
     const client = new S3Client({
       region: 'eu-west-1',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
     });
 
+    // Act
     const url = new URL(
       await presignS3(client, new GetObjectCommand({ Bucket: 'bake', Key: 'dev/1/bundle.tar.gz' }), 3600),
     );
 
+    // Assess
     assert.equal(url.hostname, 'bake.s3.eu-west-1.amazonaws.com');
     assert.equal(url.pathname, '/dev/1/bundle.tar.gz');
     assert.equal(url.searchParams.get('X-Amz-Expires'), '3600');

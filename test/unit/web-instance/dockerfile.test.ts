@@ -43,6 +43,7 @@ const argsOf = (keyword: string) => runtime.filter((i) => i.keyword === keyword)
 
 describe('ec2/Dockerfile', () => {
   it('builds in one stage and runs from another that copies only the web bundle', () => {
+    // Act / Assess
     assert.equal(stages.length, 2);
     assert.match(stages[0]?.[0]?.args ?? '', /^node:\d+-alpine AS build$/);
     assert.ok(
@@ -54,31 +55,40 @@ describe('ec2/Dockerfile', () => {
   });
 
   it('runs as a user other than root', () => {
+    // Act
     const user = argsOf('USER').at(-1);
+    // Assess
     assert.ok(user && user !== 'root' && user !== '0', `USER ${user}`);
   });
 
   it('checks health on /health of the port the app listens on', () => {
+    // Act
     const [healthcheck = ''] = argsOf('HEALTHCHECK');
+    // Assess
     assert.match(healthcheck, /CMD .*127\.0\.0\.1:.*process\.env\.PORT.*\/health/);
     assert.deepEqual(argsOf('EXPOSE'), ['8080']);
     assert.ok(argsOf('ENV').some((env) => /\bPORT=8080\b/.test(env)));
   });
 
   it('starts node under tini, so SIGTERM reaches it even before the app handles signals', () => {
+    // Act / Assess
     assert.deepEqual(argsOf('ENTRYPOINT'), ['["/sbin/tini", "--"]']);
     assert.deepEqual(argsOf('CMD').at(-1), '["node", "dist/web/main.mjs"]');
     assert.ok(argsOf('RUN').some((run) => /apk add --no-cache tini/.test(run)));
   });
 
   it('drains within docker stop’s default 10 s', () => {
+    // Act
     const grace = Number(/SHUTDOWN_GRACE_MS=(\d+)/.exec(argsOf('ENV').join(' '))?.[1]);
+    // Assess
     assert.ok(grace > 0 && grace < 10_000, `SHUTDOWN_GRACE_MS=${grace}`);
   });
 
   it('copies everything the build needs: every bundle entry lives under ec2/', () => {
+    // Act
     const build = read('scripts/build.ts');
     const entries = [...build.matchAll(/^\s*'[\w/-]+': '([^']+)'/gm)].map((match) => match[1]);
+    // Assess
     assert.ok(entries.includes('ec2/web/main.ts'));
     assert.ok(
       entries.every((entry) => entry?.startsWith('ec2/')),
@@ -91,7 +101,9 @@ describe('ec2/Dockerfile', () => {
   });
 
   it('leaves local state out of the build context', () => {
+    // Act
     const ignored = read('.dockerignore').split('\n');
+    // Assess
     for (const path of ['node_modules', 'dist', '.git', '.data']) assert.ok(ignored.includes(path), path);
   });
 });

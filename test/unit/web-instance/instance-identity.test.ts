@@ -18,11 +18,13 @@ describe('resolveIdentity', () => {
   });
 
   it('takes the group from the instance tags in metadata without calling Auto Scaling', async () => {
+    // Act
     const resolved = await resolveIdentity(
       metadata({ 'instance-id': INSTANCE, 'tags/instance/aws:autoscaling:groupName': 'cloudy-dev-web\n' }),
       new AutoScalingClient({}),
     );
 
+    // Assess
     assert.deepEqual(resolved, {
       identity: { instanceId: INSTANCE, autoScalingGroupName: 'cloudy-dev-web' },
     });
@@ -30,6 +32,7 @@ describe('resolveIdentity', () => {
   });
 
   it('asks Auto Scaling for the group when the tags are not in metadata', async () => {
+    // Prepare
     autoScaling.on(DescribeAutoScalingInstancesCommand, { InstanceIds: [INSTANCE] }).resolves({
       AutoScalingInstances: [
         {
@@ -43,25 +46,32 @@ describe('resolveIdentity', () => {
       ],
     });
 
+    // Act
     const resolved = await resolveIdentity(metadata({ 'instance-id': INSTANCE }), new AutoScalingClient({}));
 
+    // Assess
     assert.deepEqual(resolved.identity, { instanceId: INSTANCE, autoScalingGroupName: 'cloudy-dev-web' });
   });
 
   it('goes on with the instance id alone, saying why, outside any group', async () => {
+    // Prepare
     autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
 
+    // Act
     const resolved = await resolveIdentity(metadata({ 'instance-id': INSTANCE }), new AutoScalingClient({}));
 
+    // Assess
     assert.deepEqual(resolved.identity, { instanceId: INSTANCE });
     assert.match(resolved.groupMissingReason ?? '', /not in an Auto Scaling group/);
   });
 
   it('fails with a named error when Auto Scaling refuses, so that the service starts again later', async () => {
+    // Prepare
     autoScaling
       .on(DescribeAutoScalingInstancesCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
 
+    // Act / Assess
     await assert.rejects(
       resolveIdentity(metadata({ 'instance-id': INSTANCE }), new AutoScalingClient({})),
       (error: unknown) => error instanceof IdentityError && error.cause instanceof Error,
@@ -69,6 +79,7 @@ describe('resolveIdentity', () => {
   });
 
   it('fails without an instance id', async () => {
+    // Act / Assess
     await assert.rejects(resolveIdentity(metadata({}), new AutoScalingClient({})), IdentityError);
   });
 });

@@ -34,12 +34,15 @@ describe('metricsPublisher', () => {
   });
 
   it('sends everything buffered to the namespace in batches of at most 1000', async () => {
+    // Prepare
     cloudWatch.on(PutMetricDataCommand).resolves({});
     const metrics = publisher(5000);
     metrics.enqueue(data(2500));
 
+    // Act
     const result = await metrics.flush();
 
+    // Assess
     assert.deepEqual(result, { sent: 2500, kept: 0, dropped: 0 });
     assert.deepEqual(
       sentBatches().map((batch) => batch.length),
@@ -54,14 +57,17 @@ describe('metricsPublisher', () => {
   });
 
   it('keeps throttled data and sends it with the next flush', async () => {
+    // Prepare
     cloudWatch.on(PutMetricDataCommand).rejectsOnce(throttled()).resolves({});
     const metrics = publisher();
     metrics.enqueue(data(6, 'first'));
 
+    // Act
     const first = await metrics.flush();
     metrics.enqueue(data(6, 'second'));
     const second = await metrics.flush();
 
+    // Assess
     assert.deepEqual(first, { sent: 0, kept: 6, dropped: 0 });
     assert.deepEqual(second, { sent: 12, kept: 0, dropped: 0 });
     assert.deepEqual(
@@ -71,33 +77,41 @@ describe('metricsPublisher', () => {
   });
 
   it('drops data CloudWatch refuses for good instead of retrying it forever', async () => {
+    // Prepare
     cloudWatch.on(PutMetricDataCommand).rejectsOnce(accessDenied()).resolves({});
     const metrics = publisher();
     metrics.enqueue(data(6));
 
+    // Act
     const result = await metrics.flush();
 
+    // Assess
     assert.deepEqual(result, { sent: 0, kept: 0, dropped: 6 });
     assert.equal(metrics.buffered(), 0);
   });
 
   it('never throws, whatever the client does', async () => {
+    // Prepare
     cloudWatch.on(PutMetricDataCommand).rejects(new TypeError('socket hang up'));
     const metrics = publisher();
     metrics.enqueue(data(3));
 
+    // Act
     const result = await metrics.flush();
 
+    // Assess
     assert.deepEqual(result, { sent: 0, kept: 3, dropped: 0 });
   });
 
   it('bounds the buffer through a long outage by dropping the oldest data', async () => {
+    // Act
     cloudWatch.on(PutMetricDataCommand).rejects(throttled());
     const metrics = publisher(10);
     metrics.enqueue(data(8, 'old'));
     await metrics.flush();
     metrics.enqueue(data(8, 'new'));
 
+    // Assess
     assert.equal(metrics.buffered(), 10);
     cloudWatch.reset();
     cloudWatch.on(PutMetricDataCommand).resolves({});

@@ -62,11 +62,14 @@ describe('startMetricsReporter', () => {
   });
 
   it('takes a baseline at start and sends the first metrics one interval later', async () => {
+    // Prepare
     const reporter = start([captured(1), captured(2)]);
     await settle();
 
+    // Act
     mock.timers.tick(MINUTE - 1);
     await settle();
+    // Assess
     assert.equal(cloudWatch.commandCalls(PutMetricDataCommand).length, 0);
 
     mock.timers.tick(1);
@@ -81,14 +84,17 @@ describe('startMetricsReporter', () => {
   });
 
   it('sends once per interval and goes on after a failed reading', async () => {
+    // Prepare
     const reporter = start([captured(1), captured(2), new Error('EIO'), captured(2)]);
     await settle();
 
+    // Act
     for (let minute = 0; minute < 3; minute += 1) {
       mock.timers.tick(MINUTE);
       await settle();
     }
 
+    // Assess
     // Minute 1 sends all three metrics; minute 2's reading failed; minute 3 compares two equal readings,
     // which carry no CPU time, so only memory is sent.
     assert.deepEqual(
@@ -99,6 +105,7 @@ describe('startMetricsReporter', () => {
   });
 
   it('sends throttled metrics with the next interval', async () => {
+    // Prepare
     cloudWatch
       .on(PutMetricDataCommand)
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
@@ -106,11 +113,13 @@ describe('startMetricsReporter', () => {
     const reporter = start([captured(1), captured(2)]);
     await settle();
 
+    // Act
     mock.timers.tick(MINUTE);
     await settle();
     mock.timers.tick(MINUTE);
     await settle();
 
+    // Assess
     assert.deepEqual(
       metricNamesSent().map((names) => names.length),
       [6, 8],
@@ -119,6 +128,7 @@ describe('startMetricsReporter', () => {
   });
 
   it('skips the slots a slow send overran instead of sending several at once', async () => {
+    // Prepare
     // The first send takes 2.5 minutes (1:00 → 3:30): the next reading is at 4:00, not at once for 2:00 and 3:00.
     cloudWatch
       .on(PutMetricDataCommand)
@@ -127,10 +137,12 @@ describe('startMetricsReporter', () => {
     const reporter = start([captured(1), captured(2)]);
     await settle();
 
+    // Act
     for (const step of [MINUTE, MINUTE, MINUTE, 30_000, 29_000]) {
       mock.timers.tick(step);
       await settle();
     }
+    // Assess
     assert.equal(cloudWatch.commandCalls(PutMetricDataCommand).length, 1);
     mock.timers.tick(1000);
     await settle();
@@ -139,13 +151,16 @@ describe('startMetricsReporter', () => {
   });
 
   it('stops reading once stopped', async () => {
+    // Prepare
     const reporter = start([captured(1), captured(2)]);
     await settle();
 
+    // Act
     await reporter.stop();
     mock.timers.tick(5 * MINUTE);
     await settle();
 
+    // Assess
     assert.equal(cloudWatch.commandCalls(PutMetricDataCommand).length, 0);
   });
 });

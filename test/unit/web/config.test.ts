@@ -5,17 +5,21 @@ import { readWebConfig } from '../../../ec2/web/config';
 
 describe('readWebConfig', () => {
   it('needs only DATABASE_URL locally and fills in the defaults', () => {
+    // Act
     const config = readWebConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db' });
+    // Assess
     assert.equal(config.PORT, 8080);
     assert.equal(config.VIRTUAL_IP, '10.10.10.10');
     assert.ok(config.SHUTDOWN_GRACE_MS < 20_000, 'drains within the target group deregistration delay');
   });
 
   it('honours PORT', () => {
+    // Act / Assess
     assert.equal(readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: '9090' }).PORT, 9090);
   });
 
   it('names every missing secret setting when there is no DATABASE_URL', () => {
+    // Act / Assess
     assert.throws(
       () => readWebConfig({ DB_SECRET_ID: 'cloudy/dev/db' }),
       (error: unknown) =>
@@ -28,12 +32,14 @@ describe('readWebConfig', () => {
   });
 
   it('accepts the cross-account secret settings with the CA parameter', () => {
+    // Act
     const config = readWebConfig({
       DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
       DB_SECRET_ID: 'cloudy/dev/db',
       DB_SECRET_REGION: 'eu-west-1',
       DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
     });
+    // Assess
     assert.deepEqual(config.database, {
       kind: 'secret',
       roleArn: 'arn:aws:iam::222222222222:role/reader',
@@ -46,6 +52,7 @@ describe('readWebConfig', () => {
   });
 
   it('rejects a port that is not a port, naming it', () => {
+    // Act / Assess
     assert.throws(() => readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: 'http' }), /PORT/);
   });
 });
