@@ -10,9 +10,9 @@ const outdir = process.argv[2] ?? 'dist';
 
 await build({
   entryPoints: {
-    'web/main': 'ec2/web/main.ts',
+    'web/main': 'web/main.ts',
     // The /load worker thread is loaded by file name, so it must be its own file beside main.
-    'web/prime-worker': 'ec2/web/prime/prime-worker.ts',
+    'web/prime-worker': 'web/prime/prime-worker.ts',
     'sidecar/main': 'ec2/sidecar/main.ts',
     'metrics/main': 'ec2/metrics/main.ts',
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv, positiveInt } from '../lib/configuration';
+import { parseEnv, positiveInt } from '../../shared/configuration';
 
 /** Settings of the metrics reporter, read from the environment once at start (systemd's env file). */
 const metricsConfig = z.object({

@@ -1,6 +1,6 @@
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { awsErrorKind } from '../lib/aws-errors';
-import type { Logger } from '../lib/logger';
+import { awsErrorKind } from '../../shared/aws-errors';
+import type { Logger } from '../../shared/logger';
 
 /** PutMetricData accepts at most 1000 data per request. */
 const MAX_DATA_PER_REQUEST = 1000;

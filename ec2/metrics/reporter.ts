@@ -1,4 +1,4 @@
-import type { Logger } from '../lib/logger';
+import type { Logger } from '../../shared/logger';
 import { cpuUsageBetween } from './cpu-times';
 import { type InstanceIdentity, toMetricData } from './metric-data';
 import type { MetricsPublisher } from './metrics-publisher';

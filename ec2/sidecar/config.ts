@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseEnv, virtualIp } from '../lib/configuration';
-import { LEASE_NAME } from '../lib/lease-record';
+import { parseEnv, virtualIp } from '../../shared/configuration';
+import { LEASE_NAME } from '../../shared/lease-record';
 import { type AccessModel, IDENTIFIER } from './postgres/access-model';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);

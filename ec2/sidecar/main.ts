@@ -2,9 +2,9 @@
 // runs on the shared data directory. See docs/DATABASE-TIER.md.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createLeaseDynamoDbClient, createSidecarEc2Client } from '../lib/aws-clients';
-import { ConfigurationError } from '../lib/configuration';
-import { createLogger } from '../lib/logger';
+import { ConfigurationError } from '../../shared/configuration';
+import { createLogger } from '../../shared/logger';
+import { createLeaseDynamoDbClient, createSidecarEc2Client } from './aws-clients';
 import { type Clock, steppableClock, systemClock } from './clock';
 import { readSidecarConfig, type SidecarConfig } from './config';
 import { ec2Fencer } from './fence/ec2-fencer';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanFlag, parseEnv, unsetIfEmpty, virtualIp } from '../../ec2/lib/configuration';
+import { booleanFlag, parseEnv, unsetIfEmpty, virtualIp } from '../../shared/configuration';
 
 const failoverEnv = z.object({
   /** Only instances and route tables tagged `cloudy:stage=<STAGE>` are observed or changed. */

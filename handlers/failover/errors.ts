@@ -1,13 +1,13 @@
 /**
  * The controller keeps three kinds of outcome apart:
- * - configuration errors: the controller's own settings, env or event (ConfigurationError, ec2/lib/configuration.ts,
+ * - configuration errors: the controller's own settings, env or event (ConfigurationError, shared/configuration.ts,
  *   detected before any AWS call), or AWS refusing how the stack is set up (AwsConfigurationError: a missing
  *   permission or table): fail loudly, a human must act;
  * - transient errors (throttling, 5xx, network, the world changed under us): log, the next run retries;
  * - observed state (no healthy candidate, unknown state): not an error at all, it is part of the decision.
  * Each AWS call is wrapped once, so the rest of the code sees only these named errors.
  */
-import { type AwsFailure, awsErrorCode, awsErrorKind, wrapAwsCall } from '../../ec2/lib/aws-errors';
+import { type AwsFailure, awsErrorCode, awsErrorKind, wrapAwsCall } from '../../shared/aws-errors';
 
 /** AWS refused the call because of how the stack is set up (IAM, missing table, bad parameter). */
 export class AwsConfigurationError extends Error {
@@ -46,7 +46,7 @@ export class DeadlineReachedError extends Error {
   }
 }
 
-/** Maps anything an SDK call threw to a named error of the controller (ec2/lib/aws-errors.ts decides which). */
+/** Maps anything an SDK call threw to a named error of the controller (shared/aws-errors.ts decides which). */
 export function classifyAwsError(
   operation: string,
   error: unknown,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanFlag, parseEnv } from '../../ec2/lib/configuration';
+import { booleanFlag, parseEnv } from '../../shared/configuration';
 
 /** Why this run happened, as logged in the run's summary line. */
 export type Trigger =

@@ -10,7 +10,7 @@ import {
   type RouteTable,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { LEASE_NAME, parseLeaseItem } from '../../ec2/lib/lease-record';
+import { LEASE_NAME, parseLeaseItem } from '../../shared/lease-record';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
 import { toInstanceState, toRouteState, toStatusCheck } from './ec2-state';

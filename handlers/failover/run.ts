@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../ec2/lib/logger';
+import type { Logger } from '../../shared/logger';
 import { type ActionResult, act, verify } from './act';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { awsErrorCode, awsHttpStatus, isThrottling, wrapAwsCall } from '../../ec2/lib/aws-errors';
+import { awsErrorCode, awsHttpStatus, isThrottling, wrapAwsCall } from '../../shared/aws-errors';
 import { amiParameterName, bakeBucketName, bakeId, baseImageParameter, imageName } from './names';
 import type { BakeOptions } from './options';
 import type { Presign } from './presign';

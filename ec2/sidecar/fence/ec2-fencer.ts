@@ -4,7 +4,7 @@ import {
   type EC2Client,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode, wrapAwsCall } from '../../lib/aws-errors';
+import { awsErrorCode, wrapAwsCall } from '../../../shared/aws-errors';
 import type { Clock } from '../clock';
 import type { SidecarLogger } from '../log-events';
 import { FenceError, type Fencer } from './fencer';

@@ -1,4 +1,4 @@
-import type { LeaseRecord } from '../../lib/lease-record';
+import type { LeaseRecord } from '../../../shared/lease-record';
 
 /** What the sidecar saw in the lease table. */
 export type LeaseObservation =

@@ -6,8 +6,8 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { wrapAwsCall } from '../../lib/aws-errors';
-import { parseLeaseItem } from '../../lib/lease-record';
+import { wrapAwsCall } from '../../../shared/aws-errors';
+import { parseLeaseItem } from '../../../shared/lease-record';
 import type { LeaseObservation, LeaseVersion } from './lease-decisions';
 
 /** The store did not answer (timeout, throttling, network): the outcome of a write is unknown. */
@@ -51,7 +51,7 @@ const STILL_MALFORMED =
   'attribute_exists(lockName) AND (NOT attribute_type(holderId, :S) OR size(holderId) = :zero OR ' +
   'NOT attribute_type(fencingToken, :N) OR NOT attribute_type(expiresAtMs, :N))';
 
-/** The lease item (see ec2/lib/lease-record.ts) in DynamoDB, written only with conditional writes. */
+/** The lease item (see shared/lease-record.ts) in DynamoDB, written only with conditional writes. */
 export function dynamoDbLeaseStore(options: {
   client: DynamoDBClient;
   table: string;

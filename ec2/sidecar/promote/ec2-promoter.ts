@@ -6,7 +6,7 @@ import {
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import { wrapAwsCall } from '../../lib/aws-errors';
+import { wrapAwsCall } from '../../../shared/aws-errors';
 import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
 import { decideRoutes, type VipRoute } from './route-decisions';

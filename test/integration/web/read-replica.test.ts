@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createLogger } from '../../../ec2/lib/logger';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import { type RunningWebServer, startWebServer } from '../../../ec2/web/server';
+import { createLogger } from '../../../shared/logger';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
+import { type RunningWebServer, startWebServer } from '../../../web/server';
 import { startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 import { type StreamingReplica, startStreamingReplica } from '../../support/streaming-replica';
 import { postJson } from '../../support/web-harness';

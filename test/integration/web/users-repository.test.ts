@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { DatabaseUnavailableError, DuplicateValueError } from '../../../ec2/web/db/database-errors';
-import { knexDatabaseHealth } from '../../../ec2/web/db/database-health';
-import { withPoolConnection } from '../../../ec2/web/db/knex-pool-connection';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import { type PreparedStatement, runPrepared } from '../../../ec2/web/db/prepared-statement';
-import { knexUsersRepository } from '../../../ec2/web/users/users-repository';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { DatabaseUnavailableError, DuplicateValueError } from '../../../web/db/database-errors';
+import { knexDatabaseHealth } from '../../../web/db/database-health';
+import { withPoolConnection } from '../../../web/db/knex-pool-connection';
+import { migrateToLatest } from '../../../web/db/migrate';
+import { type PreparedStatement, runPrepared } from '../../../web/db/prepared-statement';
+import { knexUsersRepository } from '../../../web/users/users-repository';
 import { freePort, startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 
 describe('the users repository and the database layer on a real PostgreSQL', () => {

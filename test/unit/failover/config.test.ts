@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError } from '../../../ec2/lib/configuration';
 import { readFailoverConfig } from '../../../handlers/failover/config';
 import { readInvocation } from '../../../handlers/failover/invocation';
+import { ConfigurationError } from '../../../shared/configuration';
 
 describe('readFailoverConfig', () => {
   it('needs only STAGE and fills in the defaults (lease disabled, not a dry run)', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError } from '../../../ec2/lib/configuration';
 import { readSidecarConfig } from '../../../ec2/sidecar/config';
+import { ConfigurationError } from '../../../shared/configuration';
 
 const aws = {
   HOLDER_ID: 'i-0123456789abcdef0',

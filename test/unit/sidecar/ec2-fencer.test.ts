@@ -7,9 +7,9 @@ import {
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLogger } from '../../../ec2/lib/logger';
 import { ec2Fencer } from '../../../ec2/sidecar/fence/ec2-fencer';
 import { FenceError } from '../../../ec2/sidecar/fence/fencer';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock } from './fake-clock';
 
 const ec2Mock = mockClient(EC2Client);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError } from '../../../ec2/lib/configuration';
-import { readWebConfig } from '../../../ec2/web/config';
+import { ConfigurationError } from '../../../shared/configuration';
+import { readWebConfig } from '../../../web/config';
 
 describe('readWebConfig', () => {
   it('needs only DATABASE_URL locally and fills in the defaults', () => {

@@ -6,7 +6,7 @@ import {
   isAuthenticationFailure,
   isDatabaseUnavailable,
   toDatabaseError,
-} from '../../../ec2/web/db/database-errors';
+} from '../../../web/db/database-errors';
 
 describe('toDatabaseError', () => {
   it('turns a unique violation into a duplicate value naming the column, whatever the table', () => {

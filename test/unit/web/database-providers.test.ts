@@ -4,8 +4,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readWebConfig } from '../../../ec2/web/config';
-import { providersFromConfig } from '../../../ec2/web/db/provider-from-config';
+import { readWebConfig } from '../../../web/config';
+import { providersFromConfig } from '../../../web/db/provider-from-config';
 
 const stsMock = mockClient(STSClient);
 const secretsMock = mockClient(SecretsManagerClient);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ValidationError } from '../../../ec2/web/http/errors';
-import { parseLoadNumber } from '../../../ec2/web/prime/load-input';
+import { ValidationError } from '../../../web/http/errors';
+import { parseLoadNumber } from '../../../web/prime/load-input';
 import {
   parseNewUser,
   parseUserPage,
   USERS_PAGE_DEFAULT,
   USERS_PAGE_MAX,
-} from '../../../ec2/web/users/user-input';
+} from '../../../web/users/user-input';
 
 function fieldOf(work: () => unknown): string | undefined {
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPrime } from '../../../ec2/web/prime/is-prime';
+import { isPrime } from '../../../web/prime/is-prime';
 
 describe('isPrime', () => {
   it('answers the small cases', () => {

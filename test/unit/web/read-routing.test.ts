@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { toDatabaseError } from '../../../ec2/web/db/database-errors';
+import { toDatabaseError } from '../../../web/db/database-errors';
 import {
   chooseReadTarget,
   RETRY_READER_AFTER_MS,
   readerFirst,
   writerOnly,
-} from '../../../ec2/web/db/read-routing';
+} from '../../../web/db/read-routing';
 
 // Stand-ins for the two pools: the routing only hands them to the work, it never calls them.
 const writer = { name: 'writer' } as unknown as Knex;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidSecretError, secretToConnection } from '../../../ec2/web/db/secret-to-connection';
+import { InvalidSecretError, secretToConnection } from '../../../web/db/secret-to-connection';
 
 describe('secretToConnection', () => {
   it('maps an RDS-style secret and defaults the host to the virtual IP', () => {
