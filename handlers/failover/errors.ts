@@ -9,28 +9,26 @@
  */
 import { type AwsFailure, awsErrorCode, awsErrorKind, wrapAwsCall } from '../../shared/aws-errors';
 
-/** AWS refused the call because of how the stack is set up (IAM, missing table, bad parameter). */
-export class AwsConfigurationError extends Error {
-  override readonly name = 'AwsConfigurationError';
+/** An AWS call failed: which call, the service's error code, and the SDK's error as `cause`. */
+abstract class AwsCallError extends Error {
   constructor(
     readonly operation: string,
     readonly code: string,
+    consequence: string,
     options: { cause: unknown },
   ) {
-    super(`${operation} failed with ${code}: the stack's configuration or permissions are wrong`, options);
+    super(`${operation} failed with ${code}${consequence}`, options);
   }
 }
 
+/** AWS refused the call because of how the stack is set up (IAM, missing table, bad parameter). */
+export class AwsConfigurationError extends AwsCallError {
+  override readonly name = 'AwsConfigurationError';
+}
+
 /** AWS failed in a way that the next run may not see (throttling, 5xx, network, a race with another writer). */
-export class AwsTransientError extends Error {
+export class AwsTransientError extends AwsCallError {
   override readonly name = 'AwsTransientError';
-  constructor(
-    readonly operation: string,
-    readonly code: string,
-    options: { cause: unknown },
-  ) {
-    super(`${operation} failed with ${code}; the next run retries`, options);
-  }
 }
 
 /** After a route change, re-reading the route did not show the expected target. */
@@ -59,8 +57,10 @@ function namedError(
   { code, kind, cause }: AwsFailure,
 ): AwsConfigurationError | AwsTransientError {
   return kind === 'configuration'
-    ? new AwsConfigurationError(operation, code, { cause })
-    : new AwsTransientError(operation, code, { cause });
+    ? new AwsConfigurationError(operation, code, ": the stack's configuration or permissions are wrong", {
+        cause,
+      })
+    : new AwsTransientError(operation, code, '; the next run retries', { cause });
 }
 
 /** Runs one AWS call and rethrows its failure as a named error; a deadline stop passes through unchanged. */
