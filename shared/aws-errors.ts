@@ -81,7 +81,7 @@ export function isThrottling(error: unknown): boolean {
   return THROTTLING_CODES.has(awsErrorCode(error)) || awsHttpStatus(error) === 429;
 }
 
-export type AwsErrorKind = 'transient' | 'configuration';
+type AwsErrorKind = 'transient' | 'configuration';
 
 /**
  * Known codes first; then an unrecognised 4xx counts as a configuration error (loud), anything else

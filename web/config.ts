@@ -51,7 +51,7 @@ const webEnv = z.object({
 });
 
 /** Where the database is, and how the app logs in: the URL mode, or the cross-account secret on AWS. */
-export type DatabaseSettings =
+type DatabaseSettings =
   | { kind: 'url'; url: string; readerUrl: string | undefined }
   | {
       kind: 'secret';

@@ -11,7 +11,7 @@ import { readRoute } from './db/read-routing';
 import { inlinePrimeChecker } from './prime/prime-checker';
 import { knexUsersRepository } from './users/users-repository';
 
-export interface LambdaWebApp {
+interface LambdaWebApp {
   app: Express;
   /** Migrates the schema once per Lambda instance; a failure is logged and tried again on the next request. */
   migrateOnce(): Promise<void>;

@@ -119,7 +119,7 @@ function accessModel(env: SidecarEnv): AccessModel | undefined {
 type SidecarEnv = z.infer<typeof sidecarEnv>;
 
 /** What SIDECAR_MODE decides: how peers are fenced and where the primary's route is. */
-export type ModeSettings =
+type ModeSettings =
   | {
       kind: 'aws';
       region: string;

@@ -41,7 +41,7 @@ export const SIDECAR_EVENTS = [
   'exiting',
   'crashed',
 ] as const;
-export type SidecarEvent = (typeof SIDECAR_EVENTS)[number];
+type SidecarEvent = (typeof SIDECAR_EVENTS)[number];
 
 /** A log entry names one event; PostgreSQL's own lines, passed through, are the one other kind. */
 type SidecarLogEntry = { event: SidecarEvent; [field: string]: unknown } | { postgres: string };

@@ -7,7 +7,7 @@ export interface VipRoute {
 }
 
 /** What the promoter does to one table's VIP route. */
-export type VipRouteStep =
+type VipRouteStep =
   | { kind: 'in-sync'; routeTableId: string }
   | { kind: 'replace'; routeTableId: string }
   | { kind: 'create'; routeTableId: string };
