@@ -24,8 +24,19 @@ const webConfig = z
     DB_SECRET_ID: z.string().min(1).optional(),
     /** Region of the secret. */
     DB_SECRET_REGION: z.string().min(1).optional(),
-    /** SSM parameter (this account) holding the database tier's CA certificate; TLS is verified against it. */
-    DB_CA_PARAMETER: z.string().startsWith('/').optional(),
+    /**
+     * Where the CA that TLS to the database is verified against comes from (exactly one, without DATABASE_URL):
+     * an SSM parameter of this account (databaseEngine instances: the tier publishes its own CA there) or a PEM
+     * file on this machine (aurora: the RDS certificate bundle). Empty = unset.
+     */
+    DB_CA_PARAMETER: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.string().startsWith('/').optional(),
+    ),
+    DB_CA_FILE: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.string().startsWith('/').optional(),
+    ),
     /** Database host when the secret names none: the database tier's virtual IP. */
     VIRTUAL_IP: z.string().default('10.10.10.10'),
     /** Writer host when the secret names none (databaseEngine aurora: the cluster endpoint); else VIRTUAL_IP. */
@@ -56,15 +67,17 @@ const webConfig = z
       ctx.addIssue({ code: 'custom', path: ['AUTH_AUDIENCE'], message: 'required when AUTH_ISSUER is set' });
     }
     if (config.DATABASE_URL) return;
-    for (const key of [
-      'DB_SECRET_ROLE_ARN',
-      'DB_SECRET_ID',
-      'DB_SECRET_REGION',
-      'DB_CA_PARAMETER',
-    ] as const) {
+    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION'] as const) {
       if (!config[key]) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'required when DATABASE_URL is not set' });
       }
+    }
+    if (Boolean(config.DB_CA_PARAMETER) === Boolean(config.DB_CA_FILE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DB_CA_PARAMETER'],
+        message: 'set exactly one of DB_CA_PARAMETER and DB_CA_FILE when DATABASE_URL is not set',
+      });
     }
   });
 

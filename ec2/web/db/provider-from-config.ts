@@ -7,7 +7,7 @@ import {
   withVerifiedTls,
 } from './connection-provider';
 import { onHost } from './reader-provider';
-import { ssmServerCa } from './server-tls';
+import { fileServerCa, type ServerCaSource, ssmServerCa } from './server-tls';
 
 export interface DatabaseProviders {
   writer: ConnectionProvider;
@@ -34,12 +34,18 @@ export function providersFromConfig(config: WebConfig): DatabaseProviders {
     secretRegion,
     defaultHost: config.DB_WRITER_HOST ?? config.VIRTUAL_IP,
   });
-  const ca = ssmServerCa({ ssm: createSsmClient(), parameterName: config.DB_CA_PARAMETER ?? '' });
+  const ca = serverCaFromConfig(config);
   // One secret for both: the reader logs in with the same credentials, read once; each verifies its server.
   return {
     writer: withVerifiedTls(secret, ca),
     ...(config.DB_READER_HOST ? { reader: withVerifiedTls(onHost(secret, config.DB_READER_HOST), ca) } : {}),
   };
+}
+
+/** The one place that decides where the database CA comes from: readWebConfig guarantees exactly one source. */
+function serverCaFromConfig(config: WebConfig): ServerCaSource {
+  if (config.DB_CA_FILE) return fileServerCa(config.DB_CA_FILE);
+  return ssmServerCa({ ssm: createSsmClient(), parameterName: config.DB_CA_PARAMETER ?? '' });
 }
 
 export function providerFromConfig(config: WebConfig): ConnectionProvider {

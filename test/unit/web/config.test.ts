@@ -37,6 +37,35 @@ describe('readWebConfig', () => {
     assert.equal(config.DB_SECRET_REGION, 'eu-west-1');
   });
 
+  it('takes the CA from a PEM file instead (aurora), the parameter then exported empty', () => {
+    const config = readWebConfig({
+      DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
+      DB_SECRET_ID: 'cloudy/dev/db',
+      DB_SECRET_REGION: 'eu-west-1',
+      DB_CA_PARAMETER: '',
+      DB_CA_FILE: '/opt/cloudy/rds-ca/global-bundle.pem',
+    });
+    assert.equal(config.DB_CA_FILE, '/opt/cloudy/rds-ca/global-bundle.pem');
+    assert.equal(config.DB_CA_PARAMETER, undefined);
+  });
+
+  it('refuses two CA sources, or none, without DATABASE_URL', () => {
+    const secret = {
+      DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
+      DB_SECRET_ID: 'cloudy/dev/db',
+      DB_SECRET_REGION: 'eu-west-1',
+    };
+    for (const ca of [
+      { DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate', DB_CA_FILE: '/var/runtime/ca-cert.pem' },
+      { DB_CA_PARAMETER: '', DB_CA_FILE: '' },
+    ]) {
+      assert.throws(
+        () => readWebConfig({ ...secret, ...ca }),
+        /exactly one of DB_CA_PARAMETER and DB_CA_FILE/,
+      );
+    }
+  });
+
   it('rejects a port that is not a port, naming it', () => {
     assert.throws(() => readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: 'http' }), /PORT/);
   });
