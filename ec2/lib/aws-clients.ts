@@ -21,6 +21,11 @@ export function createSsmClient(): SSMClient {
   return new SSMClient({});
 }
 
+/** This account's Secrets Manager: the Aurora administrator's secret, which RDS keeps here (handlers/database-bootstrap.ts). */
+export function createAccountSecretsManagerClient(): SecretsManagerClient {
+  return new SecretsManagerClient({});
+}
+
 export function createSecretsManagerClient(
   region: string,
   credentials: AwsCredentialIdentity,
