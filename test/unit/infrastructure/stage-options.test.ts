@@ -15,6 +15,8 @@ interface StageOptions {
   alarmEmailSubscription: string;
   monitoring: string;
   alarmEmail: string;
+  bastionDatabaseSsh: string;
+  natDatabaseHttps: string;
 }
 type Resolver = ((input: {
   resolveVariable: (name: string) => Promise<unknown>;
@@ -52,8 +54,10 @@ describe('resources/options.cjs', () => {
       secretsAccountId: { Ref: 'AWS::AccountId' },
       dbSecretRegion: { Ref: 'AWS::Region' },
       alarmEmailSubscription: 'off',
-      monitoring: 'on',
+      monitoring: 'instances',
       alarmEmail: '',
+      bastionDatabaseSsh: 'off',
+      natDatabaseHttps: 'on',
     });
   });
 
@@ -82,9 +86,33 @@ describe('resources/options.cjs', () => {
       secretsAccountId: '444455556666',
       dbSecretRegion: 'eu-central-1',
       alarmEmailSubscription: 'on',
-      monitoring: 'on',
+      monitoring: 'instances',
       alarmEmail: 'ops@example.com',
+      bastionDatabaseSsh: 'on',
+      natDatabaseHttps: 'off',
     });
+  });
+
+  it('leaves out every network piece of the instance tier with aurora, whatever the other options say', () => {
+    const withInstanceOptions = {
+      ...DEFAULTS,
+      ec2Endpoint: 'true',
+      adminCidr: '203.0.113.7/32',
+      natType: 'instance',
+      alarmEmail: 'ops@example.com',
+    };
+    const instances = decideOptions(withInstanceOptions, REGION);
+    const aurora = decideOptions({ ...withInstanceOptions, databaseEngine: 'aurora' }, REGION);
+    assert.deepEqual(
+      [instances.ec2Endpoint, instances.bastionDatabaseSsh, instances.natDatabaseHttps, instances.monitoring],
+      ['on', 'on', 'on', 'instances'],
+    );
+    assert.deepEqual(
+      [aurora.ec2Endpoint, aurora.bastionDatabaseSsh, aurora.natDatabaseHttps, aurora.monitoring],
+      ['off', 'off', 'off', 'aurora'],
+    );
+    // The bastion itself and the alarm subscription stay: they serve the web tier and the aurora alarms.
+    assert.deepEqual([aurora.bastion, aurora.alarmEmailSubscription], ['on', 'on']);
   });
 
   const rejected: [string, Record<string, unknown>, RegExp][] = [
@@ -114,11 +142,6 @@ describe('resources/options.cjs', () => {
       'a database engine that is neither',
       { databaseEngine: 'rds' },
       /databaseEngine is "rds": expected "instances" or "aurora"/,
-    ],
-    [
-      'an alarm address with the aurora engine, which has no alarms yet',
-      { databaseEngine: 'aurora', alarmEmail: 'ops@example.com' },
-      /alarmEmail is "ops@example.com": expected empty with databaseEngine "aurora"/,
     ],
   ];
   for (const [what, change, message] of rejected) {
