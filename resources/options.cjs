@@ -80,6 +80,19 @@ function decideOptions(params, region) {
   if (databaseEngine !== 'instances' && databaseEngine !== 'aurora')
     fail('databaseEngine', databaseEngine, '"instances" or "aurora"');
 
+  // One retention for the database tier's backups in both engines; Aurora keeps continuous backups 1 to 35 days.
+  const backupRetentionDays = text('backupRetentionDays');
+  if (!/^\d+$/.test(backupRetentionDays) || Number(backupRetentionDays) < 1) {
+    fail('backupRetentionDays', backupRetentionDays, 'a whole number of days, at least 1');
+  }
+  if (databaseEngine === 'aurora' && Number(backupRetentionDays) > 35) {
+    fail(
+      'backupRetentionDays',
+      backupRetentionDays,
+      'at most 35 with databaseEngine "aurora" (its backup window)',
+    );
+  }
+
   const https = certificateArn !== '';
   const keyName = text('keyName');
   const bastion = adminCidr !== '';
@@ -121,6 +134,7 @@ const PARAMETERS = [
   'dbSecretRegion',
   'alarmEmail',
   'databaseEngine',
+  'backupRetentionDays',
 ];
 
 /** osls calls this for `${file(./resources/options.cjs)}` with its variable resolver. */

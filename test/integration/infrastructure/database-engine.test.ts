@@ -33,7 +33,7 @@ const STAGE = 'ci';
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
 const AURORA_OPTIONS = {
   databaseEngine: 'aurora',
-  databaseBackupRetentionDays: '14',
+  backupRetentionDays: '14',
   auroraEngineVersion: '17.4',
   auroraEngineMajorVersion: '17',
   auroraInstanceClass: 'db.serverless',
@@ -121,7 +121,18 @@ describe('databaseEngine: aurora', () => {
       assert.equal(props.MasterUserPassword, undefined);
     }
     // --param values arrive as strings, the defaults as numbers: CloudFormation takes either.
-    assert.equal(Number(properties(aurora, 'DatabaseCluster').BackupRetentionPeriod), 7);
+    // The instance tier's parameter (its AWS Backup plan keeps recovery points as long).
+    assert.equal(Number(properties(aurora, 'DatabaseCluster').BackupRetentionPeriod), 35);
+    assert.equal(
+      Number(
+        (
+          properties(instances, 'DatabaseBackupPlan').BackupPlan as {
+            BackupPlanRule: { Lifecycle: { DeleteAfterDays: unknown } }[];
+          }
+        ).BackupPlanRule[0]?.Lifecycle.DeleteAfterDays,
+      ),
+      35,
+    );
     assert.equal(Number(properties(auroraFlipped, 'DatabaseCluster').BackupRetentionPeriod), 14);
     assert.equal(properties(auroraFlipped, 'DatabaseCluster').MasterUsername, 'operator');
   });
@@ -292,7 +303,7 @@ describe('databaseEngine: aurora', () => {
     for (const template of auroraTemplates()) {
       const role = resource(template, 'DatabaseAppRole');
       assert.equal(role.Type, 'Custom::DatabaseAppRole');
-      assert.deepEqual([role.DependsOn].flat(), ['DatabaseWriterInstance']);
+      assert.deepEqual([role.DependsOn].flat(), ['DatabaseWriterInstance', 'PrivateDefaultRoute']);
       const props = role.Properties ?? {};
       assert.deepEqual(props.ServiceToken, getAtt('DatabaseBootstrapLambdaFunction', 'Arn'));
       assert.deepEqual(props.WriterHost, getAtt('DatabaseCluster', 'Endpoint.Address'));

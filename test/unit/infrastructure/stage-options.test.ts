@@ -39,6 +39,7 @@ const DEFAULTS = {
   dbSecretRegion: '',
   alarmEmail: '',
   databaseEngine: 'instances',
+  backupRetentionDays: '35',
 };
 const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-0000-0000-000000000000';
 
@@ -73,6 +74,7 @@ describe('resources/options.cjs', () => {
         dbSecretRegion: 'eu-central-1',
         alarmEmail: 'ops@example.com',
         databaseEngine: 'instances',
+        backupRetentionDays: 90, // AWS Backup keeps a recovery point as long as asked
       },
       REGION,
     );
@@ -138,6 +140,16 @@ describe('resources/options.cjs', () => {
     ['an account id that is not 12 digits', { secretsAccountId: '1234' }, /secretsAccountId is "1234"/],
     ['a region that is not one', { dbSecretRegion: 'Frankfurt' }, /dbSecretRegion is "Frankfurt"/],
     ['an alarm address that is not one', { alarmEmail: 'ops at example' }, /alarmEmail is "ops at example"/],
+    [
+      'a backup retention that is no number of days',
+      { backupRetentionDays: '0' },
+      /backupRetentionDays is "0"/,
+    ],
+    [
+      'a backup retention longer than Aurora keeps backups, with aurora',
+      { databaseEngine: 'aurora', backupRetentionDays: 36 },
+      /backupRetentionDays is "36": expected at most 35 with databaseEngine "aurora"/,
+    ],
     [
       'a database engine that is neither',
       { databaseEngine: 'rds' },
