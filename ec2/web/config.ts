@@ -6,6 +6,10 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 // database hosts, empty when the tier has no such endpoint).
 const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.url().optional());
 const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
+const optionalPath = z.preprocess(
+  (value) => (value === '' ? undefined : value),
+  z.string().startsWith('/').optional(),
+);
 
 /**
  * Every setting of the web app, read from the environment once at start. Either DATABASE_URL, or the
@@ -29,14 +33,8 @@ const webConfig = z
      * an SSM parameter of this account (databaseEngine instances: the tier publishes its own CA there) or a PEM
      * file on this machine (aurora: the RDS certificate bundle). Empty = unset.
      */
-    DB_CA_PARAMETER: z.preprocess(
-      (value) => (value === '' ? undefined : value),
-      z.string().startsWith('/').optional(),
-    ),
-    DB_CA_FILE: z.preprocess(
-      (value) => (value === '' ? undefined : value),
-      z.string().startsWith('/').optional(),
-    ),
+    DB_CA_PARAMETER: optionalPath,
+    DB_CA_FILE: optionalPath,
     /** Database host when the secret names none: the database tier's virtual IP. */
     VIRTUAL_IP: z.string().default('10.10.10.10'),
     /** Writer host when the secret names none (databaseEngine aurora: the cluster endpoint); else VIRTUAL_IP. */
