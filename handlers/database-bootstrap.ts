@@ -18,9 +18,9 @@ import { handleBootstrapEvent } from './bootstrap/bootstrap';
 import { type CustomResourceEvent, respond } from './bootstrap/custom-resource';
 
 const logger = createLogger('database-bootstrap');
-// The CA the writer is verified against (verify-full): the Lambda runtime's Amazon CA file (serverless.yml).
-const { DB_CA_FILE } = z.object({ DB_CA_FILE: z.string().startsWith('/') }).parse(process.env);
-const ca = fileServerCa(DB_CA_FILE);
+// The CA the writer is verified against (verify-full): the Lambda runtime's Amazon CA file (serverless.yml). Read
+// per request, so that a missing setting is answered to CloudFormation as a failure like any other.
+const caFile = z.object({ DB_CA_FILE: z.string().startsWith('/') });
 const administratorSecret = z.object({ username: z.string().min(1), password: z.string().min(1) });
 
 export const handler = (event: CustomResourceEvent) =>
@@ -53,7 +53,7 @@ export const handler = (event: CustomResourceEvent) =>
       return { user: connection.user, password: connection.password, database: connection.database };
     },
     async ensure(props, administrator, app) {
-      const ssl = verifyFullTls(await ca.get());
+      const ssl = verifyFullTls(await fileServerCa(caFile.parse(process.env).DB_CA_FILE).get());
       await ensureAppRole(async (database) => {
         const client = new pg.Client({
           host: props.WriterHost,
