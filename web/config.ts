@@ -5,10 +5,11 @@ import { parseEnv, positiveInt, unsetIfEmpty, virtualIp } from '../shared/config
 const optionalUrl = unsetIfEmpty(z.url().optional());
 // The stack always exports the database hosts, empty when the tier has no such endpoint.
 const optionalText = unsetIfEmpty(z.string().optional());
+const optionalPath = unsetIfEmpty(z.string().startsWith('/').optional());
 
 /**
  * Every setting of the web app, read from the environment once at start. Either DATABASE_URL, or the
- * DB_SECRET_* keys and DB_CA_PARAMETER for the cross-account secret used on AWS.
+ * DB_SECRET_* keys and one CA source (DB_CA_PARAMETER or DB_CA_FILE) for the cross-account secret used on AWS.
  */
 const webEnv = z.object({
   /** HTTP port (the ALB target group forwards to 8080). */
@@ -22,8 +23,13 @@ const webEnv = z.object({
   DB_SECRET_ID: z.string().min(1).optional(),
   /** Region of the secret. */
   DB_SECRET_REGION: z.string().min(1).optional(),
-  /** SSM parameter (this account) holding the database tier's CA certificate; TLS is verified against it. */
-  DB_CA_PARAMETER: z.string().startsWith('/').optional(),
+  /**
+   * Where the CA that TLS to the database is verified against comes from (exactly one, without DATABASE_URL):
+   * an SSM parameter of this account (databaseEngine instances: the tier publishes its own CA there) or a PEM
+   * file on this machine (aurora: the RDS certificate bundle). Empty = unset.
+   */
+  DB_CA_PARAMETER: optionalPath,
+  DB_CA_FILE: optionalPath,
   /** Database host when the secret names none: the database tier's virtual IP. */
   VIRTUAL_IP: virtualIp,
   /** Writer host when the secret names none (databaseEngine aurora: the cluster endpoint); else VIRTUAL_IP. */
@@ -50,6 +56,9 @@ const webEnv = z.object({
   SHUTDOWN_GRACE_MS: positiveInt(15_000),
 });
 
+/** Where the CA that verifies the database's certificate comes from. */
+type DatabaseCaSource = { kind: 'parameter'; name: string } | { kind: 'file'; path: string };
+
 /** Where the database is, and how the app logs in: the URL mode, or the cross-account secret on AWS. */
 type DatabaseSettings =
   | { kind: 'url'; url: string; readerUrl: string | undefined }
@@ -58,19 +67,33 @@ type DatabaseSettings =
       roleArn: string;
       secretId: string;
       secretRegion: string;
-      caParameter: string;
+      ca: DatabaseCaSource;
       /** The writer's host when the secret names none: DB_WRITER_HOST, else VIRTUAL_IP. */
       writerHost: string;
       readerHost: string | undefined;
     };
 
-const SECRET_KEYS = ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION', 'DB_CA_PARAMETER'] as const;
+const SECRET_KEYS = ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION'] as const;
+
+/** Exactly one CA source, or undefined (with an issue). */
+function caSource(env: z.output<typeof webEnv>, ctx: z.RefinementCtx): DatabaseCaSource | undefined {
+  const { DB_CA_PARAMETER, DB_CA_FILE } = env;
+  if (DB_CA_PARAMETER && !DB_CA_FILE) return { kind: 'parameter', name: DB_CA_PARAMETER };
+  if (DB_CA_FILE && !DB_CA_PARAMETER) return { kind: 'file', path: DB_CA_FILE };
+  ctx.addIssue({
+    code: 'custom',
+    path: ['DB_CA_PARAMETER'],
+    message: 'set exactly one of DB_CA_PARAMETER and DB_CA_FILE when DATABASE_URL is not set',
+  });
+  return undefined;
+}
 
 /** The database settings of one mode, or undefined (with an issue per missing key). */
 function databaseSettings(env: z.output<typeof webEnv>, ctx: z.RefinementCtx): DatabaseSettings | undefined {
   if (env.DATABASE_URL) return { kind: 'url', url: env.DATABASE_URL, readerUrl: env.DATABASE_READER_URL };
-  const { DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION, DB_CA_PARAMETER } = env;
-  if (!DB_SECRET_ROLE_ARN || !DB_SECRET_ID || !DB_SECRET_REGION || !DB_CA_PARAMETER) {
+  const { DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION } = env;
+  const ca = caSource(env, ctx);
+  if (!DB_SECRET_ROLE_ARN || !DB_SECRET_ID || !DB_SECRET_REGION || !ca) {
     for (const key of SECRET_KEYS)
       if (!env[key])
         ctx.addIssue({ code: 'custom', path: [key], message: 'required when DATABASE_URL is not set' });
@@ -81,7 +104,7 @@ function databaseSettings(env: z.output<typeof webEnv>, ctx: z.RefinementCtx): D
     roleArn: DB_SECRET_ROLE_ARN,
     secretId: DB_SECRET_ID,
     secretRegion: DB_SECRET_REGION,
-    caParameter: DB_CA_PARAMETER,
+    ca,
     writerHost: env.DB_WRITER_HOST ?? env.VIRTUAL_IP,
     readerHost: env.DB_READER_HOST,
   };
@@ -101,6 +124,7 @@ const webConfig = webEnv.transform((env, ctx) => {
     DB_SECRET_ID,
     DB_SECRET_REGION,
     DB_CA_PARAMETER,
+    DB_CA_FILE,
     DB_WRITER_HOST,
     DB_READER_HOST,
     ...settings

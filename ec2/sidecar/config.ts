@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseEnv, virtualIp } from '../../shared/configuration';
 import { LEASE_NAME } from '../../shared/lease-record';
-import { type AccessModel, IDENTIFIER } from './postgres/access-model';
+import { IDENTIFIER } from '../../shared/postgres-role';
+import type { AccessModel } from './postgres/access-model';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalMs = z.coerce.number().int().positive().optional();

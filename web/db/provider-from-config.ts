@@ -7,7 +7,7 @@ import {
   withVerifiedTls,
 } from './connection-provider';
 import { onHost } from './reader-provider';
-import { ssmServerCa } from './server-tls';
+import { fileServerCa, ssmServerCa } from './server-tls';
 
 interface DatabaseProviders {
   writer: ConnectionProvider;
@@ -30,7 +30,10 @@ export function providersFromConfig({ database }: WebConfig): DatabaseProviders 
     secretRegion: database.secretRegion,
     defaultHost: database.writerHost,
   });
-  const ca = ssmServerCa({ ssm: createSsmClient(), parameterName: database.caParameter });
+  const ca =
+    database.ca.kind === 'file'
+      ? fileServerCa(database.ca.path)
+      : ssmServerCa({ ssm: createSsmClient(), parameterName: database.ca.name });
   // One secret for both: the reader logs in with the same credentials, read once; each verifies its server.
   return {
     writer: withVerifiedTls(secret, ca),

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 
@@ -47,22 +48,38 @@ export interface ServerCaSource {
  * may write (userdata/database.sh publishes the CA it created beside PGDATA). Not a secret: its integrity is.
  */
 export function ssmServerCa(options: { ssm: SSMClient; parameterName: string }): ServerCaSource {
+  return cachedServerCa(options.parameterName, async () => {
+    const { Parameter } = await options.ssm.send(new GetParameterCommand({ Name: options.parameterName }));
+    return Parameter?.Value;
+  });
+}
+
+/**
+ * CA certificates from a PEM file on this machine: with Aurora, the RDS certificate bundle baked into the AMI
+ * (userdata/bake-ami.sh) or the Amazon CA file of Lambda's Node.js runtime (docs/DEPLOY.md, "TLS to the
+ * database"). Every certificate in the file is trusted, and nothing else.
+ */
+export function fileServerCa(path: string): ServerCaSource {
+  return cachedServerCa(path, () => readFile(path, 'utf8'));
+}
+
+/** Reads the CA once through `read`, again after invalidate() or a failed read; `where` names it in errors. */
+function cachedServerCa(where: string, read: () => Promise<string | undefined>): ServerCaSource {
   let cached: Promise<string> | undefined;
-  async function read(): Promise<string> {
+  async function readChecked(): Promise<string> {
     let value: string | undefined;
     try {
-      const { Parameter } = await options.ssm.send(new GetParameterCommand({ Name: options.parameterName }));
-      value = Parameter?.Value;
+      value = await read();
     } catch (cause) {
-      throw new ServerCaError(`cannot read the database CA from ${options.parameterName}`, { cause });
+      throw new ServerCaError(`cannot read the database CA from ${where}`, { cause });
     }
     if (!value?.includes('-----BEGIN CERTIFICATE-----'))
-      throw new ServerCaError(`${options.parameterName} holds no PEM certificate`);
+      throw new ServerCaError(`${where} holds no PEM certificate`);
     return value;
   }
   return {
     get() {
-      cached ??= read().catch((error: unknown) => {
+      cached ??= readChecked().catch((error: unknown) => {
         cached = undefined; // the next connection attempt reads it again
         throw error;
       });

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createScriptSandbox } from '../../support/script-sandbox';
 
 const SCRIPT = fileURLToPath(new URL('../../../userdata/bake-ami.sh', import.meta.url));
+const RDS_BUNDLE = [1, 2]
+  .map((n) => `Amazon RDS CA ${n}\n-----BEGIN CERTIFICATE-----\nMII${n}\n-----END CERTIFICATE-----\n`)
+  .join('');
 
 /**
  * A scratch builder: a real bundle (.tar.gz of web/ and metrics/), real tar and sha256sum, and stubs for
@@ -25,13 +28,16 @@ function scratchBuilder() {
         ),
       ),
       'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
+      // What AWS's trust store serves: several CA certificates in one PEM file.
+      'rds-bundle.pem': RDS_BUNDLE,
     },
     stubs: {
       curl: ({ root }) =>
         [
-          'OUT=""; UP=""',
-          'while [ $# -gt 0 ]; do case "$1" in --output) OUT=$2; shift;; --upload-file) UP=$2; shift;; esac; shift; done',
-          `if [ -n "$OUT" ]; then cp "${root}/bundle.tar.gz" "$OUT"; fi`,
+          'OUT=""; UP=""; URL=""',
+          'while [ $# -gt 0 ]; do case "$1" in --output) OUT=$2; shift;; --upload-file) UP=$2; shift;; https://*) URL=$1;; esac; shift; done',
+          `case "$URL" in https://truststore.pki.rds.amazonaws.com/*) SOURCE="${root}/rds-bundle.pem";; *) SOURCE="${root}/bundle.tar.gz";; esac`,
+          'if [ -n "$OUT" ]; then cp "$SOURCE" "$OUT"; fi',
           `if [ -n "$UP" ]; then cp "$UP" "${root}/result.txt"; fi`,
         ].join('\n'),
       // The packages' files the AMI contract names (userdata/webserver.sh, database.sh).
@@ -103,6 +109,36 @@ describe('userdata/bake-ami.sh', () => {
     assert.ok(calls.includes(`node-24 --check ${app}.new/web/main.mjs`));
     assert.ok(calls.includes('cloud-init clean --logs'));
     assert.equal(calls.at(-1), 'systemctl poweroff --no-block');
+  });
+
+  it('bakes the RDS certificate bundle, fetched over HTTPS only, readable by the app', () => {
+    const run = builder.run();
+
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(builder.file('opt/cloudy/rds-ca/global-bundle.pem'), RDS_BUNDLE);
+    assert.equal(builder.mode('opt/cloudy/rds-ca/global-bundle.pem'), 0o644);
+    assert.ok(
+      builder
+        .calls()
+        .some((call) =>
+          /^curl .*--proto =https .*https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem$/.test(
+            call,
+          ),
+        ),
+    );
+  });
+
+  it('fails the bake when what it fetched as the RDS bundle holds no certificate', () => {
+    writeFileSync(join(builder.root, 'rds-bundle.pem'), '<html>error</html>\n');
+
+    const run = builder.run();
+
+    assert.notEqual(run.status, 0);
+    assert.match(
+      builder.result(),
+      /^failed with status 1 at line \d+: grep -q -- '-----BEGIN CERTIFICATE-----'/,
+    );
+    assert.ok(!existsSync(join(builder.root, 'opt/cloudy/rds-ca/global-bundle.pem')));
   });
 
   it('refuses a bundle whose checksum differs, reports where it failed, and powers off all the same', () => {

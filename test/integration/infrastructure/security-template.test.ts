@@ -186,10 +186,17 @@ describe('least privilege', () => {
       .sort();
     // Assess
     assert.deepEqual(onCa, [
-      'ApiFunctionRole Allow ssm:GetParameter',
+      'DatabaseCaReadersPolicy Allow ssm:GetParameter',
       'DatabaseInstanceRole Allow ssm:PutParameter',
-      'WebInstanceRole Allow ssm:GetParameter',
     ]);
+    // The readers' policy is the web instances' and the api function's, and the web tier starts after it.
+    assert.deepEqual(properties(defaults, 'DatabaseCaReadersPolicy').Roles, [
+      ref('WebInstanceRole'),
+      ref('ApiFunctionRole'),
+    ]);
+    assert.ok(
+      [resource(defaults, 'WebAutoScalingGroup').DependsOn].flat().includes('DatabaseCaReadersPolicy'),
+    );
     assert.ok(
       !policyStatements(defaults).some((s) =>
         // Besides the CA parameter, only Session Manager's registration (ssm:UpdateInstanceInformation).

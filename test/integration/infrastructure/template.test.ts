@@ -330,7 +330,9 @@ describe('network', () => {
     assert.equal(allOptions.Resources.Ec2Endpoint, undefined);
     assert.equal(allOptions.Resources.Ec2EndpointSecurityGroup, undefined);
     assert.deepEqual(
-      resourcesOfType(allOptions, 'AWS::EC2::VPCEndpoint').map(([id]) => id),
+      resourcesOfType(allOptions, 'AWS::EC2::VPCEndpoint')
+        .map(([id]) => id)
+        .sort(),
       ['DynamoDbEndpoint', 'S3Endpoint'],
     );
   });
@@ -510,11 +512,11 @@ describe('web tier', () => {
       'DB_SECRET_ROLE_ARN',
       'DB_SECRET_ID',
       'DB_SECRET_REGION',
-      'VIRTUAL_IP',
       'DB_WRITER_HOST',
       'DB_READER_HOST',
-      'METRICS_NAMESPACE',
       'DB_CA_PARAMETER',
+      'DB_CA_FILE',
+      'METRICS_NAMESPACE',
       'WEB_PROCESSES',
       'DB_POOL_MAX',
       'AUTH_ISSUER',
@@ -680,6 +682,7 @@ describe('api function', () => {
       'AUTH_AUDIENCE',
       'AUTH_ISSUER',
       'AUTH_JWKS_URL',
+      'DB_CA_FILE',
       'DB_CA_PARAMETER',
       'DB_READER_HOST',
       'DB_SECRET_ID',
@@ -687,18 +690,13 @@ describe('api function', () => {
       'DB_SECRET_ROLE_ARN',
       'DB_WRITER_HOST',
       'NODE_OPTIONS',
-      'VIRTUAL_IP',
     ]);
-    // The instance tier has no reader: the app sends every query to the writer, the virtual IP.
+    // The instance tier has no reader: the app sends every query to the writer, the virtual IP, and verifies
+    // it against the CA the tier publishes (no CA file).
     assert.equal(env.DB_WRITER_HOST, '10.10.10.10');
     assert.equal(env.DB_READER_HOST, '');
-    for (const key of [
-      'DB_SECRET_ROLE_ARN',
-      'DB_SECRET_ID',
-      'DB_SECRET_REGION',
-      'VIRTUAL_IP',
-      'DB_CA_PARAMETER',
-    ]) {
+    assert.equal(env.DB_CA_FILE, '');
+    for (const key of ['DB_SECRET_ROLE_ARN', 'DB_SECRET_ID', 'DB_SECRET_REGION', 'DB_CA_PARAMETER']) {
       assert.ok(env[key] !== undefined && env[key] !== '', `${key} is set`);
     }
   });
@@ -827,7 +825,10 @@ describe('security', () => {
     // Act
     const nat = ingressRules(defaults).filter((rule) => rule.group === 'NatSecurityGroup');
     // Assess
-    assert.ok(nat.length > 0);
+    assert.deepEqual(nat.map((rule) => rule.sourceGroup).sort(), [
+      'ApiSecurityGroup',
+      'DatabaseSecurityGroup',
+    ]);
     for (const rule of nat) {
       assert.ok(rule.fromPort === 443 && rule.toPort === 443, JSON.stringify(rule));
       assert.ok(

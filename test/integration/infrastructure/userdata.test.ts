@@ -22,20 +22,29 @@ describe('userdata/*.sh', () => {
     const read = (name: string) => readFileSync(join(folder, name), 'utf8');
     // Act / Assess
     // The words of a `for NAME in ...; do` list, across line continuations, with the scripts' path variables.
+    // The RDS certificate bundle's path, as a script sets it (the bake writes under $ROOT, like every path).
+    const rdsBundle = (text: string) => /^RDS_CA_BUNDLE=(?:\$ROOT)?(\S+)$/m.exec(text)?.[1] ?? '';
     const loopWords = (text: string, variable: string) => {
       const match = new RegExp(`^for ${variable} in ([^;]*); do$`, 'm').exec(text.replaceAll('\\\n', ' '));
       assert.ok(match, `a for ${variable} loop`);
       return (match[1] ?? '')
         .split(/\s+/)
         .filter(Boolean)
-        .map((word) => word.replace('$NODE', '/usr/bin/node-24').replace('$APP_DIR', '/opt/cloudy/dist'));
+        .map((word) =>
+          word
+            .replace('$NODE', '/usr/bin/node-24')
+            .replace('$APP_DIR', '/opt/cloudy/dist')
+            .replace('$RDS_CA_BUNDLE', rdsBundle(text)),
+        );
     };
     const bake = read('bake-ami.sh');
     const baked = new Set([
       '/usr/bin/node-24', // "$NODE" --version
       ...loopWords(bake, 'FILE'),
       ...loopWords(bake, 'ENTRY').map((entry) => `/opt/cloudy/dist/${entry}`),
+      rdsBundle(bake), // install -D ... "$RDS_CA_BUNDLE"
     ]);
+    assert.match(bake, /^install -D -m 0644 "\$WORK_DIR\/rds-ca\.pem" "\$RDS_CA_BUNDLE"$/m);
     for (const script of ['webserver.sh', 'database.sh']) {
       const required = loopWords(read(script), 'FILE');
       assert.ok(required.length > 0, script);

@@ -15,14 +15,15 @@ const PRELUDE = {
   DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/cloudy-dev-secret-reader',
   DB_SECRET_ID: 'cloudy/dev/database',
   DB_SECRET_REGION: 'eu-central-1',
-  VIRTUAL_IP: '10.10.10.10',
-  // databaseEngine: aurora's endpoints (the instance tier exports the virtual IP and an empty reader).
+  // databaseEngine: aurora's endpoints and CA file (the instance tier exports the virtual IP, an empty reader,
+  // the CA parameter and an empty CA file).
   DB_WRITER_HOST: 'cloudy-dev.cluster-c0ffee.eu-west-1.rds.amazonaws.com',
   DB_READER_HOST: 'cloudy-dev.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com',
+  DB_CA_PARAMETER: '',
+  DB_CA_FILE: '/opt/cloudy/rds-ca/global-bundle.pem',
   METRICS_NAMESPACE: 'Cloudy/dev',
   SIGNAL_RESOURCE: 'WebAutoScalingGroup',
   LOG_GROUP: '/cloudy/dev/web',
-  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
   WEB_PROCESSES: '2',
   DB_POOL_MAX: '10',
   AUTH_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example',
@@ -40,12 +41,15 @@ function scratchInstance(): ScriptSandbox {
   return createScriptSandbox({
     script: SCRIPT,
     prefix: 'cloudy-webserver-',
-    files: Object.fromEntries(
-      ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs'].map((file) => [
-        `opt/cloudy/dist/${file}`,
-        '',
-      ]),
-    ),
+    files: {
+      ...Object.fromEntries(
+        ['web/main.mjs', 'web/worker.js', 'web/prime-worker.mjs', 'metrics/main.mjs'].map((file) => [
+          `opt/cloudy/dist/${file}`,
+          '',
+        ]),
+      ),
+      'opt/cloudy/rds-ca/global-bundle.pem': '',
+    },
     stubs: {
       'usr/bin/node-24': '',
       'opt/aws/bin/cfn-signal': '',
@@ -87,7 +91,7 @@ describe('userdata/webserver.sh', () => {
     assert.equal(result.status, 0, result.stderr);
     const env = instance.file('etc/cloudy/web.env');
     for (const [key, value] of Object.entries(PRELUDE).filter(([key]) =>
-      /^(DB_|VIRTUAL_IP|AWS_REGION|WEB_PROCESSES|AUTH_)/.test(key),
+      /^(DB_|AWS_REGION|WEB_PROCESSES|AUTH_)/.test(key),
     )) {
       assert.match(env, new RegExp(`^${key}=${value}$`, 'm'));
     }
@@ -234,6 +238,16 @@ describe('userdata/webserver.sh', () => {
     assert.match(signals(instance.calls())[0] ?? '', /^cfn-signal --exit-code 1 /);
     assert.ok(!instance.calls().some((call) => call.startsWith('systemctl')));
     assert.ok(!instance.calls().some((call) => call.startsWith('amazon-cloudwatch-agent-ctl')));
+  });
+
+  it('signals failure when the AMI lacks the RDS certificate bundle', () => {
+    rmSync(join(instance.root, 'opt/cloudy/rds-ca/global-bundle.pem'));
+
+    const result = instance.run();
+
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /global-bundle\.pem is missing: this AMI was not made by npm run bake-ami/);
+    assert.match(signals(instance.calls())[0] ?? '', /^cfn-signal --exit-code 1 /);
   });
 
   it('names a setting the prelude did not export', () => {

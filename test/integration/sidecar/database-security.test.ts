@@ -14,11 +14,11 @@ import { dataDirectory } from '../../../ec2/sidecar/postgres/data-directory';
 import { acceptsConnections } from '../../../ec2/sidecar/postgres/readiness';
 import { runAsPostgresUser } from '../../../ec2/sidecar/postgres/run-as';
 import { createLogger } from '../../../shared/logger';
-import type { ConnectionProvider } from '../../../web/db/connection-provider';
+import { type ConnectionProvider, withVerifiedTls } from '../../../web/db/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { migrateToLatest } from '../../../web/db/migrate';
 import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
-import { tlsVerificationFailure, verifyFullTls } from '../../../web/db/server-tls';
+import { fileServerCa, tlsVerificationFailure, verifyFullTls } from '../../../web/db/server-tls';
 import { startWebServer } from '../../../web/server';
 import { freePort } from '../../support/local-postgres';
 import { makeTestCertificates, type TestCertificates } from '../../support/test-certificates';
@@ -163,6 +163,26 @@ describe('the database as the sidecar initialises it', () => {
     const error = await failureOf(appLogin({ ssl: verifyFullTls(wrongCa) }));
     // Assess
     assert.match(tlsVerificationFailure(error) ?? String(error), /not signed by the configured CA/);
+  });
+
+  it('verifies the server against a CA bundle file (the aurora source): trusted when the bundle holds its CA', async () => {
+    // Prepare: bundles of several CAs, like the RDS global bundle (one per region), read as the app reads them
+    const withOurs = join(root, 'bundle-with-ours.pem');
+    const withoutOurs = join(root, 'bundle-without-ours.pem');
+    writeFileSync(withOurs, `${wrongCa}${certificates.caPem}`);
+    writeFileSync(withoutOurs, wrongCa);
+    const { ssl: _ssl, ...login } = appLogin();
+    const secret: ConnectionProvider<DatabaseConnection> = {
+      get: async () => login as DatabaseConnection,
+      invalidate: () => {},
+      isStale: () => false,
+    };
+    // Act
+    const trusted = await failureOf(await withVerifiedTls(secret, fileServerCa(withOurs)).get());
+    const untrusted = await failureOf(await withVerifiedTls(secret, fileServerCa(withoutOurs)).get());
+    // Assess
+    assert.equal(trusted, undefined);
+    assert.match(tlsVerificationFailure(untrusted) ?? String(untrusted), /not signed by the configured CA/);
   });
 
   it('fails clearly when the certificate does not name the address the app expects', async () => {

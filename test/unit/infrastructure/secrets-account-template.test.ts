@@ -38,7 +38,7 @@ describe('secrets-account template', () => {
     assert.deepEqual(generated.SecretStringTemplate, { 'Fn::Sub': '{"username":"${DatabaseUsername}"}' });
   });
 
-  it('lets only the three app roles of that stage and region assume the reader role (no prefix match)', () => {
+  it('lets only the app roles of that stage and region assume the reader role (no prefix match)', () => {
     // Act
     const role = properties(template, 'SecretReaderRole');
     // Assess
@@ -52,7 +52,8 @@ describe('secrets-account template', () => {
         Condition: {
           // A prefix such as role/cloudy-dev-* would also trust the roles of a stage named dev-x.
           ArnEquals: {
-            'aws:PrincipalArn': ['web', 'database', 'api'].map((tier) => ({
+            // database-bootstrap: Aurora's bootstrap function, which gives the app's role this password.
+            'aws:PrincipalArn': ['web', 'database', 'api', 'database-bootstrap'].map((tier) => ({
               'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AppAccountId}:role/\${Service}-\${Stage}-\${AppRegion}-${tier}`,
             })),
           },

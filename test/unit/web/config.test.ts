@@ -45,10 +45,43 @@ describe('readWebConfig', () => {
       roleArn: 'arn:aws:iam::222222222222:role/reader',
       secretId: 'cloudy/dev/db',
       secretRegion: 'eu-west-1',
-      caParameter: '/cloudy/dev/database-ca-certificate',
+      ca: { kind: 'parameter', name: '/cloudy/dev/database-ca-certificate' },
       writerHost: '10.10.10.10',
       readerHost: undefined,
     });
+  });
+
+  it('takes the CA from a PEM file instead (aurora), the parameter then exported empty', () => {
+    // Act
+    const config = readWebConfig({
+      DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
+      DB_SECRET_ID: 'cloudy/dev/db',
+      DB_SECRET_REGION: 'eu-west-1',
+      DB_CA_PARAMETER: '',
+      DB_CA_FILE: '/opt/cloudy/rds-ca/global-bundle.pem',
+    });
+    // Assess
+    assert.deepEqual(config.database.kind === 'secret' && config.database.ca, {
+      kind: 'file',
+      path: '/opt/cloudy/rds-ca/global-bundle.pem',
+    });
+  });
+
+  it('refuses two CA sources, or none, without DATABASE_URL', () => {
+    const secret = {
+      DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/reader',
+      DB_SECRET_ID: 'cloudy/dev/db',
+      DB_SECRET_REGION: 'eu-west-1',
+    };
+    for (const ca of [
+      { DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate', DB_CA_FILE: '/var/runtime/ca-cert.pem' },
+      { DB_CA_PARAMETER: '', DB_CA_FILE: '' },
+    ]) {
+      assert.throws(
+        () => readWebConfig({ ...secret, ...ca }),
+        /exactly one of DB_CA_PARAMETER and DB_CA_FILE/,
+      );
+    }
   });
 
   it('rejects a port that is not a port, naming it', () => {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { beforeEach, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -17,6 +20,13 @@ const SECRET_SETTINGS = {
   DB_SECRET_REGION: 'eu-west-1',
   DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
 };
+// databaseEngine aurora: the CA comes from a PEM file (the RDS bundle in the AMI), not from SSM.
+const caFolder = mkdtempSync(join(tmpdir(), 'cloudy-ca-'));
+const BUNDLE = `${CA}${CA.replace('MIIB', 'MIIC')}`;
+const bundleFile = join(caFolder, 'global-bundle.pem');
+writeFileSync(bundleFile, BUNDLE);
+const AURORA_SETTINGS = { ...SECRET_SETTINGS, DB_CA_PARAMETER: '', DB_CA_FILE: bundleFile };
+after(() => rmSync(caFolder, { recursive: true, force: true }));
 
 describe('providersFromConfig', () => {
   beforeEach(() => {
@@ -35,11 +45,11 @@ describe('providersFromConfig', () => {
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"cloudy","password":"pw"}' });
   });
 
-  it('aurora: the writer and reader endpoints with the one secret, read once', async () => {
+  it('aurora: the writer and reader endpoints with the one secret, read once, verified against the CA file', async () => {
     // Prepare
     const { writer, reader } = providersFromConfig(
       readWebConfig({
-        ...SECRET_SETTINGS,
+        ...AURORA_SETTINGS,
         DB_WRITER_HOST: 'cloudy-dev.cluster-c0ffee.eu-west-1.rds.amazonaws.com',
         DB_READER_HOST: 'cloudy-dev.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com',
       }),
@@ -55,7 +65,7 @@ describe('providersFromConfig', () => {
       user: 'cloudy',
       password: 'pw',
       database: 'postgres',
-      ssl: { ca: CA, rejectUnauthorized: true },
+      ssl: { ca: BUNDLE, rejectUnauthorized: true },
     });
     assert.deepEqual(onReader, {
       ...onWriter,
@@ -63,12 +73,13 @@ describe('providersFromConfig', () => {
     });
     assert.equal(stsMock.commandCalls(AssumeRoleCommand).length, 1);
     assert.equal(secretsMock.commandCalls(GetSecretValueCommand).length, 1);
+    assert.equal(ssmMock.commandCalls(GetParameterCommand).length, 0, 'no SSM parameter with Aurora');
   });
 
   it('aurora: a reader rejecting the password makes both re-read the secret (rotation)', async () => {
     // Act
     const { writer, reader } = providersFromConfig(
-      readWebConfig({ ...SECRET_SETTINGS, DB_WRITER_HOST: 'w.example', DB_READER_HOST: 'r.example' }),
+      readWebConfig({ ...AURORA_SETTINGS, DB_WRITER_HOST: 'w.example', DB_READER_HOST: 'r.example' }),
     );
     await writer.get();
 
