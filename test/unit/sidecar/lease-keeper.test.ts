@@ -24,6 +24,7 @@ function fakeStore(behaviour: () => RenewBehaviour) {
       if (now === 'conflict') throw new LeaseConflictError('taken');
       if (now === 'unavailable') throw new LeaseStoreError('timeout');
       if (now === 'hang') await new Promise(() => {});
+      return undefined;
     },
   };
   return { store, renewals };
@@ -110,8 +111,8 @@ describe('keepLease', () => {
     const store: LeaseStore = {
       ...fakeStore(() => 'ok').store,
       renew: () =>
-        new Promise<void>((resolve) => {
-          release = resolve;
+        new Promise<undefined>((resolve) => {
+          release = () => resolve(undefined);
         }),
     };
     const { lost } = start(clock, store);
