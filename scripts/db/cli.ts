@@ -22,15 +22,17 @@ class UsageError extends Error {
 
 /**
  * The stage's configuration as the deployed controller has it (resources/failover-function-instances.yml): the
- * lease table is named from the stage; VIRTUAL_IP (default 10.10.10.10) as the stage parameter `virtualIp`.
+ * lease table is named from the stage (LEASE_TABLE overrides it, for a local cluster); VIRTUAL_IP (default
+ * 10.10.10.10) as the stage parameter `virtualIp`.
  */
 function stageConfig(stage: string): FailoverConfig & { leaseTable: string } {
+  const leaseTable = process.env.LEASE_TABLE?.trim() || `cloudy-${stage}-lease`;
   const config = readFailoverConfig({
     STAGE: stage,
-    LEASE_TABLE: `cloudy-${stage}-lease`,
+    LEASE_TABLE: leaseTable,
     VIRTUAL_IP: process.env.VIRTUAL_IP,
   });
-  return { ...config, leaseTable: `cloudy-${stage}-lease` };
+  return { ...config, leaseTable };
 }
 
 // A command run by a person has no Lambda deadline; each request is bounded by the client's own timeouts.

@@ -1,0 +1,150 @@
+// `npm run db -- switchover` end to end: real sidecars (the bundled ec2/sidecar/main.ts in local mode, as the fault
+// suite runs them) and real PostgreSQL on one shared data directory, the lease in dynalite, the instances in the
+// emulated EC2 API, all on 127.0.0.1. A client commits at a fixed rate throughout; the outage it saw is printed
+// (docs/BENCHMARKS.md, "Planned switchover"), never asserted.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CHAOS_PASSWORD, type Cluster, type Primary, startCluster } from '../../chaos/cluster';
+import { missingRows } from '../../chaos/writer';
+import { type Ec2FixtureServer, startEc2FixtureServer } from '../../support/ec2-api-server';
+import { runDbCli } from './run-db-cli';
+import { startTimedWriter } from './timed-writer';
+
+const STAGE = 'local';
+const SWITCHOVERS = Number(process.env.SWITCHOVERS ?? 3);
+// The sidecar's defaults (ec2/sidecar/config.ts) and systemd's RestartSec=2 (userdata/database.sh).
+const TIMING = {
+  ttlMs: 10_000,
+  renewIntervalMs: 2_000,
+  selfFenceMarginMs: 3_000,
+  clockSkewMs: 500,
+  standbyPollMs: 500,
+  restartDelayMs: 2_000,
+};
+// A client committing every 50 ms sees an outage to within 50 ms.
+const WRITE_INTERVAL_MS = 50;
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (Date.now() < giveUpAt) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 600_000 }, () => {
+  let cluster: Cluster;
+  let ec2: Ec2FixtureServer;
+
+  before(async () => {
+    cluster = await startCluster({ sidecars: 2, timing: TIMING });
+    await waitFor('a first primary', 180_000, () => cluster.primary());
+    // Each sidecar restarts under its own id (systemd restarting the unit on the same instance), so the
+    // emulated instances keep standing for them.
+    const ids = cluster.slots.map((slot) => slot.current?.id ?? '');
+    ec2 = await startEc2FixtureServer({
+      instances: ids.map((instanceId, index) => ({
+        instanceId,
+        state: 'running' as const,
+        instanceCheck: 'ok',
+        systemCheck: 'ok',
+        launchTime: new Date(Date.UTC(2026, 11, 1, 0, index)).toISOString(),
+        tags: { database: 'true', 'cloudy:stage': STAGE },
+      })),
+      routeTables: [],
+    });
+  });
+
+  after(async () => {
+    await ec2?.close();
+    await cluster?.stop();
+  });
+
+  /** The standby's sidecar is running (registered for fencing by its current process) and polling the lease. */
+  async function standbyUp(holderId: string): Promise<boolean> {
+    const standby = cluster.slots.find((slot) => slot.current && slot.current.id !== holderId)?.current;
+    if (!standby) return false;
+    const registration = join(cluster.root, 'fence-registry', `${standby.id}.json`);
+    if (!existsSync(registration)) return false;
+    return JSON.parse(readFileSync(registration, 'utf8')).pgid === standby.child.pid;
+  }
+
+  it('hands the primary to the standby without fencing, losing no acknowledged commit', async () => {
+    // Prepare
+    const writer = startTimedWriter({
+      routeFile: cluster.routeFile,
+      password: CHAOS_PASSWORD,
+      intervalMs: WRITE_INTERVAL_MS,
+    });
+    const results: { from: string; to: string; sidecarsMs: number; clientMs: number }[] = [];
+    let primary: Primary = await waitFor('the primary', 60_000, () => cluster.primary());
+    for (let round = 0; round < SWITCHOVERS; round++) {
+      const from = primary;
+      await waitFor(
+        'the standby polling the lease',
+        120_000,
+        async () => (await standbyUp(from.holderId)) || undefined,
+      );
+      // Let the writer commit on the current primary first, so its gap is measured from a steady state.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const fromSlot = cluster.slotOf(from.holderId);
+      assert.ok(fromSlot);
+      fromSlot.restartWithSameId = true;
+      const startedMs = performance.now();
+
+      // Act
+      const run = await runDbCli(['switchover', '--stage', STAGE, '--yes'], {
+        ec2: ec2.endpoint,
+        dynamodb: cluster.store.endpoint,
+        leaseTable: cluster.store.table,
+      });
+      primary = await waitFor('the new primary', 60_000, async () => {
+        const now = await cluster.primary();
+        return now && now.holderId !== from.holderId ? now : undefined;
+      });
+      // One more commit after the new primary, so that the gap is closed.
+      const acknowledgedBefore = writer.acknowledged().length;
+      await waitFor('a commit on the new primary', 30_000, async () =>
+        writer.acknowledged().length > acknowledgedBefore ? true : undefined,
+      );
+
+      // Assess
+      assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+      assert.match(run.stdout, /took the lease \(token \d+, no fencing: the release was clean\)/);
+      const lease = await cluster.store.readLease();
+      const takeover = lease?.takeovers?.at(-1);
+      assert.equal(primary.fencingToken, from.fencingToken + 1, 'one new generation, no detour');
+      assert.equal(takeover?.reason, 'handover');
+      assert.equal(takeover?.fenced, 'none');
+      assert.equal(takeover?.previousHolderId, from.holderId);
+      const outage = /Write outage \(the sidecars' events[^)]*\): ([\d.]+) s/.exec(run.stdout);
+      assert.ok(outage?.[1], run.stdout);
+      results.push({
+        from: from.holderId,
+        to: primary.holderId,
+        sidecarsMs: Number(outage[1]) * 1000,
+        clientMs: writer.longestGapAfter(startedMs),
+      });
+    }
+    await writer.stop();
+
+    // Assess: every acknowledged commit is on the last primary.
+    const lost = await missingRows({
+      port: primary.port,
+      password: CHAOS_PASSWORD,
+      acknowledged: writer.acknowledged(),
+    });
+    assert.deepEqual(lost, []);
+    assert.equal(results.length, SWITCHOVERS);
+    for (const r of results) {
+      process.stdout.write(
+        `# switchover ${r.from} → ${r.to}: client write outage ${r.clientMs.toFixed(0)} ms, ` +
+          `sidecars' events ${r.sidecarsMs.toFixed(0)} ms\n`,
+      );
+    }
+  });
+});
