@@ -3,7 +3,7 @@
 // emulated EC2 API, all on 127.0.0.1. A client commits at a fixed rate throughout; the outage it saw is printed
 // (docs/BENCHMARKS.md, "Planned switchover"), never asserted.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHAOS_PASSWORD, type Cluster, type Primary, startCluster } from '../../chaos/cluster';
@@ -41,10 +41,15 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
   let ec2: Ec2FixtureServer;
 
   before(async () => {
-    cluster = await startCluster({ sidecars: 2, timing: TIMING });
+    cluster = await startCluster({ sidecars: 2, timing: TIMING, keepLogs: process.env.KEEP_LOGS === '1' });
     await waitFor('a first primary', 180_000, () => cluster.primary());
-    // Each sidecar restarts under its own id (systemd restarting the unit on the same instance), so the
-    // emulated instances keep standing for them.
+    // The first holder found no lease item, so it fenced every other sidecar before starting PostgreSQL; one it
+    // killed comes back under a new id (a new instance). Once every slot's current process has registered, the
+    // ids stay: from here on a sidecar restarts under its own id (systemd restarting the unit on the same
+    // instance), so the emulated instances keep standing for them.
+    await waitFor('every sidecar up', 120_000, async () =>
+      cluster.slots.every(registered) ? true : undefined,
+    );
     const ids = cluster.slots.map((slot) => slot.current?.id ?? '');
     ec2 = await startEc2FixtureServer({
       instances: ids.map((instanceId, index) => ({
@@ -64,13 +69,24 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
     await cluster?.stop();
   });
 
-  /** The standby's sidecar is running (registered for fencing by its current process) and polling the lease. */
-  async function standbyUp(holderId: string): Promise<boolean> {
-    const standby = cluster.slots.find((slot) => slot.current && slot.current.id !== holderId)?.current;
-    if (!standby) return false;
-    const registration = join(cluster.root, 'fence-registry', `${standby.id}.json`);
-    if (!existsSync(registration)) return false;
-    return JSON.parse(readFileSync(registration, 'utf8')).pgid === standby.child.pid;
+  /** The last lines of every sidecar's log, for a failure message. */
+  function sidecarLogTails(): string {
+    return readdirSync(cluster.logDir)
+      .map((file) => {
+        const lines = readFileSync(join(cluster.logDir, file), 'utf8').trimEnd().split('\n');
+        return `--- ${file}\n${lines.slice(-15).join('\n')}`;
+      })
+      .join('\n');
+  }
+
+  /** The slot's sidecar is running: its current process has registered for fencing, so it polls the lease. */
+  function registered(slot: Cluster['slots'][number]): boolean {
+    const current = slot.current;
+    if (!current) return false;
+    const registration = join(cluster.root, 'fence-registry', `${current.id}.json`);
+    return (
+      existsSync(registration) && JSON.parse(readFileSync(registration, 'utf8')).pgid === current.child.pid
+    );
   }
 
   it('hands the primary to the standby without fencing, losing no acknowledged commit', async () => {
@@ -82,55 +98,65 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
     });
     const results: { from: string; to: string; sidecarsMs: number; clientMs: number }[] = [];
     let primary: Primary = await waitFor('the primary', 60_000, () => cluster.primary());
-    for (let round = 0; round < SWITCHOVERS; round++) {
-      const from = primary;
-      await waitFor(
-        'the standby polling the lease',
-        120_000,
-        async () => (await standbyUp(from.holderId)) || undefined,
-      );
-      // Let the writer commit on the current primary first, so its gap is measured from a steady state.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const fromSlot = cluster.slotOf(from.holderId);
-      assert.ok(fromSlot);
-      fromSlot.restartWithSameId = true;
-      const startedMs = performance.now();
+    let lastRun = { code: 0, stdout: '', stderr: '' };
+    try {
+      for (let round = 0; round < SWITCHOVERS; round++) {
+        const from = primary;
+        // The previous primary's sidecar has restarted as a standby.
+        await waitFor('every sidecar up', 120_000, async () =>
+          cluster.slots.every(registered) ? true : undefined,
+        );
+        // Let the writer commit on the current primary first, so its gap is measured from a steady state.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const fromSlot = cluster.slotOf(from.holderId);
+        assert.ok(fromSlot);
+        fromSlot.restartWithSameId = true;
+        const startedMs = performance.now();
 
-      // Act
-      const run = await runDbCli(['switchover', '--stage', STAGE, '--yes'], {
-        ec2: ec2.endpoint,
-        dynamodb: cluster.store.endpoint,
-        leaseTable: cluster.store.table,
-      });
-      primary = await waitFor('the new primary', 60_000, async () => {
-        const now = await cluster.primary();
-        return now && now.holderId !== from.holderId ? now : undefined;
-      });
-      // One more commit after the new primary, so that the gap is closed.
-      const acknowledgedBefore = writer.acknowledged().length;
-      await waitFor('a commit on the new primary', 30_000, async () =>
-        writer.acknowledged().length > acknowledgedBefore ? true : undefined,
-      );
+        // Act
+        lastRun = await runDbCli(['switchover', '--stage', STAGE, '--yes'], {
+          ec2: ec2.endpoint,
+          dynamodb: cluster.store.endpoint,
+          leaseTable: cluster.store.table,
+        });
+        const run = lastRun;
+        assert.equal(run.code, 0, 'the switchover command succeeded');
+        primary = await waitFor('the new primary', 60_000, async () => {
+          const now = await cluster.primary();
+          return now && now.holderId !== from.holderId ? now : undefined;
+        });
+        // One more commit after the new primary, so that the gap is closed.
+        const acknowledgedBefore = writer.acknowledged().length;
+        await waitFor('a commit on the new primary', 30_000, async () =>
+          writer.acknowledged().length > acknowledgedBefore ? true : undefined,
+        );
 
-      // Assess
-      assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
-      assert.match(run.stdout, /took the lease \(token \d+, no fencing: the release was clean\)/);
-      const lease = await cluster.store.readLease();
-      const takeover = lease?.takeovers?.at(-1);
-      assert.equal(primary.fencingToken, from.fencingToken + 1, 'one new generation, no detour');
-      assert.equal(takeover?.reason, 'handover');
-      assert.equal(takeover?.fenced, 'none');
-      assert.equal(takeover?.previousHolderId, from.holderId);
-      const outage = /Write outage \(the sidecars' events[^)]*\): ([\d.]+) s/.exec(run.stdout);
-      assert.ok(outage?.[1], run.stdout);
-      results.push({
-        from: from.holderId,
-        to: primary.holderId,
-        sidecarsMs: Number(outage[1]) * 1000,
-        clientMs: writer.longestGapAfter(startedMs),
-      });
+        // Assess
+        assert.match(run.stdout, /took the lease \(token \d+, no fencing: the release was clean\)/);
+        const lease = await cluster.store.readLease();
+        const takeover = lease?.takeovers?.at(-1);
+        assert.equal(primary.fencingToken, from.fencingToken + 1, 'one new generation, no detour');
+        assert.equal(takeover?.reason, 'handover');
+        assert.equal(takeover?.fenced, 'none');
+        assert.equal(takeover?.previousHolderId, from.holderId);
+        const outage = /Write outage \(the sidecars' events[^)]*\): ([\d.]+) s/.exec(run.stdout);
+        assert.ok(outage?.[1], run.stdout);
+        results.push({
+          from: from.holderId,
+          to: primary.holderId,
+          sidecarsMs: Number(outage[1]) * 1000,
+          clientMs: writer.longestGapAfter(startedMs),
+        });
+      }
+    } catch (error) {
+      throw new Error(
+        `switchover ${results.length + 1} failed: ${(error as Error).message}\n` +
+          `CLI (exit ${lastRun.code}):\n${lastRun.stdout}${lastRun.stderr}\n${sidecarLogTails()}`,
+        { cause: error },
+      );
+    } finally {
+      await writer.stop();
     }
-    await writer.stop();
 
     // Assess: every acknowledged commit is on the last primary.
     const lost = await missingRows({
@@ -146,5 +172,14 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
           `sidecars' events ${r.sidecarsMs.toFixed(0)} ms\n`,
       );
     }
+    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    const client = sorted(results.map((r) => r.clientMs));
+    const sidecars = sorted(results.map((r) => r.sidecarsMs));
+    const p50 = (values: number[]) => values[Math.floor((values.length - 1) / 2)] ?? 0;
+    process.stdout.write(
+      `# ${results.length} switchovers: client write outage p50 ${p50(client).toFixed(0)} ms, ` +
+        `max ${(client.at(-1) ?? 0).toFixed(0)} ms; sidecars' events p50 ${p50(sidecars).toFixed(0)} ms, ` +
+        `max ${(sidecars.at(-1) ?? 0).toFixed(0)} ms\n`,
+    );
   });
 });
