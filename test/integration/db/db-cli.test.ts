@@ -2,8 +2,11 @@
 // EC2 API and a dynalite lease table on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { readFailoverConfig } from '../../../handlers/failover/config';
 import type { StatusReport } from '../../../scripts/db/status-report';
+import { switchover } from '../../../scripts/db/switchover';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 import {
   type Ec2FixtureServer,
@@ -339,6 +342,21 @@ describe('npm run db', () => {
       }
     });
 
+    it('asks first on a terminal, and changes nothing when the answer is no', async () => {
+      // Prepare
+      await store.putRawLease(leaseItem());
+      // Act
+      const run = await runDbCli(['switchover', '--stage', STAGE], endpoints(), 'n\n', { terminal: true });
+      // Assess
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stdout,
+        /Hand the primary of stage ops over from i-0aaa to i-0bbb\? Writes stop for a few seconds\. \[y\/N\]/,
+      );
+      assert.match(run.stdout, /Switchover cancelled: nothing was changed\./);
+      assert.equal((await store.readLease())?.handover, undefined);
+    });
+
     it('without --yes when it cannot ask (not a terminal)', async () => {
       // Prepare
       await store.putRawLease(leaseItem());
@@ -348,6 +366,49 @@ describe('npm run db', () => {
       assert.equal(run.code, 2);
       assert.match(run.stderr, /pass --yes/);
       assert.equal((await store.readLease())?.handover, undefined);
+    });
+  });
+
+  describe('switchover whose request the primary never acts on', () => {
+    it('gives up once the request is void, withdraws it, and says nothing changed', async () => {
+      // Prepare: no sidecar runs, so nobody reads the request; time passes 1 s per poll.
+      await store.putRawLease(leaseItem());
+      const local = { region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+      const ec2Client = new EC2Client({ ...local, endpoint: ec2.endpoint });
+      const dynamodb = new DynamoDBClient({ ...local, endpoint: store.endpoint });
+      let nowMs = Date.now();
+      const printed: string[] = [];
+      const config = readFailoverConfig({ STAGE, LEASE_TABLE: `cloudy-${STAGE}-lease` });
+      try {
+        // Act
+        const code = await switchover(
+          {
+            ec2: ec2Client,
+            dynamodb,
+            config: { ...config, leaseTable: `cloudy-${STAGE}-lease` },
+            deadline: { remainingMs: () => 60_000, ensureTimeFor: () => {} },
+            now: () => nowMs,
+            sleep: async (ms) => {
+              nowMs += Math.max(ms, 1_000);
+            },
+            print: (line) => printed.push(line),
+            confirm: async () => assert.fail('--yes: no question'),
+          },
+          { to: undefined, yes: true },
+        );
+        // Assess
+        assert.equal(code, 1);
+        assert.match(printed[0] ?? '', /asked i-0aaa \(lease token 7\) to hand over to i-0bbb$/);
+        assert.match(
+          printed.at(-1) ?? '',
+          /i-0aaa did not act on the request in 3\d\.\d\d s .* the request is void and withdrawn\. Nothing was changed\./,
+        );
+        assert.equal((await store.readLease())?.handover, undefined);
+        assert.equal((await store.readLease())?.fencingToken, 7);
+      } finally {
+        ec2Client.destroy();
+        dynamodb.destroy();
+      }
     });
   });
 });

@@ -18,11 +18,17 @@ export function runDbCli(
   args: string[],
   endpoints: { ec2: string; dynamodb: string; leaseTable?: string },
   input = '',
+  options: { terminal?: boolean } = {},
 ): Promise<CliRun> {
+  const command = [process.execPath, '--import', 'tsx', resolve(REPO, 'scripts/db/cli.ts'), ...args];
+  // util-linux `script` runs the command on a pseudo-terminal (as an operator's shell would), fed from our stdin.
+  const [file, ...fileArgs] = options.terminal
+    ? ['script', '--quiet', '--return', '--command', command.map((arg) => `'${arg}'`).join(' '), '/dev/null']
+    : command;
   return new Promise((done) => {
     const child = execFile(
-      process.execPath,
-      ['--import', 'tsx', resolve(REPO, 'scripts/db/cli.ts'), ...args],
+      file ?? '',
+      fileArgs,
       {
         cwd: REPO,
         timeout: 180_000,
