@@ -63,8 +63,8 @@ export async function switchover(
     const nowMs = deps.now();
     const phase = switchoverPhase(await observeLease(deps), plan);
     if (phase.kind !== shown) {
+      for (const line of describePhase(phase, plan, stamp, shown)) print(line);
       shown = phase.kind;
-      for (const line of describePhase(phase, plan, stamp)) print(line);
     }
     if (phase.kind === 'primary') {
       await reportOutcome(deps, phase, plan);
@@ -95,10 +95,12 @@ export async function switchover(
   }
 }
 
+/** The lines for a step newly seen; `previous` is the step shown before (a poll may skip one). */
 function describePhase(
   phase: SwitchoverPhase,
   plan: { from: string; to: string },
   stamp: (atMs: number) => string,
+  previous: string,
 ): string[] {
   switch (phase.kind) {
     case 'requested':
@@ -118,10 +120,20 @@ function describePhase(
     case 'taken':
     case 'primary': {
       const takeover = phase.record.takeovers?.at(-1);
-      const lines = [
-        `${stamp(takeover?.acquiredAtMs ?? 0)}  ${plan.to} took the lease (token ${phase.record.fencingToken}, ` +
-          `${takeover?.fenced === 'none' ? 'no fencing: the release was clean' : `fenced: ${takeover?.fenced}`})`,
-      ];
+      const stopped = takeover?.previousWritesStoppedAtMs;
+      // The release came and went between two polls: its time is in the new holder's takeover entry.
+      const missedRelease =
+        previous === 'requested' && stopped !== undefined
+          ? [`${stamp(stopped)}  ${plan.from} began stopping PostgreSQL, then released the lease`]
+          : [];
+      const lines =
+        previous === 'taken'
+          ? []
+          : [
+              ...missedRelease,
+              `${stamp(takeover?.acquiredAtMs ?? 0)}  ${plan.to} took the lease (token ${phase.record.fencingToken}, ` +
+                `${takeover?.fenced === 'none' ? 'no fencing: the release was clean' : `fenced: ${takeover?.fenced}`})`,
+            ];
       if (phase.kind === 'primary') {
         lines.push(
           `${stamp(phase.record.primarySinceMs ?? 0)}  ${plan.to} is primary: PostgreSQL accepts connections ` +
