@@ -41,7 +41,7 @@ export interface LeaseRecord {
   takeovers?: Takeover[];
 }
 
-export interface HandoverRequest {
+interface HandoverRequest {
   /** The standby that is to take the lease. */
   to: string;
   requestedAtMs: number;
@@ -68,7 +68,7 @@ export interface Takeover {
 }
 
 /** Enough to read the last few takeovers in `db status`, and small enough to keep the item tiny. */
-export const MAX_TAKEOVERS = 5;
+const MAX_TAKEOVERS = 5;
 
 const TAKE_REASONS: readonly TakeReason[] = [
   'holder-unknown',

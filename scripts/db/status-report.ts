@@ -8,9 +8,9 @@ import { isInStage, type Observation } from '../../handlers/failover/observation
  * What PostgreSQL is doing on an instance, as the lease says (no connection from the operator's machine):
  * only the holder runs it; the holder publishes each health probe's answer with its renewals.
  */
-export type PostgresState = 'answering' | 'not answering' | 'starting' | 'not running' | 'unknown';
+type PostgresState = 'answering' | 'not answering' | 'starting' | 'not running' | 'unknown';
 
-export interface InstanceStatus {
+interface InstanceStatus {
   instanceId: string;
   availabilityZone: string | null;
   state: string;
@@ -21,7 +21,7 @@ export interface InstanceStatus {
   postgres: PostgresState;
 }
 
-export interface LeaseStatus {
+interface LeaseStatus {
   holder: string;
   fencingToken: number;
   /** Negative once expired; a released lease has expired (its expiry is set to 0). */
@@ -32,7 +32,7 @@ export interface LeaseStatus {
   handedOverTo: string | null;
 }
 
-export interface RouteStatus {
+interface RouteStatus {
   routeTableId: string;
   target: string | null;
   inSync: boolean;
@@ -40,7 +40,7 @@ export interface RouteStatus {
   reason: string;
 }
 
-export interface TakeoverStatus {
+interface TakeoverStatus {
   at: string;
   holder: string;
   fencingToken: number;
@@ -100,7 +100,7 @@ function leaseStatus(observation: Observation): LeaseStatus | null {
   };
 }
 
-export function takeoverStatus(takeover: Takeover): TakeoverStatus {
+function takeoverStatus(takeover: Takeover): TakeoverStatus {
   const { primarySinceMs, previousWritesStoppedAtMs } = takeover;
   return {
     at: iso(takeover.acquiredAtMs),

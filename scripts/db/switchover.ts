@@ -9,7 +9,7 @@ import { seconds } from './status-report';
 import { planSwitchover } from './switchover-plan';
 import { measuredWriteOutageMs, type SwitchoverPhase, switchoverPhase } from './switchover-progress';
 
-export interface SwitchoverDeps {
+interface SwitchoverDeps {
   ec2: EC2Client;
   dynamodb: DynamoDBClient;
   config: FailoverConfig & { leaseTable: string };
