@@ -74,8 +74,9 @@ function postgresOn(instanceId: string, observation: Observation): PostgresState
   if (record.holderId !== instanceId) return 'not running';
   if (record.releasedAtMs !== undefined) return 'not running';
   if (record.expiresAtMs <= nowMs) return 'unknown';
+  // Published as primary only once PostgreSQL accepted connections; the probes' answers follow with the renewals.
   if (record.postgresAnswering === undefined)
-    return record.primarySinceMs === undefined ? 'starting' : 'unknown';
+    return record.primarySinceMs === undefined ? 'starting' : 'answering';
   return record.postgresAnswering ? 'answering' : 'not answering';
 }
 

@@ -27,6 +27,11 @@ describe('buildStatus', () => {
       expected: ['not answering', 'not running'],
     },
     {
+      name: 'holder primary, not yet probed: answering (it became primary once PostgreSQL answered)',
+      lease: lease('i-a'),
+      expected: ['answering', 'not running'],
+    },
+    {
       name: 'holder not yet primary nor probed: starting',
       lease: lease('i-a', { primarySinceMs: undefined }),
       expected: ['starting', 'not running'],
