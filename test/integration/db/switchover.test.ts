@@ -39,9 +39,10 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 600_000 }, () => {
   let cluster: Cluster;
   let ec2: Ec2FixtureServer;
+  let ids: string[] = [];
 
   before(async () => {
-    cluster = await startCluster({ sidecars: 2, timing: TIMING, keepLogs: process.env.KEEP_LOGS === '1' });
+    cluster = await startCluster({ sidecars: 3, timing: TIMING, keepLogs: process.env.KEEP_LOGS === '1' });
     await waitFor('a first primary', 180_000, () => cluster.primary());
     // The first holder found no lease item, so it fenced every other sidecar before starting PostgreSQL; one it
     // killed comes back under a new id (a new instance). Once every slot's current process has registered, the
@@ -50,7 +51,7 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
     await waitFor('every sidecar up', 120_000, async () =>
       cluster.slots.every(registered) ? true : undefined,
     );
-    const ids = cluster.slots.map((slot) => slot.current?.id ?? '');
+    ids = cluster.slots.map((slot) => slot.current?.id ?? '');
     ec2 = await startEc2FixtureServer({
       instances: ids.map((instanceId, index) => ({
         instanceId,
@@ -113,12 +114,20 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
         fromSlot.restartWithSameId = true;
         const startedMs = performance.now();
 
+        // Round 0 lets the command choose (the longest-running healthy standby); later rounds name the next
+        // instance after the primary, round robin, so that the other standby, also polling, must leave the
+        // released lease to the named one.
+        const target = round === 0 ? undefined : ids[(ids.indexOf(from.holderId) + 1) % ids.length];
+
         // Act
-        lastRun = await runDbCli(['switchover', '--stage', STAGE, '--yes'], {
-          ec2: ec2.endpoint,
-          dynamodb: cluster.store.endpoint,
-          leaseTable: cluster.store.table,
-        });
+        lastRun = await runDbCli(
+          ['switchover', '--stage', STAGE, '--yes', ...(target ? ['--to', target] : [])],
+          {
+            ec2: ec2.endpoint,
+            dynamodb: cluster.store.endpoint,
+            leaseTable: cluster.store.table,
+          },
+        );
         const run = lastRun;
         assert.equal(run.code, 0, 'the switchover command succeeded');
         // What an operator sees, once, in the test's log.
@@ -127,6 +136,7 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
           const now = await cluster.primary();
           return now && now.holderId !== from.holderId ? now : undefined;
         });
+        if (target) assert.equal(primary.holderId, target, 'the named standby took over');
         // One more commit after the new primary, so that the gap is closed.
         const acknowledgedBefore = writer.acknowledged().length;
         await waitFor('a commit on the new primary', 30_000, async () =>
