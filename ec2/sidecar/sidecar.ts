@@ -1,5 +1,4 @@
-import { type Takeover, withPrimarySince, withTakeover } from '../lib/lease-record';
-import type { Logger } from '../lib/logger';
+import { type Takeover, withPrimarySince, withTakeover } from '../../shared/lease-record';
 import type { Clock } from './clock';
 import type { Fencer } from './fence/fencer';
 import {
@@ -12,6 +11,7 @@ import {
 } from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore } from './lease/lease-store';
+import type { SidecarLogger } from './log-events';
 import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
 import type { PostgresExit, PostgresServer } from './postgres/postgres-server';
 import type { Promoter } from './promote/promoter';
@@ -32,7 +32,7 @@ export interface SidecarDeps {
   postgres: PostgresServer;
   dataDirectory: DataDirectory;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   /** Aborted on SIGTERM (scale-in, reboot, deploy). */
   shutdown: AbortSignal;
 }

@@ -9,9 +9,9 @@ import {
 } from './observation';
 
 /** Why the controller routes to an instance. */
-export type TargetBasis = 'lease-holder' | 'current-target' | 'longest-running';
+type TargetBasis = 'lease-holder' | 'current-target' | 'longest-running';
 
-export interface RouteTarget {
+interface RouteTarget {
   instanceId: string;
   basis: TargetBasis;
 }
@@ -23,7 +23,7 @@ export interface RouteAction {
   instanceId: string;
 }
 
-export interface TableVerdict {
+interface TableVerdict {
   routeTableId: string;
   verdict: 'in-sync' | 'create' | 'replace' | 'hold';
   /** The instance the route pointed at when observed, if any. */

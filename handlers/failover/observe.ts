@@ -10,7 +10,7 @@ import {
   type RouteTable,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { LEASE_NAME, parseLeaseItem } from '../../ec2/lib/lease-record';
+import { LEASE_NAME, parseLeaseItem } from '../../shared/lease-record';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
 import { toInstanceState, toRouteState, toStatusCheck } from './ec2-state';
@@ -24,7 +24,7 @@ import {
   STAGE_TAG_KEY,
 } from './observation';
 
-export interface ObserveDeps {
+interface ObserveDeps {
   ec2: EC2Client;
   /** Needed only when LEASE_TABLE is set. */
   dynamodb: DynamoDBClient | undefined;

@@ -3,12 +3,13 @@
 // AWS_REGION, AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_DYNAMODB for emulated endpoints).
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { createFailoverClients } from '../../ec2/lib/aws-clients';
 import { type FailoverConfig, readFailoverConfig } from '../../handlers/failover/config';
 import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
-import { AwsTransientError, FailoverConfigError } from '../../handlers/failover/errors';
+import { AwsTransientError } from '../../handlers/failover/errors';
 import { observe } from '../../handlers/failover/observe';
+import { ConfigurationError } from '../../shared/configuration';
+import { createDbCommandClients } from './aws-clients';
 import { buildStatus, renderStatus } from './status-report';
 import { switchover } from './switchover';
 
@@ -71,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
   if (extra.length > 0 || (command !== 'status' && command !== 'switchover')) throw new UsageError(USAGE);
   if (!values.stage) throw new UsageError(`--stage is required\n${USAGE}`);
   const config = stageConfig(values.stage);
-  const { ec2, dynamodb } = createFailoverClients();
+  const { ec2, dynamodb } = createDbCommandClients();
   const deps = { ec2, dynamodb, config, deadline: noDeadline, now: Date.now };
   try {
     if (command === 'status') {
@@ -105,6 +106,6 @@ main(process.argv.slice(2)).then(
     const message = error instanceof Error ? error.message : String(error);
     const retry = error instanceof AwsTransientError ? ' (transient: run the command again)' : '';
     process.stderr.write(`db: ${message}${retry}\n`);
-    process.exitCode = error instanceof UsageError || error instanceof FailoverConfigError ? 2 : 1;
+    process.exitCode = error instanceof UsageError || error instanceof ConfigurationError ? 2 : 1;
   },
 );

@@ -3,8 +3,8 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME } from '../../ec2/lib/lease-record';
 import { callAws, classifyAwsError } from '../../handlers/failover/errors';
+import { LEASE_NAME } from '../../shared/lease-record';
 
 /**
  * How long a handover request stands. The holder reads it with its next renewal (every 2 s by default), so it

@@ -1,8 +1,8 @@
-import type { Takeover } from '../../ec2/lib/lease-record';
 import type { FailoverConfig } from '../../handlers/failover/config';
 import type { Decision } from '../../handlers/failover/decide';
 import { type Health, instanceHealth } from '../../handlers/failover/ec2-state';
 import { isInStage, type Observation } from '../../handlers/failover/observation';
+import type { Takeover } from '../../shared/lease-record';
 
 /**
  * What PostgreSQL is doing on an instance, as the lease says (no connection from the operator's machine):

@@ -1,5 +1,5 @@
-import type { LeaseRecord } from '../../ec2/lib/lease-record';
 import type { ObservedLease } from '../../handlers/failover/observation';
+import type { LeaseRecord } from '../../shared/lease-record';
 
 /** Where a requested handover from `from` (lease generation `fencingToken`) to `to` stands. */
 export type SwitchoverPhase =

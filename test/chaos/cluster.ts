@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { readLocalRoute } from '../../ec2/sidecar/promote/local-promoter';
+import { bundleSettings } from '../../scripts/esbuild-settings';
 import { freePort } from '../support/local-postgres';
 import { type LeaseStoreServer, LOCAL_AWS_ENV, startLeaseStoreServer } from './lease-store-server';
 import { type PartitionProxy, startPartitionProxy } from './partition-proxy';
@@ -94,14 +95,7 @@ export async function startCluster(options: { sidecars: number; timing: ClusterT
   await build({
     entryPoints: [join(REPO, 'ec2/sidecar/main.ts')],
     outfile: program,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['pg-native'],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
+    ...bundleSettings,
     logLevel: 'error',
   });
   const store: LeaseStoreServer = await startLeaseStoreServer();

@@ -1,4 +1,4 @@
-import type { LeaseRecord, TakeReason } from '../../lib/lease-record';
+import type { LeaseRecord, TakeReason } from '../../../shared/lease-record';
 
 /** What the sidecar saw in the lease table. */
 export type LeaseObservation =
@@ -30,8 +30,7 @@ export interface LeaseTiming {
   selfFenceMarginMs: number;
   /**
    * Added to the TTL before an unchanged lease counts as expired: covers the rate difference of two monotonic
-   * clocks and scheduling delay. (Named for the wall-clock skew it used to cover; wall clocks are no longer
-   * compared.)
+   * clocks and scheduling delay (CLOCK_SKEW_MS; wall clocks are never compared).
    */
   clockSkewMs: number;
 }

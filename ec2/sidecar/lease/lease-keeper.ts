@@ -1,5 +1,5 @@
-import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
+import type { SidecarLogger } from '../log-events';
 import { decideHolder, handoverTarget, type LeaseTiming, leaseStamp } from './lease-decisions';
 import { LeaseConflictError, type LeaseStore } from './lease-store';
 
@@ -42,7 +42,7 @@ export interface LeaseKeeper {
 export function keepLease(options: {
   store: LeaseStore;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   holderId: string;
   fencingToken: number;
   /** Stamp the acquiring write carried. */

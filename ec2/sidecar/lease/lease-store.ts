@@ -6,7 +6,13 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type LeaseRecord, parseLeaseItem, type Takeover, takeoversAttribute } from '../../lib/lease-record';
+import { wrapAwsCall } from '../../../shared/aws-errors';
+import {
+  type LeaseRecord,
+  parseLeaseItem,
+  type Takeover,
+  takeoversAttribute,
+} from '../../../shared/lease-record';
 import { type LeaseObservation, type LeaseVersion, tokenAfter } from './lease-decisions';
 
 /** The store did not answer (timeout, throttling, network): the outcome of a write is unknown. */
@@ -78,7 +84,7 @@ const STILL_MALFORMED =
   'attribute_exists(lockName) AND (NOT attribute_type(holderId, :S) OR size(holderId) = :zero OR ' +
   'NOT attribute_type(fencingToken, :N) OR NOT attribute_type(expiresAtMs, :N))';
 
-/** The lease item (see ec2/lib/lease-record.ts) in DynamoDB, written only with conditional writes. */
+/** The lease item (see shared/lease-record.ts) in DynamoDB, written only with conditional writes. */
 export function dynamoDbLeaseStore(options: {
   client: DynamoDBClient;
   table: string;
@@ -90,15 +96,12 @@ export function dynamoDbLeaseStore(options: {
   // Every call is abandoned after requestTimeoutMs, whatever the client's own settings do.
   const deadline = () => AbortSignal.timeout(options.requestTimeoutMs);
 
-  async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new LeaseConflictError(`lease ${operation}: condition failed`, { cause: error });
-      }
-      throw new LeaseStoreError(`lease ${operation}: store unavailable`, { cause: error });
-    }
+  function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return wrapAwsCall(call, ({ code, cause }) =>
+      cause instanceof ConditionalCheckFailedException
+        ? new LeaseConflictError(`lease ${operation}: condition failed`, { cause })
+        : new LeaseStoreError(`lease ${operation}: store unavailable (${code})`, { cause }),
+    );
   }
 
   /** A holder's write: applied only while it still holds the same generation of the lease. */

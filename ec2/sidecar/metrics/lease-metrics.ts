@@ -9,7 +9,7 @@ import type { LeaseStore } from '../lease/lease-store';
  * itself is untouched.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-export const LEASE_METRIC_UNITS = {
+const LEASE_METRIC_UNITS = {
   /** Round trip of each successful renewal, as an array of values per line (percentiles on the dashboard). */
   LeaseRenewLatency: 'Milliseconds',
   /** Renewals that failed (store unavailable, or refused because the lease was taken). */
@@ -22,8 +22,8 @@ export const LEASE_METRIC_UNITS = {
   FencedTakeovers: 'Count',
 } as const;
 
-export type LeaseMetricName = keyof typeof LEASE_METRIC_UNITS;
-export const LEASE_METRIC_NAMES = Object.keys(LEASE_METRIC_UNITS) as LeaseMetricName[];
+type LeaseMetricName = keyof typeof LEASE_METRIC_UNITS;
+const LEASE_METRIC_NAMES = Object.keys(LEASE_METRIC_UNITS) as LeaseMetricName[];
 /** Every metric is written twice: for the tier (no dimension) and per instance. */
 export const LEASE_METRIC_DIMENSIONS: string[][] = [[], ['InstanceId']];
 // EMF accepts at most 100 values in one metric's array.

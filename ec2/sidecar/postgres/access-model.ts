@@ -29,7 +29,7 @@ const SCRAM_ITERATIONS = 4096;
  * PostgreSQL applies SASLprep to the password at login; for printable ASCII (what Secrets Manager generates)
  * that is the identity, and other passwords are refused by `applicationBootstrap`.
  */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
+function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
   const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest();

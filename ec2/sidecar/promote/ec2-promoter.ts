@@ -6,9 +6,10 @@ import {
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../lib/logger';
+import { wrapAwsCall } from '../../../shared/aws-errors';
+import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
-import { decideRoutes, type ObservedRoute } from './route-decisions';
+import { decideRoutes, type VipRoute } from './route-decisions';
 
 /**
  * Observe → decide → act → verify for the virtual IP: source/destination check off on this instance (it
@@ -16,7 +17,7 @@ import { decideRoutes, type ObservedRoute } from './route-decisions';
  */
 export function ec2Promoter(options: {
   ec2: EC2Client;
-  logger: Logger;
+  logger: SidecarLogger;
   instanceId: string;
   virtualIp: string;
   routeTableIds: string[];
@@ -24,15 +25,11 @@ export function ec2Promoter(options: {
   const { ec2, logger, instanceId, routeTableIds } = options;
   const destination = `${options.virtualIp}/32`;
 
-  async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw new PromoteError(`${what} failed`, { cause: error });
-    }
+  function call<T>(what: string, send: () => Promise<T>): Promise<T> {
+    return wrapAwsCall(send, ({ code, cause }) => new PromoteError(`${what} failed (${code})`, { cause }));
   }
 
-  async function observeRoutes(): Promise<ObservedRoute[]> {
+  async function observeRoutes(): Promise<VipRoute[]> {
     const result = await call('DescribeRouteTables', () =>
       ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: routeTableIds })),
     );

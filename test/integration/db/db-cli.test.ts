@@ -266,7 +266,7 @@ describe('npm run db', () => {
         assert.doesNotMatch(run.stderr, /\n\s+at /);
       }
       assert.match(missing.stderr, /--stage is required/);
-      assert.match(malformed.stderr, /STAGE must match/);
+      assert.match(malformed.stderr, /STAGE: must be a stage name/);
       assert.match(unknown.stderr, /usage:/);
     });
   });

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME, type Takeover } from '../../../ec2/lib/lease-record';
 import { dynamoDbLeaseStore, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import {
   HANDOVER_VALID_MS,
@@ -11,6 +10,7 @@ import {
   requestHandover,
   withdrawHandover,
 } from '../../../scripts/db/handover-request';
+import { LEASE_NAME, type Takeover } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 const NOW = 1_800_000_000_000;

@@ -70,11 +70,13 @@ function exportedValue(template: Template, launchTemplateId: string, name: strin
 
 describe('databaseEngine: aurora', () => {
   it('writes templates that fit the CloudFormation resource specification', () => {
+    // Act / Assess
     assert.deepEqual(validateTemplate(aurora, spec), []);
     assert.deepEqual(validateTemplate(auroraFlipped, spec), []);
   });
 
   it('runs an encrypted, deletion-protected Aurora PostgreSQL cluster that snapshots when deleted or replaced', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const cluster = resource(template, 'DatabaseCluster');
       assert.equal(cluster.Type, 'AWS::RDS::DBCluster');
@@ -102,6 +104,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('requires TLS on every connection, in the parameter group of the engine version it runs', () => {
+    // Act / Assess
     for (const [template, version, family] of [
       [aurora, '16.6', 'aurora-postgresql16'],
       [auroraFlipped, '17.4', 'aurora-postgresql17'],
@@ -117,6 +120,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('puts the writer in the first AZ and a reader, created after it, in the second', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const instancesOfCluster = resourcesOfType(template, 'AWS::RDS::DBInstance');
       assert.deepEqual(instancesOfCluster.map(([id]) => id).sort(), [
@@ -139,6 +143,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('takes the instance class, or Serverless v2 and its capacity range, from the stage', () => {
+    // Act / Assess
     for (const id of ['DatabaseWriterInstance', 'DatabaseReaderInstance']) {
       assert.equal(properties(aurora, id).DBInstanceClass, 'db.t4g.medium');
       assert.equal(properties(auroraFlipped, id).DBInstanceClass, 'db.serverless');
@@ -155,6 +160,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('deploys none of the instance tier: no database group, EFS, lease table, failover function or its rules', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const types = typesOf(template);
       for (const type of ['AWS::EFS::FileSystem', 'AWS::EFS::MountTarget', 'AWS::DynamoDB::Table']) {
@@ -203,6 +209,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('admits PostgreSQL to the cluster from the web instances and the api function only', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const intoDatabase = ingressRules(template).filter((rule) => rule.group === 'DatabaseSecurityGroup');
       assert.deepEqual(
@@ -218,6 +225,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it("tells the web instances and the api function the cluster's writer and reader endpoints", () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       assert.deepEqual(
         exportedValue(template, 'WebLaunchTemplate', 'DB_WRITER_HOST'),
@@ -250,7 +258,9 @@ describe('databaseEngine: aurora', () => {
 
 describe('databaseEngine: instances (the default)', () => {
   it('deploys no Aurora resource, and the failover controller with its trigger', () => {
+    // Act
     const rds = [...typesOf(instances)].filter((type) => type.startsWith('AWS::RDS::'));
+    // Assess
     assert.deepEqual(rds, []);
     assert.equal(resource(instances, 'DatabaseFailoverLambdaFunction').Type, 'AWS::Lambda::Function');
     assert.equal(resource(instances, 'DatabaseFailoverStateChangeRule').Type, 'AWS::Events::Rule');

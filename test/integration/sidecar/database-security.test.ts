@@ -10,16 +10,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createLogger } from '../../../ec2/lib/logger';
 import { dataDirectory } from '../../../ec2/sidecar/postgres/data-directory';
 import { acceptsConnections } from '../../../ec2/sidecar/postgres/readiness';
 import { runAsPostgresUser } from '../../../ec2/sidecar/postgres/run-as';
-import type { ConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import type { DatabaseConnection } from '../../../ec2/web/db/secret-to-connection';
-import { tlsVerificationFailure, verifyFullTls } from '../../../ec2/web/db/server-tls';
-import { startWebServer } from '../../../ec2/web/server';
+import { createLogger } from '../../../shared/logger';
+import type { ConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
+import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
+import { tlsVerificationFailure, verifyFullTls } from '../../../web/db/server-tls';
+import { startWebServer } from '../../../web/server';
 import { freePort } from '../../support/local-postgres';
 import { makeTestCertificates, type TestCertificates } from '../../support/test-certificates';
 import { postJson } from '../../support/web-harness';
@@ -204,6 +204,7 @@ describe('the database as the sidecar initialises it', () => {
     };
     const migrator = createDatabase({ provider, poolMax: 1 });
     const web = await startWebServer({
+      dbPoolMax: 10,
       provider,
       logger: createLogger('web-test', 'silent'),
       port: 0,

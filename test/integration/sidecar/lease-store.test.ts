@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME } from '../../../ec2/lib/lease-record';
 import { dynamoDbLeaseStore, LeaseConflictError } from '../../../ec2/sidecar/lease/lease-store';
+import { LEASE_NAME } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 // The conditional writes against a DynamoDB-compatible server (dynalite on 127.0.0.1).

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import { knexUsersRepository, type User } from '../../../ec2/web/users/users-repository';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
+import { knexUsersRepository, type User } from '../../../web/users/users-repository';
 import {
   type DistributionServer,
   distributionPostgres,

@@ -8,9 +8,9 @@ import { emfFields, type RunMetrics } from '../../../handlers/failover/metrics';
 import { isRecord, properties, resourcesOfType, type Template } from './template';
 
 /** A dimension value, normalised: `Ref:X`, `GetAtt:X.Y`, a literal as `=text`, or `*` (any value). */
-export type DimensionValue = string;
+type DimensionValue = string;
 
-export interface MetricId {
+interface MetricId {
   namespace: string;
   name: string;
   dimensions: Record<string, DimensionValue>;
@@ -187,7 +187,7 @@ export function isEmitted(read: MetricId, emitted: MetricId[]): boolean {
   });
 }
 
-export interface DashboardWidget {
+interface DashboardWidget {
   type: string;
   properties: Record<string, unknown>;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LeaseRecord, Takeover } from '../../../ec2/lib/lease-record';
 import type { ObservedLease } from '../../../handlers/failover/observation';
 import { measuredWriteOutageMs, switchoverPhase } from '../../../scripts/db/switchover-progress';
+import type { LeaseRecord, Takeover } from '../../../shared/lease-record';
 
 const plan = { from: 'i-a', to: 'i-b', fencingToken: 7 };
 const present = (record: LeaseRecord): ObservedLease => ({ kind: 'present', record });

@@ -23,11 +23,14 @@ before(async () => {
 
 describe('secrets-account template', () => {
   it('fits the CloudFormation resource specification', () => {
+    // Act / Assess
     assert.deepEqual(validateTemplate(template, spec), []);
   });
 
   it('creates the secret under the name the app stage reads, with a generated password', () => {
+    // Act
     const secret = properties(template, 'DatabaseSecret');
+    // Assess
     assert.deepEqual(secret.Name, { 'Fn::Sub': '${Service}/${Stage}/database' });
     const generated = secret.GenerateSecretString as Record<string, unknown>;
     assert.equal(generated.GenerateStringKey, 'password');
@@ -36,7 +39,9 @@ describe('secrets-account template', () => {
   });
 
   it('lets only the three app roles of that stage and region assume the reader role (no prefix match)', () => {
+    // Act
     const role = properties(template, 'SecretReaderRole');
+    // Assess
     assert.deepEqual(role.RoleName, { 'Fn::Sub': '${Service}-${Stage}-db-secret-reader' });
     const trust = role.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] };
     assert.deepEqual(trust.Statement, [
@@ -57,6 +62,7 @@ describe('secrets-account template', () => {
   });
 
   it('lets the reader role read that one secret and nothing else', () => {
+    // Act / Assess
     assert.deepEqual(policyStatements(template), [
       {
         owner: 'SecretReaderRole',
@@ -68,6 +74,7 @@ describe('secrets-account template', () => {
   });
 
   it('outputs what the app stage is configured with', () => {
+    // Act / Assess
     assert.deepEqual(Object.keys(template.Outputs ?? {}).sort(), [
       'SecretArn',
       'SecretName',

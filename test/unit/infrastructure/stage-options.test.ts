@@ -42,6 +42,7 @@ const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-000
 
 describe('resources/options.cjs', () => {
   it('picks the default variants and leaves optional values to CloudFormation for the default stage', () => {
+    // Act / Assess
     assert.deepEqual(decideOptions(DEFAULTS, REGION), {
       nat: 'instance',
       ec2Endpoint: 'on',
@@ -58,6 +59,7 @@ describe('resources/options.cjs', () => {
   });
 
   it('picks the other variant of every option, and passes set values through', () => {
+    // Act
     const options = decideOptions(
       {
         natType: 'gateway',
@@ -72,6 +74,7 @@ describe('resources/options.cjs', () => {
       },
       REGION,
     );
+    // Assess
     assert.deepEqual(options, {
       nat: 'gateway',
       ec2Endpoint: 'off',
@@ -123,23 +126,27 @@ describe('resources/options.cjs', () => {
   ];
   for (const [what, change, message] of rejected) {
     it(`stops the package with a message naming the parameter for ${what}`, () => {
+      // Act / Assess
       assert.throws(() => decideOptions({ ...DEFAULTS, ...change }, REGION), message);
     });
   }
 
   it("reads each parameter and the region through osls's variable resolver", async () => {
+    // Prepare
     const asked: string[] = [];
     const values: Record<string, unknown> = {
       ...Object.fromEntries(Object.entries(DEFAULTS).map(([name, value]) => [`param:${name}`, value])),
       'param:natType': 'gateway',
       'self:provider.region': REGION,
     };
+    // Act
     const options = await resolveStageOptions({
       resolveVariable: async (name) => {
         asked.push(name);
         return values[name];
       },
     });
+    // Assess
     assert.equal(options.nat, 'gateway');
     assert.deepEqual(asked.sort(), Object.keys(values).sort());
   });

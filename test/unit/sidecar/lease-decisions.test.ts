@@ -199,7 +199,9 @@ describe('handoverTarget', () => {
 
 describe('versionKey', () => {
   it('changes with every renewal, release and mark, and with nothing else', () => {
+    // Act
     const base = held('i-peer', NOW);
+    // Assess
     assert.equal(versionKey(base), versionKey(held('i-peer', NOW)));
     for (const other of [
       held('i-peer', NOW + 1),
@@ -231,23 +233,27 @@ describe('leaseStamp', () => {
   });
 
   it('always writes a new version, even when the wall clock stepped back', () => {
+    // Act
     const stamp = leaseStamp(
       { wallMs: NOW - 60_000, monoMs: 0 },
       { ttlMs: 10_000, selfFenceMarginMs: 3_000 },
       NOW,
     );
+    // Assess
     assert.equal(stamp.expiresAtMs, NOW + 1);
   });
 });
 
 describe('decideHolder', () => {
   it('renews before the deadline', () => {
+    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 6_999, selfFenceAtMonoMs: 7_000, leaseTaken: false }), {
       kind: 'renew',
     });
   });
 
   it('self-fences at the deadline, e.g. on waking from a pause, before trying to renew', () => {
+    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 7_000, selfFenceAtMonoMs: 7_000, leaseTaken: false }), {
       kind: 'self-fence',
       reason: 'deadline-passed',
@@ -255,6 +261,7 @@ describe('decideHolder', () => {
   });
 
   it('self-fences at once when the store says the lease is someone else’s', () => {
+    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 0, selfFenceAtMonoMs: 7_000, leaseTaken: true }), {
       kind: 'self-fence',
       reason: 'lease-taken',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../../ec2/lib/logger';
 import { keepLease, type LossReason } from '../../../ec2/sidecar/lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock, settle } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };

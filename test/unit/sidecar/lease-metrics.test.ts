@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../../ec2/lib/logger';
 import type { Fencer } from '../../../ec2/sidecar/fence/fencer';
 import { keepLease } from '../../../ec2/sidecar/lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
 import { leaseMetrics, measuredFencer, measuredLeaseStore } from '../../../ec2/sidecar/metrics/lease-metrics';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };

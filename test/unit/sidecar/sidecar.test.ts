@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLogger } from '../../../ec2/lib/logger';
 import { FenceError } from '../../../ec2/sidecar/fence/fencer';
 import type { LeaseObservation } from '../../../ec2/sidecar/lease/lease-decisions';
 import { LeaseConflictError, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
@@ -11,6 +10,7 @@ import type { PostgresExit, PostgresServer } from '../../../ec2/sidecar/postgres
 import { ec2Promoter } from '../../../ec2/sidecar/promote/ec2-promoter';
 import type { Promoter } from '../../../ec2/sidecar/promote/promoter';
 import { runSidecar, type SidecarOutcome } from '../../../ec2/sidecar/sidecar';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock, settle } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };

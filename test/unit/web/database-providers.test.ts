@@ -4,8 +4,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readWebConfig } from '../../../ec2/web/config';
-import { providersFromConfig } from '../../../ec2/web/db/provider-from-config';
+import { readWebConfig } from '../../../web/config';
+import { providersFromConfig } from '../../../web/db/provider-from-config';
 
 const stsMock = mockClient(STSClient);
 const secretsMock = mockClient(SecretsManagerClient);
@@ -36,6 +36,7 @@ describe('providersFromConfig', () => {
   });
 
   it('aurora: the writer and reader endpoints with the one secret, read once', async () => {
+    // Prepare
     const { writer, reader } = providersFromConfig(
       readWebConfig({
         ...SECRET_SETTINGS,
@@ -44,8 +45,10 @@ describe('providersFromConfig', () => {
       }),
     );
 
+    // Act
     const [onWriter, onReader] = await Promise.all([writer.get(), reader?.get()]);
 
+    // Assess
     assert.deepEqual(onWriter, {
       host: 'cloudy-dev.cluster-c0ffee.eu-west-1.rds.amazonaws.com',
       port: 5432,
@@ -63,11 +66,13 @@ describe('providersFromConfig', () => {
   });
 
   it('aurora: a reader rejecting the password makes both re-read the secret (rotation)', async () => {
+    // Act
     const { writer, reader } = providersFromConfig(
       readWebConfig({ ...SECRET_SETTINGS, DB_WRITER_HOST: 'w.example', DB_READER_HOST: 'r.example' }),
     );
     await writer.get();
 
+    // Assess
     reader?.invalidate();
 
     assert.equal(writer.isStale(), true);
@@ -75,6 +80,7 @@ describe('providersFromConfig', () => {
   });
 
   it('instances: the virtual IP and no reader (the stack exports an empty DB_READER_HOST)', async () => {
+    // Act
     const { writer, reader } = providersFromConfig(
       readWebConfig({
         ...SECRET_SETTINGS,
@@ -84,11 +90,13 @@ describe('providersFromConfig', () => {
       }),
     );
 
+    // Assess
     assert.equal(((await writer.get()) as { host?: string }).host, '10.10.10.10');
     assert.equal(reader, undefined);
   });
 
   it('locally: DATABASE_READER_URL beside DATABASE_URL', async () => {
+    // Act
     const { writer, reader } = providersFromConfig(
       readWebConfig({
         DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/postgres',
@@ -96,6 +104,7 @@ describe('providersFromConfig', () => {
       }),
     );
 
+    // Assess
     assert.deepEqual(await writer.get(), { connectionString: 'postgres://u:p@127.0.0.1:5432/postgres' });
     assert.deepEqual(await reader?.get(), { connectionString: 'postgres://u:p@127.0.0.1:5433/postgres' });
   });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type ConnectionProvider, withVerifiedTls } from '../../../ec2/web/db/connection-provider';
-import type { DatabaseConnection } from '../../../ec2/web/db/secret-to-connection';
-import { ServerCaError, ssmServerCa, tlsVerificationFailure } from '../../../ec2/web/db/server-tls';
+import { type ConnectionProvider, withVerifiedTls } from '../../../web/db/connection-provider';
+import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
+import { ServerCaError, ssmServerCa, tlsVerificationFailure } from '../../../web/db/server-tls';
 
 const PARAMETER = '/cloudy/dev/database-ca-certificate';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n';
@@ -89,6 +89,7 @@ describe('withVerifiedTls', () => {
 
 describe('tlsVerificationFailure', () => {
   it('explains an untrusted chain, a wrong name and an expired certificate, and nothing else', () => {
+    // Act / Assess
     assert.match(
       tlsVerificationFailure({ code: 'SELF_SIGNED_CERT_IN_CHAIN' }) ?? '',
       /not signed by the configured CA/,
