@@ -34,6 +34,7 @@ export const SIDECAR_EVENTS = [
   'postgres-exited',
   'postgres-unkillable',
   'sigterm',
+  'handover-requested',
   'postgres-stopped',
   'sync-failed',
   'lease-released',

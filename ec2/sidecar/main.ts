@@ -26,6 +26,8 @@ const logger: SidecarLogger = createLogger('database-sidecar');
 // systemd restarts the unit on a non-zero exit: the next run starts as a standby with a clean slate.
 const EXIT_CODES: Record<SidecarOutcome, number> = {
   shutdown: 0,
+  // Restart=always: systemd starts the sidecar again, as a standby of the new primary.
+  'handed-over': 0,
   'self-fenced': 1,
   'postgres-exited': 1,
   'postgres-unhealthy': 1,

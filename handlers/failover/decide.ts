@@ -54,7 +54,8 @@ interface Fleet {
   describe(instanceId: string): string;
 }
 
-function byLongestRunning(a: ObservedInstance, b: ObservedInstance): number {
+/** Oldest launch first (unknown launch times last), then by id: the order the lease-less rule prefers. */
+export function byLongestRunning(a: ObservedInstance, b: ObservedInstance): number {
   const launchA = a.launchTimeMs ?? Number.POSITIVE_INFINITY;
   const launchB = b.launchTimeMs ?? Number.POSITIVE_INFINITY;
   if (launchA !== launchB) return launchA < launchB ? -1 : 1;

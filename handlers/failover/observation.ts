@@ -17,6 +17,8 @@ export interface ObservedInstance {
   systemStatus: StatusCheck;
   /** Launch time (epoch ms); the lease-less rule prefers the longest-running candidate. */
   launchTimeMs: number | undefined;
+  /** For people reading `db status`; the decision does not use it. */
+  availabilityZone?: string | undefined;
   tags: Record<string, string>;
 }
 

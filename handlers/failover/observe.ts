@@ -108,6 +108,7 @@ async function observeInstances(deps: ObserveDeps): Promise<ObservedInstance[]> 
       instanceStatus: toStatusCheck(status?.InstanceStatus?.Status),
       systemStatus: toStatusCheck(status?.SystemStatus?.Status),
       launchTimeMs: instance.LaunchTime?.getTime(),
+      availabilityZone: instance.Placement?.AvailabilityZone,
       tags: tagMap(instance.Tags),
     };
   });
@@ -152,7 +153,10 @@ export async function describeRouteTables(
     .map((table) => toObservedRouteTable(table, deps.config.destinationCidrBlock));
 }
 
-async function observeLease(deps: ObserveDeps): Promise<ObservedLease> {
+/** One consistent read of the lease item (also polled on its own by `npm run db -- switchover`). */
+export async function observeLease(
+  deps: Pick<ObserveDeps, 'dynamodb' | 'config' | 'deadline'>,
+): Promise<ObservedLease> {
   const { leaseTable } = deps.config;
   if (leaseTable === undefined) return { kind: 'disabled' };
   const { dynamodb } = deps;

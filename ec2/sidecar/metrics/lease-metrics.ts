@@ -123,12 +123,13 @@ export function measuredLeaseStore(store: LeaseStore, metrics: LeaseMetrics, clo
     async renew(input) {
       const startedMs = clock.monoMs();
       try {
-        await store.renew(input);
+        const written = await store.renew(input);
+        metrics.renewed(clock.monoMs() - startedMs);
+        return written;
       } catch (error) {
         metrics.renewFailed();
         throw error;
       }
-      metrics.renewed(clock.monoMs() - startedMs);
     },
     async acquire(input) {
       let fencingToken: number;

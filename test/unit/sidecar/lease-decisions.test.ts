@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   decideHolder,
   decideStandby,
+  handoverTarget,
   type LeaseObservation,
   leaseStamp,
   type StandbyDecision,
@@ -14,7 +15,7 @@ const timing = { ttlMs: 10_000, clockSkewMs: 500 };
 const held = (
   holderId: string,
   expiresAtMs: number,
-  extra: { releasedAtMs?: number; fenceAllPending?: boolean } = {},
+  extra: { releasedAtMs?: number; fenceAllPending?: boolean; handedOverTo?: string } = {},
 ): LeaseObservation => ({
   kind: 'present',
   record: {
@@ -22,6 +23,7 @@ const held = (
     fencingToken: 7,
     expiresAtMs,
     ...(extra.fenceAllPending ? { fenceAllPending: true } : {}),
+    ...(extra.handedOverTo ? { handedOverTo: extra.handedOverTo } : {}),
   },
   ...(extra.releasedAtMs === undefined ? {} : { releasedAtMs: extra.releasedAtMs }),
 });
@@ -89,6 +91,38 @@ describe('decideStandby', () => {
       expected: { kind: 'take', reason: 'released', replaces: version(0), fence: { kind: 'none' } },
     },
     {
+      name: 'handed over to this instance (a switchover): take it without fencing',
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-self' }),
+      expected: { kind: 'take', reason: 'handover', replaces: version(0), fence: { kind: 'none' } },
+    },
+    {
+      name: 'handed over to another standby: wait for it, up to TTL + margin',
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-other' }),
+      unchangedForMs: 10_500,
+      expected: { kind: 'wait', reason: 'handed-over-to-peer' },
+    },
+    {
+      name: 'handed over to another standby that did not take it in TTL + margin: take it as released',
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-other' }),
+      unchangedForMs: 10_501,
+      expected: { kind: 'take', reason: 'released', replaces: version(0), fence: { kind: 'none' } },
+    },
+    {
+      name: 'handed over by an earlier run of this instance to a peer: wait for the peer, not taken back',
+      observation: held('i-self', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-other' }),
+      unchangedForMs: 0,
+      expected: { kind: 'wait', reason: 'handed-over-to-peer' },
+    },
+    {
+      name: 'handed over to this instance by a holder that had not yet fenced everyone: fence everyone',
+      observation: held('i-peer', 0, {
+        releasedAtMs: NOW - 10,
+        handedOverTo: 'i-self',
+        fenceAllPending: true,
+      }),
+      expected: { kind: 'take', reason: 'handover', replaces: version(0), fence: { kind: 'all-others' } },
+    },
+    {
       name: 'held by an earlier run of this instance, still valid: taken back at once (its precedence)',
       observation: held('i-self', NOW + 5_000),
       expected: {
@@ -126,6 +160,39 @@ describe('decideStandby', () => {
       });
       // Assess
       assert.deepEqual(decision, row.expected);
+    });
+  }
+});
+
+describe('handoverTarget', () => {
+  const request = (to: string, expiresAtMs: number) => ({
+    handover: { to, requestedAtMs: NOW - 1_000, expiresAtMs },
+  });
+  const table: {
+    name: string;
+    record: Parameters<typeof handoverTarget>[0];
+    expected: string | undefined;
+  }[] = [
+    { name: 'no request: none', record: {}, expected: undefined },
+    { name: 'no record (a fake or an empty answer): none', record: undefined, expected: undefined },
+    {
+      name: 'a live request naming a standby: that standby',
+      record: request('i-b', NOW + 1),
+      expected: 'i-b',
+    },
+    {
+      name: 'a request naming the holder itself: none',
+      record: request('i-self', NOW + 30_000),
+      expected: undefined,
+    },
+    { name: 'an expired (stale) request: none', record: request('i-b', NOW), expected: undefined },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      // Act
+      const to = handoverTarget(row.record, 'i-self', NOW);
+      // Assess
+      assert.equal(to, row.expected);
     });
   }
 });

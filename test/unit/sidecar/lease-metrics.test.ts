@@ -67,6 +67,7 @@ function fakeStore(clock: FakeClock, renew: () => 'ok' | 'unavailable' | 'confli
       const outcome = renew();
       if (outcome === 'unavailable') throw new LeaseStoreError('timeout');
       if (outcome === 'conflict') throw new LeaseConflictError('taken');
+      return undefined;
     },
   };
   return store;
@@ -161,6 +162,7 @@ describe('lease metrics', () => {
       expiresAtMs: 1,
       seedToken: 1,
       fenceAllPending: false,
+      takeovers: [],
     }); // first start or a released lease
     await fencer.fence('i-peer');
     await store.acquire({
@@ -169,11 +171,19 @@ describe('lease metrics', () => {
       expiresAtMs: 1,
       seedToken: 1,
       fenceAllPending: false,
+      takeovers: [],
     }); // a failover
     await fencer.fence('i-peer');
     raceLost = true;
     await assert.rejects(
-      store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1, seedToken: 1, fenceAllPending: false }),
+      store.acquire({
+        replaces,
+        holderId: 'i-self',
+        expiresAtMs: 1,
+        seedToken: 1,
+        fenceAllPending: false,
+        takeovers: [],
+      }),
       LeaseConflictError,
     );
     raceLost = false;
@@ -183,6 +193,7 @@ describe('lease metrics', () => {
       expiresAtMs: 1,
       seedToken: 1,
       fenceAllPending: false,
+      takeovers: [],
     }); // judged on its own
     // Assess
     assert.deepEqual(lines.map(values), [

@@ -25,13 +25,19 @@ function world(options: {
   syncOk?: boolean;
   killOk?: boolean;
   recordedToken?: number;
+  /** Each renewal's answer carries this handover request (valid for 30 s from the renewal). */
+  handoverTo?: string;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
+  const releases: Parameters<LeaseStore['release']>[0][] = [];
+  const acquisitions: Parameters<LeaseStore['acquire']>[0][] = [];
   let exit: (value: PostgresExit) => void = () => {};
   const store: LeaseStore = {
     read: async () => options.lease,
-    acquire: async ({ replaces, seedToken }) => {
+    acquire: async (input) => {
+      const { replaces, seedToken } = input;
+      acquisitions.push(input);
       calls.push('acquire');
       return replaces.kind === 'version' ? replaces.fencingToken + 1 : seedToken;
     },
@@ -41,11 +47,21 @@ function world(options: {
     renew: async () => {
       if (options.renewal === 'refused') throw new LeaseConflictError('taken');
       if (options.renewal === 'hang') await new Promise(() => {});
+      const { handoverTo } = options;
+      return handoverTo === undefined
+        ? undefined
+        : {
+            holderId: 'i-self',
+            fencingToken: 1,
+            expiresAtMs: clock.wallMs() + 10_000,
+            handover: { to: handoverTo, requestedAtMs: clock.wallMs(), expiresAtMs: clock.wallMs() + 30_000 },
+          };
     },
     publishPrimary: async () => {
       calls.push('publish');
     },
-    release: async () => {
+    release: async (input) => {
+      releases.push(input);
       calls.push('release');
     },
   };
@@ -117,6 +133,8 @@ function world(options: {
   return {
     clock,
     calls,
+    releases,
+    acquisitions,
     outcome: () => outcome,
     crashPostgres: () => exit({ code: null, signal: 'SIGKILL' }),
     sigterm: () => shutdown.abort(),
@@ -206,6 +224,73 @@ describe('runSidecar', () => {
     // Assess
     assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
     assert.equal(w.outcome(), 'shutdown');
+  });
+
+  it('on a handover request in a renewal answer: fast shutdown, sync, then a release naming the standby', async () => {
+    // Prepare: every renewal answer asks for a handover to i-next.
+    const w = world({ lease: { kind: 'absent' }, handoverTo: 'i-next' });
+    // Act: the first renewal is 2 s after the take.
+    await w.clock.advance(2_100);
+    await w.done;
+    // Assess: PostgreSQL stopped before the lease was released, and never killed.
+    assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
+    assert.ok(!w.calls.includes('kill'));
+    assert.equal(w.releases[0]?.handedOverTo, 'i-next');
+    assert.ok((w.releases[0]?.writesStoppedAtMs ?? 0) <= (w.releases[0]?.releasedAtMs ?? 0));
+    assert.equal(w.outcome(), 'handed-over');
+  });
+
+  it('ignores a handover request that names itself', async () => {
+    // Prepare
+    const w = world({ lease: { kind: 'absent' }, handoverTo: 'i-self' });
+    // Act
+    await w.clock.advance(6_100);
+    // Assess: still holding (renewing) after three renewals.
+    assert.equal(w.outcome(), undefined);
+    assert.ok(!w.calls.includes('stop-cleanly'));
+    w.sigterm();
+    await w.done;
+    assert.equal(w.releases[0]?.handedOverTo, undefined);
+  });
+
+  it('takes a lease handed over to it without fencing, and records the takeover with the previous holder', async () => {
+    // Prepare: i-old stopped at t0 and released the lease, naming this instance.
+    const w = world({
+      lease: {
+        kind: 'present',
+        record: {
+          holderId: 'i-old',
+          fencingToken: 4,
+          expiresAtMs: 0,
+          handedOverTo: 'i-self',
+          writesStoppedAtMs: 1_700_000_000_000,
+          takeovers: [
+            { holderId: 'i-old', fencingToken: 4, reason: 'expired', fenced: 'holder', acquiredAtMs: 1 },
+          ],
+        },
+        releasedAtMs: 1_700_000_000_100,
+      },
+    });
+    // Act
+    await w.clock.advance(100);
+    w.sigterm();
+    await w.done;
+    // Assess
+    assert.ok(!w.calls.some((call) => call.startsWith('fence')));
+    assert.deepEqual(w.calls.slice(0, 2), ['acquire', 'claim 5']);
+    assert.deepEqual(
+      w.acquisitions[0]?.takeovers.map(({ holderId, reason, fenced, previousHolderId }) => ({
+        holderId,
+        reason,
+        fenced,
+        previousHolderId,
+      })),
+      [
+        { holderId: 'i-old', reason: 'expired', fenced: 'holder', previousHolderId: undefined },
+        { holderId: 'i-self', reason: 'handover', fenced: 'none', previousHolderId: 'i-old' },
+      ],
+    );
+    assert.equal(w.acquisitions[0]?.takeovers[1]?.previousWritesStoppedAtMs, 1_700_000_000_000);
   });
 
   it('when PostgreSQL dies under it, kills what is left, releases the lease and steps down', async () => {

@@ -1,0 +1,164 @@
+// The handover request (`db switchover`'s one write) and the sidecar's lease writes together, against a
+// DynamoDB-compatible server (dynalite on 127.0.0.1): what each write leaves on the lease item.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dynamoDbLeaseStore, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
+import {
+  HANDOVER_VALID_MS,
+  LeaseChangedError,
+  requestHandover,
+  withdrawHandover,
+} from '../../../scripts/db/handover-request';
+import { LEASE_NAME, type Takeover } from '../../../shared/lease-record';
+import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
+
+const NOW = 1_800_000_000_000;
+const first: Takeover = {
+  holderId: 'i-a',
+  fencingToken: 1,
+  reason: 'holder-unknown',
+  fenced: 'all-others',
+  acquiredAtMs: NOW,
+};
+
+describe('handover request on the lease item', () => {
+  let server: LeaseStoreServer;
+  let client: DynamoDBClient;
+  let store: LeaseStore;
+  let target: { dynamodb: DynamoDBClient; table: string };
+
+  before(async () => {
+    server = await startLeaseStoreServer();
+    client = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: server.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    store = dynamoDbLeaseStore({ client, table: server.table, name: LEASE_NAME, requestTimeoutMs: 5_000 });
+    target = { dynamodb: client, table: server.table };
+  });
+
+  after(async () => {
+    client.destroy();
+    await server.close();
+  });
+
+  it('is accepted only from a settled primary, reaches it in a renewal, and ends with the generation', async () => {
+    // Prepare: i-a takes the lease; it is not primary yet.
+    const token = await store.acquire({
+      replaces: { kind: 'absent' },
+      holderId: 'i-a',
+      expiresAtMs: NOW + 10_000,
+      seedToken: 1,
+      fenceAllPending: false,
+      takeovers: [first],
+    });
+    const ask = (nowMs: number) =>
+      requestHandover(target, { holderId: 'i-a', fencingToken: token, to: 'i-b', nowMs });
+    await assert.rejects(ask(NOW), LeaseChangedError);
+    await store.publishPrimary({
+      holderId: 'i-a',
+      fencingToken: token,
+      primarySinceMs: NOW + 500,
+      takeovers: [{ ...first, primarySinceMs: NOW + 500 }],
+    });
+
+    // Act: the request, a second one while it stands, and the holder's next renewal.
+    const request = await ask(NOW + 1_000);
+    await assert.rejects(ask(NOW + 2_000), LeaseChangedError);
+    const renewed = await store.renew({
+      holderId: 'i-a',
+      fencingToken: token,
+      expiresAtMs: NOW + 12_000,
+      postgresAnswering: true,
+    });
+    await store.release({
+      holderId: 'i-a',
+      fencingToken: token,
+      releasedAtMs: NOW + 3_000,
+      handedOverTo: 'i-b',
+      writesStoppedAtMs: NOW + 2_500,
+    });
+    const released = await server.readLease();
+    await assert.rejects(ask(NOW + 4_000), LeaseChangedError);
+    await store.acquire({
+      replaces: { kind: 'version', fencingToken: token, expiresAtMs: 0 },
+      holderId: 'i-b',
+      expiresAtMs: NOW + 14_000,
+      seedToken: 1,
+      fenceAllPending: false,
+      takeovers: [
+        first,
+        { holderId: 'i-b', fencingToken: 2, reason: 'handover', fenced: 'none', acquiredAtMs: NOW + 3_200 },
+      ],
+    });
+    const taken = await server.readLease();
+
+    // Assess
+    assert.deepEqual(request, { requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 1_000 + HANDOVER_VALID_MS });
+    assert.deepEqual(renewed?.handover, { to: 'i-b', requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 31_000 });
+    assert.equal(renewed?.postgresAnswering, true);
+    assert.deepEqual(released, {
+      holderId: 'i-a',
+      fencingToken: 1,
+      expiresAtMs: 0,
+      releasedAtMs: NOW + 3_000,
+      handedOverTo: 'i-b',
+      writesStoppedAtMs: NOW + 2_500,
+      takeovers: [{ ...first, primarySinceMs: NOW + 500 }],
+    });
+    assert.deepEqual(taken, {
+      holderId: 'i-b',
+      fencingToken: 2,
+      expiresAtMs: NOW + 14_000,
+      takeovers: [
+        first,
+        { holderId: 'i-b', fencingToken: 2, reason: 'handover', fenced: 'none', acquiredAtMs: NOW + 3_200 },
+      ],
+    });
+  });
+
+  it('is withdrawn only while it is still exactly the request made', async () => {
+    // Prepare: i-b is primary (the first test's end), and a request to i-a stands.
+    await store.publishPrimary({
+      holderId: 'i-b',
+      fencingToken: 2,
+      primarySinceMs: NOW + 4_000,
+      takeovers: [],
+    });
+    const request = await requestHandover(target, {
+      holderId: 'i-b',
+      fencingToken: 2,
+      to: 'i-a',
+      nowMs: NOW + 5_000,
+    });
+    // Act
+    const stale = await withdrawHandover(target, { to: 'i-a', requestedAtMs: NOW });
+    const withdrawn = await withdrawHandover(target, { to: 'i-a', requestedAtMs: request.requestedAtMs });
+    const again = await withdrawHandover(target, { to: 'i-a', requestedAtMs: request.requestedAtMs });
+    // Assess
+    assert.deepEqual([stale, withdrawn, again], [false, true, false]);
+    assert.equal((await server.readLease())?.handover, undefined);
+  });
+
+  it('does not outlive its generation: a takeover by expiry removes a request the holder never acted on', async () => {
+    // Prepare: a request to i-a stands when i-b stops renewing (crashed, say).
+    const lease = await server.readLease();
+    assert.ok(lease);
+    await requestHandover(target, { holderId: 'i-b', fencingToken: 2, to: 'i-a', nowMs: NOW + 6_000 });
+    // Act: a standby takes the expired lease.
+    await store.acquire({
+      replaces: { kind: 'version', fencingToken: 2, expiresAtMs: lease.expiresAtMs },
+      holderId: 'i-c',
+      expiresAtMs: NOW + 30_000,
+      seedToken: 1,
+      fenceAllPending: false,
+      takeovers: [],
+    });
+    // Assess
+    const taken = await server.readLease();
+    assert.equal(taken?.holderId, 'i-c');
+    assert.equal(taken?.handover, undefined);
+  });
+});
