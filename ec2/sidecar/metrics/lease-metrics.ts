@@ -18,7 +18,11 @@ const LEASE_METRIC_UNITS = {
   LeaseHeld: 'Count',
   /** Lease acquisitions: each is a new primary (first start, planned handover or failover). */
   Takeovers: 'Count',
-  /** Acquisitions that had to fence the previous holder first: unplanned failovers. */
+  /**
+   * Acquisitions that fence: the expired holder before the take, or every other instance right after it (the
+   * item was deleted or corrupt, so the holder is unknown): unplanned failovers. The stage's very first take
+   * (no item, and no holder ever recorded on the data directory) fences too, but replaces no primary.
+   */
   FencedTakeovers: 'Count',
 } as const;
 
@@ -132,6 +136,7 @@ export function measuredLeaseStore(store: LeaseStore, metrics: LeaseMetrics, clo
       }
     },
     async acquire(input) {
+      if (input.fenceAllPending && !isFirstEverTake(input)) metrics.fenced();
       let fencingToken: number;
       try {
         fencingToken = await store.acquire(input);
@@ -143,6 +148,14 @@ export function measuredLeaseStore(store: LeaseStore, metrics: LeaseMetrics, clo
       return fencingToken;
     },
   };
+}
+
+/**
+ * No lease item, and seeded with the first token (ec2/sidecar/sidecar.ts seeds with the data directory's recorded
+ * token + 1): no holder ever started PostgreSQL on this data directory, so there is no primary to replace.
+ */
+function isFirstEverTake(input: Parameters<LeaseStore['acquire']>[0]): boolean {
+  return input.replaces.kind === 'absent' && input.seedToken === 1;
 }
 
 /** The fencer, noting a confirmed fence so that the acquisition after it counts as a fenced takeover. */

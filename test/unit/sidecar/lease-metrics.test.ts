@@ -202,4 +202,31 @@ describe('lease metrics', () => {
       { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },
     ]);
   });
+  it("counts a take that fences every other instance (the item deleted or corrupt) as a fenced takeover, not the stage's first", async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { metrics, lines } = collect(clock);
+    const store = measuredLeaseStore(
+      fakeStore(clock, () => 'ok'),
+      metrics,
+      clock,
+    );
+    const take = { holderId: 'i-self', expiresAtMs: 1, fenceAllPending: true, takeovers: [] };
+    // Act
+    await store.acquire({ ...take, replaces: { kind: 'absent' }, seedToken: 1 }); // the stage's first start
+    await store.acquire({ ...take, replaces: { kind: 'absent' }, seedToken: 8 }); // item deleted after token 7
+    await store.acquire({ ...take, replaces: { kind: 'malformed' }, seedToken: 1 }); // item corrupt
+    await store.acquire({
+      ...take,
+      replaces: { kind: 'version', fencingToken: 8, expiresAtMs: 1 },
+      seedToken: 1,
+    }); // its holder died before fencing them all
+    // Assess
+    assert.deepEqual(lines.map(values), [
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
+    ]);
+  });
 });
