@@ -44,9 +44,25 @@ export interface LeaseRecord {
 interface HandoverRequest {
   /** The standby that is to take the lease. */
   to: string;
+  /** The requester's wall clock: with `to`, what names this request (for its withdrawal). */
   requestedAtMs: number;
-  /** Past this (the holder's wall clock), the request is void. */
+  /**
+   * On the holder's wall clock (the lease's `expiresAtMs` the requester read + the request's lifetime): the request
+   * is void once the lease's own `expiresAtMs` reaches it (standingHandover).
+   */
   expiresAtMs: number;
+}
+
+/**
+ * The handover request the holder is to act on, if any: one not yet void. Judged on the item alone, from two
+ * values the holder stamped from its own clock (every renewal writes its wall clock + TTL), so the requester's
+ * clock plays no part, and the sidecar, the CLI and DynamoDB's condition all judge it alike.
+ */
+export function standingHandover(
+  record: Pick<LeaseRecord, 'handover' | 'expiresAtMs'> | undefined,
+): HandoverRequest | undefined {
+  const request = record?.handover;
+  return request && request.expiresAtMs > record.expiresAtMs ? request : undefined;
 }
 
 /** Why a sidecar took the lease (ec2/sidecar/lease/lease-decisions.ts). */

@@ -7,9 +7,11 @@ import { callAws, classifyAwsError } from '../../handlers/failover/errors';
 import { LEASE_NAME } from '../../shared/lease-record';
 
 /**
- * How long a handover request stands. The holder reads it with its next renewal (every 2 s by default), so it
- * is normally acted on within seconds; past this, the holder ignores it and the next holder's take removes it,
- * so a request nobody acted on cannot move the primary minutes later.
+ * How long a handover request stands, on the holder's clock: its expiry is the lease's `expiresAtMs` as read plus
+ * this, and it is void once the holder's renewals carry the lease's expiry up to it (standingHandover), so the
+ * requester's clock plays no part. The holder reads it with its next renewal (every 2 s by default), so it is
+ * normally acted on within seconds; once void, the holder ignores it and the next holder's take removes it, so a
+ * request nobody acted on cannot move the primary minutes later.
  */
 export const HANDOVER_VALID_MS = 30_000;
 
@@ -30,9 +32,9 @@ interface Target {
  */
 export async function requestHandover(
   target: Target,
-  request: { holderId: string; fencingToken: number; to: string; nowMs: number },
+  request: { holderId: string; fencingToken: number; leaseExpiresAtMs: number; to: string; nowMs: number },
 ): Promise<{ requestedAtMs: number; expiresAtMs: number }> {
-  const expiresAtMs = request.nowMs + HANDOVER_VALID_MS;
+  const expiresAtMs = request.leaseExpiresAtMs + HANDOVER_VALID_MS;
   try {
     await target.dynamodb.send(
       new UpdateItemCommand({
@@ -41,7 +43,7 @@ export async function requestHandover(
         UpdateExpression: 'SET handoverTo = :to, handoverRequestedAtMs = :at, handoverExpiresAtMs = :until',
         ConditionExpression:
           'holderId = :holder AND fencingToken = :token AND attribute_exists(primarySinceMs) AND ' +
-          'attribute_not_exists(releasedAtMs) AND (attribute_not_exists(handoverTo) OR handoverExpiresAtMs <= :at)',
+          'attribute_not_exists(releasedAtMs) AND (attribute_not_exists(handoverTo) OR handoverExpiresAtMs <= expiresAtMs)',
         ExpressionAttributeValues: {
           ':to': { S: request.to },
           ':at': { N: String(request.nowMs) },

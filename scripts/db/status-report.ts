@@ -94,7 +94,8 @@ function leaseStatus(observation: Observation): LeaseStatus | null {
       ? {
           to: record.handover.to,
           requestedAt: iso(record.handover.requestedAtMs),
-          expiresInMs: record.handover.expiresAtMs - nowMs,
+          // How long the holder's renewals take to carry the lease's expiry up to the request's (on its clock).
+          expiresInMs: record.handover.expiresAtMs - record.expiresAtMs,
         }
       : null,
     handedOverTo: record.handedOverTo ?? null,

@@ -2,10 +2,11 @@ import type { FailoverConfig } from '../../handlers/failover/config';
 import { byLongestRunning } from '../../handlers/failover/decide';
 import { instanceHealth } from '../../handlers/failover/ec2-state';
 import { isInStage, type Observation, type ObservedInstance } from '../../handlers/failover/observation';
+import { standingHandover } from '../../shared/lease-record';
 
 export type SwitchoverPlan =
   | { kind: 'refuse'; reason: string }
-  | { kind: 'go'; from: string; to: string; fencingToken: number };
+  | { kind: 'go'; from: string; to: string; fencingToken: number; leaseExpiresAtMs: number };
 
 const health = (i: ObservedInstance) => instanceHealth(i.state, i.instanceStatus, i.systemStatus);
 
@@ -36,9 +37,10 @@ export function planSwitchover(input: {
     return refuse(`${inProgress}: ${record.holderId} is still fencing the other instances`);
   if (record.primarySinceMs === undefined)
     return refuse(`${inProgress}: ${record.holderId} holds the lease but is not primary yet`);
-  if (record.handover && record.handover.expiresAtMs > nowMs)
-    return refuse(`a switchover to ${record.handover.to} is already requested`);
+  const standing = standingHandover(record);
+  if (standing) return refuse(`a switchover to ${standing.to} is already requested`);
 
+  const generation = { fencingToken: record.fencingToken, leaseExpiresAtMs: record.expiresAtMs };
   const instances = observation.instances.filter((i) => isInStage(i.tags, config.stage));
   const standbys = instances.filter((i) => i.instanceId !== record.holderId);
   if (requestedTarget !== undefined) {
@@ -51,7 +53,7 @@ export function planSwitchover(input: {
           `(${target.state}, checks ${target.instanceStatus}/${target.systemStatus})`,
       );
     }
-    return { kind: 'go', from: record.holderId, to: requestedTarget, fencingToken: record.fencingToken };
+    return { kind: 'go', from: record.holderId, to: requestedTarget, ...generation };
   }
   const healthy = standbys.filter((i) => health(i) === 'healthy').sort(byLongestRunning);
   const chosen = healthy[0];
@@ -59,5 +61,5 @@ export function planSwitchover(input: {
     const seen = standbys.map((i) => `${i.instanceId} ${health(i)}`).join(', ');
     return refuse(`no healthy standby (running, both status checks ok)${seen ? `: ${seen}` : ''}`);
   }
-  return { kind: 'go', from: record.holderId, to: chosen.instanceId, fencingToken: record.fencingToken };
+  return { kind: 'go', from: record.holderId, to: chosen.instanceId, ...generation };
 }

@@ -1,9 +1,10 @@
 import type { ObservedLease } from '../../handlers/failover/observation';
-import type { LeaseRecord } from '../../shared/lease-record';
+import { type LeaseRecord, standingHandover } from '../../shared/lease-record';
 
 /** Where a requested handover from `from` (lease generation `fencingToken`) to `to` stands. */
 export type SwitchoverPhase =
-  | { kind: 'requested' }
+  /** Not acted on yet; `standing` false once the request is void (standingHandover). */
+  | { kind: 'requested'; standing: boolean }
   | { kind: 'released'; record: LeaseRecord }
   | { kind: 'taken'; record: LeaseRecord }
   | { kind: 'primary'; record: LeaseRecord }
@@ -18,7 +19,8 @@ export function switchoverPhase(
   if (lease.kind !== 'present') return { kind: 'lease-gone' };
   const { record } = lease;
   if (record.fencingToken === plan.fencingToken) {
-    return record.releasedAtMs === undefined ? { kind: 'requested' } : { kind: 'released', record };
+    if (record.releasedAtMs !== undefined) return { kind: 'released', record };
+    return { kind: 'requested', standing: standingHandover(record)?.to === plan.to };
   }
   if (record.fencingToken < plan.fencingToken) return { kind: 'lease-gone' };
   if (record.holderId !== plan.to) return { kind: 'taken-by-other', record };

@@ -4,7 +4,7 @@ import type { FailoverConfig } from '../../handlers/failover/config';
 import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
 import { observe, observeLease } from '../../handlers/failover/observe';
-import { requestHandover, withdrawHandover } from './handover-request';
+import { HANDOVER_VALID_MS, requestHandover, withdrawHandover } from './handover-request';
 import { seconds } from './status-report';
 import { planSwitchover } from './switchover-plan';
 import { measuredWriteOutageMs, type SwitchoverPhase, switchoverPhase } from './switchover-progress';
@@ -26,7 +26,7 @@ const POLL_MS = 200;
 // From the release to the new primary: a clean start needs no recovery, but the promotion may retry EC2 calls
 // for a while (the sidecar's PROMOTION_DEADLINE_MS default is 60 s).
 const TAKEOVER_WAIT_MS = 90_000;
-// After the request is void, one more renewal's worth of waiting for a holder that acted at the last moment.
+// After the request is seen void, a little more waiting for a holder that acted at the last moment.
 const GRACE_MS = 5_000;
 
 /** `npm run db -- switchover`: returns the process exit code (0: the named standby is primary). */
@@ -53,11 +53,18 @@ export async function switchover(
   const stamp = (atMs: number) => `${new Date(atMs).toISOString()} (+${seconds(atMs - t0)})`;
   const request = await requestHandover(
     { dynamodb: deps.dynamodb, table: config.leaseTable },
-    { holderId: plan.from, fencingToken: plan.fencingToken, to: plan.to, nowMs: t0 },
+    {
+      holderId: plan.from,
+      fencingToken: plan.fencingToken,
+      leaseExpiresAtMs: plan.leaseExpiresAtMs,
+      to: plan.to,
+      nowMs: t0,
+    },
   );
   print(`${stamp(t0)}  asked ${plan.from} (lease token ${plan.fencingToken}) to hand over to ${plan.to}`);
 
   let shown = 'requested';
+  let voidSinceMs: number | undefined;
   for (;;) {
     await deps.sleep(POLL_MS);
     const nowMs = deps.now();
@@ -71,7 +78,11 @@ export async function switchover(
       return 0;
     }
     if (phase.kind === 'taken-by-other' || phase.kind === 'lease-gone') return 1;
-    if (phase.kind === 'requested' && nowMs > request.expiresAtMs + GRACE_MS) {
+    if (phase.kind === 'requested' && !phase.standing) voidSinceMs ??= nowMs;
+    const voided = voidSinceMs !== undefined && nowMs - voidSinceMs > GRACE_MS;
+    // Renewals that stop leave the request standing: the lease then runs out and a standby takes it over.
+    const unanswered = nowMs - t0 > HANDOVER_VALID_MS + TAKEOVER_WAIT_MS;
+    if (phase.kind === 'requested' && (voided || unanswered)) {
       const withdrawn = await withdrawHandover(
         { dynamodb: deps.dynamodb, table: config.leaseTable },
         {
@@ -80,9 +91,11 @@ export async function switchover(
         },
       );
       print(
-        `${stamp(nowMs)}  ${plan.from} did not act on the request in ${seconds(nowMs - t0)} ` +
-          `(its renewals may be failing: see \`db status\`); the request is void${withdrawn ? ' and withdrawn' : ''}. ` +
-          'Nothing was changed.',
+        `${stamp(nowMs)}  ${plan.from} ` +
+          (voided
+            ? `renewed its lease past the request without acting on it; the request is void${withdrawn ? ' and withdrawn' : ''}. Nothing was changed.`
+            : `neither acted on the request nor lost its lease in ${seconds(nowMs - t0)}` +
+              `${withdrawn ? '; the request is withdrawn' : ''}. See \`npm run db -- status\`.`),
       );
       return 1;
     }

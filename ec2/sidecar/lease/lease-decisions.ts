@@ -1,4 +1,4 @@
-import type { LeaseRecord, TakeReason } from '../../../shared/lease-record';
+import { type LeaseRecord, standingHandover, type TakeReason } from '../../../shared/lease-record';
 
 /** What the sidecar saw in the lease table. */
 export type LeaseObservation =
@@ -113,16 +113,15 @@ export function tokenAfter(replaces: LeaseVersion, seedToken: number): number {
 }
 
 /**
- * Whether a renewal's answer asks this holder to hand over: a request naming another instance, not yet expired
- * on this holder's wall clock (a stale request is void, so a forgotten one cannot move the primary later).
+ * Whether a renewal's answer asks this holder to hand over: a standing request naming another instance (a stale
+ * request is void, so a forgotten one cannot move the primary later).
  */
 export function handoverTarget(
-  record: Pick<LeaseRecord, 'handover'> | undefined,
+  record: Pick<LeaseRecord, 'handover' | 'expiresAtMs'> | undefined,
   selfId: string,
-  nowWallMs: number,
 ): string | undefined {
-  const request = record?.handover;
-  if (!request || request.to === selfId || request.expiresAtMs <= nowWallMs) return undefined;
+  const request = standingHandover(record);
+  if (!request || request.to === selfId) return undefined;
   return request.to;
 }
 

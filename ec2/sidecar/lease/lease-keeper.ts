@@ -138,7 +138,7 @@ export function keepLease(options: {
         selfFenceAtMonoMs = Math.max(selfFenceAtMonoMs, stamp.selfFenceAtMonoMs);
         // A reply that arrives after its own deadline (the holder was frozen) extends nothing.
         if (!check()) return;
-        const handoverTo = handoverTarget(written, holderId, clock.wallMs());
+        const handoverTo = handoverTarget(written, holderId);
         if (handoverTo !== undefined && !handoverSeen) {
           handoverSeen = true;
           logger.warn({ event: 'handover-requested', to: handoverTo, fencingToken }, 'handover requested');

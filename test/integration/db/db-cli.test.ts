@@ -2,11 +2,12 @@
 // EC2 API and a dynalite lease table on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { readFailoverConfig } from '../../../handlers/failover/config';
 import type { StatusReport } from '../../../scripts/db/status-report';
 import { switchover } from '../../../scripts/db/switchover';
+import { LEASE_NAME } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 import {
   type Ec2FixtureServer,
@@ -370,9 +371,11 @@ describe('npm run db', () => {
   });
 
   describe('switchover whose request the primary never acts on', () => {
-    it('gives up once the request is void, withdraws it, and says nothing changed', async () => {
-      // Prepare: no sidecar runs, so nobody reads the request; time passes 1 s per poll.
-      await store.putRawLease(leaseItem());
+    it("gives up once the holder's renewals void the request, withdraws it, and says nothing changed", async () => {
+      // Prepare: a holder that renews without acting on requests, its clock 10 minutes ahead of this one (so the
+      // request's life is counted on its clock, not here); time passes 1 s per poll.
+      const holderAheadMs = 600_000;
+      await store.putRawLease(leaseItem({ expiresAtMs: { N: String(Date.now() + holderAheadMs + 10_000) } }));
       const local = { region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
       const ec2Client = new EC2Client({ ...local, endpoint: ec2.endpoint });
       const dynamodb = new DynamoDBClient({ ...local, endpoint: store.endpoint });
@@ -390,6 +393,14 @@ describe('npm run db', () => {
             now: () => nowMs,
             sleep: async (ms) => {
               nowMs += Math.max(ms, 1_000);
+              await dynamodb.send(
+                new UpdateItemCommand({
+                  TableName: `cloudy-${STAGE}-lease`,
+                  Key: { lockName: { S: LEASE_NAME } },
+                  UpdateExpression: 'SET expiresAtMs = :expires',
+                  ExpressionAttributeValues: { ':expires': { N: String(nowMs + holderAheadMs + 10_000) } },
+                }),
+              );
             },
             print: (line) => printed.push(line),
             confirm: async () => assert.fail('--yes: no question'),
@@ -401,7 +412,7 @@ describe('npm run db', () => {
         assert.match(printed[0] ?? '', /asked i-0aaa \(lease token 7\) to hand over to i-0bbb$/);
         assert.match(
           printed.at(-1) ?? '',
-          /i-0aaa did not act on the request in 3\d\.\d\d s .* the request is void and withdrawn\. Nothing was changed\./,
+          /\(\+3\d\.\d\d s\) {2}i-0aaa renewed its lease past the request without acting on it; the request is void and withdrawn\. Nothing was changed\./,
         );
         assert.equal((await store.readLease())?.handover, undefined);
         assert.equal((await store.readLease())?.fencingToken, 7);

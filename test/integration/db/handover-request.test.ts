@@ -10,7 +10,7 @@ import {
   requestHandover,
   withdrawHandover,
 } from '../../../scripts/db/handover-request';
-import { LEASE_NAME, type Takeover } from '../../../shared/lease-record';
+import { LEASE_NAME, standingHandover, type Takeover } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 const NOW = 1_800_000_000_000;
@@ -55,7 +55,13 @@ describe('handover request on the lease item', () => {
       takeovers: [first],
     });
     const ask = (nowMs: number) =>
-      requestHandover(target, { holderId: 'i-a', fencingToken: token, to: 'i-b', nowMs });
+      requestHandover(target, {
+        holderId: 'i-a',
+        fencingToken: token,
+        leaseExpiresAtMs: NOW + 10_000,
+        to: 'i-b',
+        nowMs,
+      });
     await assert.rejects(ask(NOW), LeaseChangedError);
     await store.publishPrimary({
       holderId: 'i-a',
@@ -96,8 +102,8 @@ describe('handover request on the lease item', () => {
     const taken = await server.readLease();
 
     // Assess
-    assert.deepEqual(request, { requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 1_000 + HANDOVER_VALID_MS });
-    assert.deepEqual(renewed?.handover, { to: 'i-b', requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 31_000 });
+    assert.deepEqual(request, { requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 10_000 + HANDOVER_VALID_MS });
+    assert.deepEqual(renewed?.handover, { to: 'i-b', requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 40_000 });
     assert.equal(renewed?.postgresAnswering, true);
     assert.deepEqual(released, {
       holderId: 'i-a',
@@ -130,6 +136,7 @@ describe('handover request on the lease item', () => {
     const request = await requestHandover(target, {
       holderId: 'i-b',
       fencingToken: 2,
+      leaseExpiresAtMs: NOW + 14_000,
       to: 'i-a',
       nowMs: NOW + 5_000,
     });
@@ -142,11 +149,47 @@ describe('handover request on the lease item', () => {
     assert.equal((await server.readLease())?.handover, undefined);
   });
 
+  it("stands until the holder's renewals carry the lease's expiry up to it, whatever the requester's clock", async () => {
+    // Prepare: i-b holds (token 2, the lease as the test before left it); the requester's clock is 10 minutes
+    // behind the holder's, so its own time would have voided the request at once.
+    const behindMs = 600_000;
+    const lease = await server.readLease();
+    assert.ok(lease);
+    const ask = (leaseExpiresAtMs: number) =>
+      requestHandover(target, {
+        holderId: 'i-b',
+        fencingToken: 2,
+        leaseExpiresAtMs,
+        to: 'i-a',
+        nowMs: NOW - behindMs,
+      });
+    const renew = (expiresAtMs: number) => store.renew({ holderId: 'i-b', fencingToken: 2, expiresAtMs });
+    // Act
+    const request = await ask(lease.expiresAtMs);
+    const standing = await renew(lease.expiresAtMs + HANDOVER_VALID_MS - 1);
+    await assert.rejects(ask(lease.expiresAtMs + HANDOVER_VALID_MS - 1), LeaseChangedError);
+    const voided = await renew(lease.expiresAtMs + HANDOVER_VALID_MS);
+    const replacing = await ask(lease.expiresAtMs + HANDOVER_VALID_MS);
+    // Assess
+    assert.equal(request.expiresAtMs, lease.expiresAtMs + HANDOVER_VALID_MS);
+    assert.equal(standingHandover(standing)?.to, 'i-a');
+    assert.equal(standingHandover(voided), undefined);
+    assert.equal(replacing.expiresAtMs, lease.expiresAtMs + 2 * HANDOVER_VALID_MS);
+    assert.equal(standingHandover(await server.readLease())?.to, 'i-a');
+    await withdrawHandover(target, { to: 'i-a', requestedAtMs: replacing.requestedAtMs });
+  });
+
   it('does not outlive its generation: a takeover by expiry removes a request the holder never acted on', async () => {
     // Prepare: a request to i-a stands when i-b stops renewing (crashed, say).
     const lease = await server.readLease();
     assert.ok(lease);
-    await requestHandover(target, { holderId: 'i-b', fencingToken: 2, to: 'i-a', nowMs: NOW + 6_000 });
+    await requestHandover(target, {
+      holderId: 'i-b',
+      fencingToken: 2,
+      leaseExpiresAtMs: lease.expiresAtMs,
+      to: 'i-a',
+      nowMs: NOW + 6_000,
+    });
     // Act: a standby takes the expired lease.
     await store.acquire({
       replaces: { kind: 'version', fencingToken: 2, expiresAtMs: lease.expiresAtMs },

@@ -88,7 +88,7 @@ describe('renderStatus', () => {
     );
     // Assess
     assert.match(expired, /holder i-a, fencing token 7, EXPIRED 2.50 s ago, primary since /);
-    assert.match(requested, /switchover to i-b requested at 2026-01-01T11:59:59.000Z, void in 29.00 s/);
+    assert.match(requested, /switchover to i-b requested at 2026-01-01T11:59:59.000Z, void in 19.00 s/);
     assert.match(
       handedOver,
       /holder i-a, fencing token 7, released, not primary \(yet\)\n {2}handed over to i-b/,

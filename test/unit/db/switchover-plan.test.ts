@@ -15,6 +15,9 @@ const stopped = instance('i-stopped', 500, {
 });
 const starting = instance('i-starting', 1, { instanceStatus: 'initializing', systemStatus: 'initializing' });
 
+// The lease as its holder last renewed it (test/unit/failover/world.ts).
+const LEASE_EXPIRES = NOW_MS + 10_000;
+
 describe('planSwitchover', () => {
   const table: {
     name: string;
@@ -27,14 +30,26 @@ describe('planSwitchover', () => {
       name: 'settled primary, no target named: the longest-running healthy standby',
       instances: [primary, newer, older, impaired],
       lease: lease('i-primary'),
-      expected: { kind: 'go', from: 'i-primary', to: 'i-older', fencingToken: 7 },
+      expected: {
+        kind: 'go',
+        from: 'i-primary',
+        to: 'i-older',
+        fencingToken: 7,
+        leaseExpiresAtMs: LEASE_EXPIRES,
+      },
     },
     {
       name: 'settled primary, a healthy standby named: that one',
       instances: [primary, newer, older],
       lease: lease('i-primary'),
       to: 'i-newer',
-      expected: { kind: 'go', from: 'i-primary', to: 'i-newer', fencingToken: 7 },
+      expected: {
+        kind: 'go',
+        from: 'i-primary',
+        to: 'i-newer',
+        fencingToken: 7,
+        leaseExpiresAtMs: LEASE_EXPIRES,
+      },
     },
     {
       name: 'no healthy standby: refused, naming what each one is',
@@ -122,12 +137,19 @@ describe('planSwitchover', () => {
       expected: { kind: 'refuse', reason: 'a switchover to i-older is already requested' },
     },
     {
-      name: 'a void (expired) earlier request does not stand in the way',
+      // Still in the future on this clock: the holder's renewals, not the requester's clock, void a request.
+      name: "a void earlier request (the lease's expiry has reached it) does not stand in the way",
       instances: [primary, older],
       lease: lease('i-primary', {
-        handover: { to: 'i-older', requestedAtMs: NOW_MS - 60_000, expiresAtMs: NOW_MS - 30_000 },
+        handover: { to: 'i-older', requestedAtMs: NOW_MS - 60_000, expiresAtMs: LEASE_EXPIRES },
       }),
-      expected: { kind: 'go', from: 'i-primary', to: 'i-older', fencingToken: 7 },
+      expected: {
+        kind: 'go',
+        from: 'i-primary',
+        to: 'i-older',
+        fencingToken: 7,
+        leaseExpiresAtMs: LEASE_EXPIRES,
+      },
     },
     {
       name: 'no lease item: refused',

@@ -165,7 +165,10 @@ describe('decideStandby', () => {
 });
 
 describe('handoverTarget', () => {
+  // The lease as the renewal wrote it: the holder's wall clock + TTL.
+  const LEASE_EXPIRES = NOW + 10_000;
   const request = (to: string, expiresAtMs: number) => ({
+    expiresAtMs: LEASE_EXPIRES,
     handover: { to, requestedAtMs: NOW - 1_000, expiresAtMs },
   });
   const table: {
@@ -173,24 +176,37 @@ describe('handoverTarget', () => {
     record: Parameters<typeof handoverTarget>[0];
     expected: string | undefined;
   }[] = [
-    { name: 'no request: none', record: {}, expected: undefined },
+    { name: 'no request: none', record: { expiresAtMs: LEASE_EXPIRES }, expected: undefined },
     { name: 'no record (a fake or an empty answer): none', record: undefined, expected: undefined },
     {
-      name: 'a live request naming a standby: that standby',
-      record: request('i-b', NOW + 1),
+      name: "a request past the lease's expiry, naming a standby: that standby",
+      record: request('i-b', LEASE_EXPIRES + 1),
       expected: 'i-b',
     },
     {
       name: 'a request naming the holder itself: none',
-      record: request('i-self', NOW + 30_000),
+      record: request('i-self', LEASE_EXPIRES + 30_000),
       expected: undefined,
     },
-    { name: 'an expired (stale) request: none', record: request('i-b', NOW), expected: undefined },
+    {
+      name: "a request the lease's expiry has reached (stale): none",
+      record: request('i-b', LEASE_EXPIRES),
+      expected: undefined,
+    },
+    {
+      // The requester's clock 60 s behind the holder's: its own "now" plays no part, only the lease it read.
+      name: "a request stamped from the lease it read, whatever the requester's clock: that standby",
+      record: {
+        expiresAtMs: LEASE_EXPIRES,
+        handover: { to: 'i-b', requestedAtMs: NOW - 60_000, expiresAtMs: LEASE_EXPIRES - 2_000 + 30_000 },
+      },
+      expected: 'i-b',
+    },
   ];
   for (const row of table) {
     it(row.name, () => {
       // Act
-      const to = handoverTarget(row.record, 'i-self', NOW);
+      const to = handoverTarget(row.record, 'i-self');
       // Assess
       assert.equal(to, row.expected);
     });
