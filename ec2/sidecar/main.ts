@@ -28,6 +28,8 @@ const EXIT_CODES: Record<SidecarOutcome, number> = {
   shutdown: 0,
   // Restart=always: systemd starts the sidecar again, as a standby of the new primary.
   'handed-over': 0,
+  // Nothing was released: the next holder fences this instance; a failure for systemd and the operator.
+  'stopped-unreleased': 1,
   'self-fenced': 1,
   'postgres-exited': 1,
   'postgres-unhealthy': 1,

@@ -44,6 +44,8 @@ export interface SidecarDeps {
 export type SidecarOutcome =
   | 'shutdown'
   | 'handed-over'
+  /** A planned stop (SIGTERM or a handover) that released nothing: the lease runs out and a peer fences. */
+  | 'stopped-unreleased'
   | 'self-fenced'
   | 'postgres-exited'
   | 'postgres-unhealthy'
@@ -265,22 +267,27 @@ async function holdLease(
       await stepDown(deps, keeper);
       return 'promotion-failed';
     case 'shutdown':
-      await stopAndRelease(deps, keeper, undefined);
-      return 'shutdown';
+      return (await stopAndRelease(deps, keeper, undefined)) ? 'shutdown' : 'stopped-unreleased';
     case 'handover':
-      await stopAndRelease(deps, keeper, event.to);
-      return 'handed-over';
+      return (await stopAndRelease(deps, keeper, event.to)) ? 'handed-over' : 'stopped-unreleased';
   }
 }
 
 /**
  * A planned step-down (SIGTERM, or a handover to the named standby): fast shutdown (clients disconnected, a
  * checkpoint), then, once every process of PostgreSQL is gone, the release, which names the standby to take over.
+ * The lease is renewed all the while, however long the shutdown takes (up to its timeout), without judging the
+ * server's health: it refuses connections while it shuts down. Resolves whether the lease was released.
  */
-async function stopAndRelease(deps: SidecarDeps, keeper: LeaseKeeper, handedOverTo: string | undefined) {
+async function stopAndRelease(
+  deps: SidecarDeps,
+  keeper: LeaseKeeper,
+  handedOverTo: string | undefined,
+): Promise<boolean> {
   const { postgres, logger, clock } = deps;
   const fencingToken = keeper.fencingToken;
   const writesStoppedAtMs = clock.wallMs();
+  keeper.beginPlannedStop(writesStoppedAtMs);
   const how = await postgres.stopCleanly({
     timeoutMs: deps.cleanShutdownTimeoutMs,
     keepWaiting: () => keeper.isValid(),
@@ -289,7 +296,7 @@ async function stopAndRelease(deps: SidecarDeps, keeper: LeaseKeeper, handedOver
     { event: 'postgres-stopped', how, fencingToken, ...(handedOverTo ? { handoverTo: handedOverTo } : {}) },
     handedOverTo ? 'PostgreSQL stopped for a handover' : 'PostgreSQL stopped for shutdown',
   );
-  if (how !== 'unkillable') await release(deps, keeper, { handedOverTo, writesStoppedAtMs });
+  return how !== 'unkillable' && (await release(deps, keeper, { handedOverTo, writesStoppedAtMs }));
 }
 
 /** Kills PostgreSQL and, only if every process of it is confirmed gone, releases the lease. */
@@ -371,15 +378,15 @@ async function becomePrimary(
 /**
  * Only after PostgreSQL is down, and only while the lease is still certainly ours: first the file system's
  * writeback is flushed (syncfs), within what is left of the lease, so that nothing the stopped server wrote
- * is still on its way to the storage when the next holder starts without fencing.
+ * is still on its way to the storage when the next holder starts without fencing. Resolves whether it released.
  */
 async function release(
   deps: SidecarDeps,
   keeper: LeaseKeeper,
   planned: { handedOverTo?: string | undefined; writesStoppedAtMs?: number },
-): Promise<void> {
+): Promise<boolean> {
   const { store, clock, logger, selfId, dataDirectory } = deps;
-  if (!keeper.isValid()) return; // past the deadline: peers will fence this instance before taking over
+  if (!keeper.isValid()) return false; // past the deadline: peers will fence this instance before taking over
   const synced = await dataDirectory.syncFileSystem(keeper.remainingMs());
   if (!synced.ok || !keeper.isValid()) {
     logger.error(
@@ -390,7 +397,7 @@ async function release(
       },
       'writeback not confirmed within the lease: not releasing, the next holder will fence this instance',
     );
-    return;
+    return false;
   }
   keeper.stop();
   try {
@@ -405,10 +412,12 @@ async function release(
       { event: 'lease-released', fencingToken: keeper.fencingToken, handedOverTo: planned.handedOverTo },
       'lease released',
     );
+    return true;
   } catch (error) {
     logger.warn(
       { event: 'lease-release-failed', err: error },
       'release failed; the lease will expire instead',
     );
+    return false;
   }
 }

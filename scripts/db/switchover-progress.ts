@@ -5,6 +5,8 @@ import { type LeaseRecord, standingHandover } from '../../shared/lease-record';
 export type SwitchoverPhase =
   /** Not acted on yet; `standing` false once the request is void (standingHandover). */
   | { kind: 'requested'; standing: boolean }
+  /** The holder acted: it is stopping PostgreSQL (its renewals publish since when), not released yet. */
+  | { kind: 'stopping'; record: LeaseRecord }
   | { kind: 'released'; record: LeaseRecord }
   | { kind: 'taken'; record: LeaseRecord }
   | { kind: 'primary'; record: LeaseRecord }
@@ -20,6 +22,7 @@ export function switchoverPhase(
   const { record } = lease;
   if (record.fencingToken === plan.fencingToken) {
     if (record.releasedAtMs !== undefined) return { kind: 'released', record };
+    if (record.writesStoppedAtMs !== undefined) return { kind: 'stopping', record };
     return { kind: 'requested', standing: standingHandover(record)?.to === plan.to };
   }
   if (record.fencingToken < plan.fencingToken) return { kind: 'lease-gone' };

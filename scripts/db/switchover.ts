@@ -115,17 +115,19 @@ function describePhase(
   stamp: (atMs: number) => string,
   previous: string,
 ): string[] {
+  const beganStopping = (atMs: number) =>
+    `${stamp(atMs)}  ${plan.from} began stopping PostgreSQL (fast shutdown, checkpoint)`;
   switch (phase.kind) {
     case 'requested':
       return [];
+    case 'stopping':
+      return [beganStopping(phase.record.writesStoppedAtMs ?? 0)];
     case 'released': {
       const { writesStoppedAtMs, releasedAtMs, handedOverTo } = phase.record;
       return [
-        ...(writesStoppedAtMs === undefined
+        ...(writesStoppedAtMs === undefined || previous === 'stopping'
           ? []
-          : [
-              `${stamp(writesStoppedAtMs)}  ${plan.from} began stopping PostgreSQL (fast shutdown, checkpoint)`,
-            ]),
+          : [beganStopping(writesStoppedAtMs)]),
         `${stamp(releasedAtMs ?? 0)}  ${plan.from} stopped it, synced the file system and released the lease` +
           (handedOverTo ? ` to ${handedOverTo}` : ''),
       ];

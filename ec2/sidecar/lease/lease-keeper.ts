@@ -26,6 +26,12 @@ export interface LeaseKeeper {
   readonly handoverRequested: Promise<string>;
   /** From now on, probe the server before each renewal (once it runs). */
   watchHealth(watch: HealthWatch): void;
+  /**
+   * The holder has begun stopping its server on purpose (SIGTERM or a handover): probes end (a server shutting
+   * down refuses connections, and must not cost the lease it is about to release), and each renewal from now on
+   * publishes when its writes stopped.
+   */
+  beginPlannedStop(writesStoppedAtMs: number): void;
   /** Stops renewing; the deadline still stands, so the lease runs out unless released first. */
   stopRenewing(): void;
   stop(): void;
@@ -37,7 +43,9 @@ export interface LeaseKeeper {
  * refused. A lost lease is never regained: the sidecar restarts as a standby. Once told to watch the server,
  * it renews only while the server answers its probes, so a frozen server is not kept in office, and publishes
  * each probe's answer with the renewal. A handover request comes back in a renewal's answer: it is passed on
- * once, and renewing goes on (the holder keeps the lease until it has stopped PostgreSQL and released it).
+ * once, and renewing goes on (the holder keeps the lease until it has stopped PostgreSQL and released it), with
+ * no more probing once the planned stop has begun: renewing while our own server shuts down is safe (the lease
+ * is still ours, and a refused or late renewal still self-fences as ever).
  */
 export function keepLease(options: {
   store: LeaseStore;
@@ -57,6 +65,7 @@ export function keepLease(options: {
   let stopped = false;
   let health: HealthWatch | undefined;
   let failedProbes = 0;
+  let plannedStop: { writesStoppedAtMs: number } | undefined;
   let resolveLost: (reason: LossReason) => void = () => {};
   const lost = new Promise<LossReason>((resolve) => {
     resolveLost = resolve;
@@ -103,6 +112,7 @@ export function keepLease(options: {
 
   /** Counts one probe's answer; false once the server has failed too many in a row: renewing stops for good. */
   function judgeProbe(answered: boolean): boolean {
+    if (plannedStop) return true; // a probe sent before the stop began
     if (answered) {
       failedProbes = 0;
       return true;
@@ -122,8 +132,9 @@ export function keepLease(options: {
       const probing = health?.probe();
       await clock.sleep(timing.renewIntervalMs, stopRenewing.signal);
       if (stopRenewing.signal.aborted || !check()) return;
-      const answered = probing === undefined ? undefined : await probing;
-      if (answered !== undefined && !judgeProbe(answered)) return;
+      const probed = probing === undefined ? undefined : await probing;
+      if (probed !== undefined && !judgeProbe(probed)) return;
+      const answered = plannedStop ? undefined : probed;
       if (stopRenewing.signal.aborted || !check()) return;
       const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, timing, lastExpiresAtMs);
       lastExpiresAtMs = stamp.expiresAtMs; // counted as written even if the reply is lost: it may be applied
@@ -133,6 +144,7 @@ export function keepLease(options: {
           fencingToken,
           expiresAtMs: stamp.expiresAtMs,
           ...(answered === undefined ? {} : { postgresAnswering: answered }),
+          ...(plannedStop ?? {}),
         });
         if (stopRenewing.signal.aborted) return;
         selfFenceAtMonoMs = Math.max(selfFenceAtMonoMs, stamp.selfFenceAtMonoMs);
@@ -165,7 +177,11 @@ export function keepLease(options: {
     unhealthy,
     handoverRequested,
     watchHealth(watch) {
-      health = watch;
+      if (!plannedStop) health = watch;
+    },
+    beginPlannedStop(writesStoppedAtMs) {
+      plannedStop = { writesStoppedAtMs };
+      health = undefined;
     },
     stopRenewing() {
       stopRenewing.abort();

@@ -51,6 +51,8 @@ export interface LeaseStore {
     fencingToken: number;
     expiresAtMs: number;
     postgresAnswering?: boolean;
+    /** Set during a planned stop: when the holder began stopping PostgreSQL (its writes ended). */
+    writesStoppedAtMs?: number;
   }): Promise<LeaseRecord | undefined>;
   publishPrimary(input: {
     holderId: string;
@@ -206,17 +208,22 @@ export function dynamoDbLeaseStore(options: {
       await updateIfStillMine('fence-all-done', { holderId, fencingToken }, 'REMOVE fenceAllPending', {});
     },
 
-    async renew({ holderId, fencingToken, expiresAtMs, postgresAnswering }) {
+    async renew({ holderId, fencingToken, expiresAtMs, postgresAnswering, writesStoppedAtMs }) {
+      const set = ['expiresAtMs = :expires'];
+      const values: Record<string, AttributeValue> = { ':expires': n(expiresAtMs) };
+      if (postgresAnswering !== undefined) {
+        set.push('postgresAnswering = :answering');
+        values[':answering'] = { BOOL: postgresAnswering };
+      }
+      if (writesStoppedAtMs !== undefined) {
+        set.push('writesStoppedAtMs = :stopped');
+        values[':stopped'] = n(writesStoppedAtMs);
+      }
       const item = await updateIfStillMine(
         'renew',
         { holderId, fencingToken },
-        postgresAnswering === undefined
-          ? 'SET expiresAtMs = :expires'
-          : 'SET expiresAtMs = :expires, postgresAnswering = :answering',
-        {
-          ':expires': n(expiresAtMs),
-          ...(postgresAnswering === undefined ? {} : { ':answering': { BOOL: postgresAnswering } }),
-        },
+        `SET ${set.join(', ')}`,
+        values,
       );
       return parseLeaseItem(item);
     },

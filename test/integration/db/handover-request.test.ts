@@ -70,7 +70,7 @@ describe('handover request on the lease item', () => {
       takeovers: [{ ...first, primarySinceMs: NOW + 500 }],
     });
 
-    // Act: the request, a second one while it stands, and the holder's next renewal.
+    // Act: the request, a second one while it stands, the holder's next renewal, and one during its stop.
     const request = await ask(NOW + 1_000);
     await assert.rejects(ask(NOW + 2_000), LeaseChangedError);
     const renewed = await store.renew({
@@ -78,6 +78,12 @@ describe('handover request on the lease item', () => {
       fencingToken: token,
       expiresAtMs: NOW + 12_000,
       postgresAnswering: true,
+    });
+    const stopping = await store.renew({
+      holderId: 'i-a',
+      fencingToken: token,
+      expiresAtMs: NOW + 13_000,
+      writesStoppedAtMs: NOW + 2_500,
     });
     await store.release({
       holderId: 'i-a',
@@ -105,6 +111,8 @@ describe('handover request on the lease item', () => {
     assert.deepEqual(request, { requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 10_000 + HANDOVER_VALID_MS });
     assert.deepEqual(renewed?.handover, { to: 'i-b', requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 40_000 });
     assert.equal(renewed?.postgresAnswering, true);
+    assert.equal(renewed?.writesStoppedAtMs, undefined);
+    assert.equal(stopping?.writesStoppedAtMs, NOW + 2_500);
     assert.deepEqual(released, {
       holderId: 'i-a',
       fencingToken: 1,

@@ -32,6 +32,11 @@ describe('switchoverPhase', () => {
       lease: present({ holderId: 'i-a', fencingToken: 7, expiresAtMs: 5 }),
       expected: 'requested',
     },
+    {
+      name: 'same generation, renewed with the time its writes stopped: stopping',
+      lease: present({ holderId: 'i-a', fencingToken: 7, expiresAtMs: 5, writesStoppedAtMs: 600 }),
+      expected: 'stopping',
+    },
     { name: 'same generation, released: released', lease: present(released), expected: 'released' },
     { name: 'the named standby holds the next generation: taken', lease: present(taken), expected: 'taken' },
     {
@@ -59,6 +64,19 @@ describe('switchoverPhase', () => {
       assert.equal(phase.kind, row.expected);
     });
   }
+  it("tells a standing request from one the holder's renewals have voided", () => {
+    // Prepare
+    const handover = { to: 'i-b', requestedAtMs: 1, expiresAtMs: 30_000 };
+    const lease = (expiresAtMs: number) =>
+      present({ holderId: 'i-a', fencingToken: 7, expiresAtMs, handover });
+    // Act
+    const phases = [switchoverPhase(lease(29_999), plan), switchoverPhase(lease(30_000), plan)];
+    // Assess
+    assert.deepEqual(phases, [
+      { kind: 'requested', standing: true },
+      { kind: 'requested', standing: false },
+    ]);
+  });
 });
 
 describe('measuredWriteOutageMs', () => {

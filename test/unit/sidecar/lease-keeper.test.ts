@@ -81,6 +81,47 @@ describe('keepLease', () => {
     keeper.stop();
   });
 
+  it('once a planned stop begins, renews without probing and publishes when writes stopped', async () => {
+    // Prepare: the server refuses every probe from the moment its shutdown begins (at 4 s).
+    const clock = new FakeClock();
+    const published: Parameters<LeaseStore['renew']>[0][] = [];
+    const store: LeaseStore = {
+      ...fakeStore(() => 'ok').store,
+      renew: async (input) => {
+        published.push(input);
+        return undefined;
+      },
+    };
+    const { keeper, lost } = start(clock, store);
+    let stopping = false;
+    let probes = 0;
+    keeper.watchHealth({
+      probe: async () => {
+        probes += 1;
+        return !stopping;
+      },
+      failuresAllowed: 1,
+    });
+    let unhealthy = false;
+    void keeper.unhealthy.then(() => {
+      unhealthy = true;
+    });
+    await clock.advance(4_000);
+    // Act: 30 s of shutdown, three TTLs.
+    stopping = true;
+    keeper.beginPlannedStop(1_234);
+    await clock.advance(30_000);
+    // Assess
+    assert.equal(keeper.isValid(), true);
+    assert.equal(lost(), undefined);
+    assert.equal(unhealthy, false);
+    assert.equal(probes, 2, 'only the probes started before the stop (at 2 s and 4 s)');
+    const during = published.slice(2);
+    assert.equal(during.length, 15);
+    assert.ok(during.every((r) => r.writesStoppedAtMs === 1_234 && r.postgresAnswering === undefined));
+    keeper.stop();
+  });
+
   it('stays valid for as long as renewals succeed', async () => {
     // Prepare
     const clock = new FakeClock();

@@ -27,11 +27,18 @@ function world(options: {
   recordedToken?: number;
   /** Each renewal's answer carries this handover request (valid for 30 s from the renewal). */
   handoverTo?: string;
+  /**
+   * How long a fast shutdown takes (a long checkpoint); PostgreSQL refuses connections meanwhile, as the real one
+   * does. Like the real stopCleanly, it kills instead past its timeout or once the lease is no longer valid.
+   */
+  shutdownTakesMs?: number;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
   const releases: Parameters<LeaseStore['release']>[0][] = [];
   const acquisitions: Parameters<LeaseStore['acquire']>[0][] = [];
+  const renewals: Parameters<LeaseStore['renew']>[0][] = [];
+  let shuttingDown = false;
   let exit: (value: PostgresExit) => void = () => {};
   const store: LeaseStore = {
     read: async () => options.lease,
@@ -44,7 +51,8 @@ function world(options: {
     fenceAllDone: async () => {
       calls.push('fence-all-done');
     },
-    renew: async () => {
+    renew: async (input) => {
+      renewals.push(input);
       if (options.renewal === 'refused') throw new LeaseConflictError('taken');
       if (options.renewal === 'hang') await new Promise(() => {});
       const { handoverTo } = options;
@@ -73,15 +81,25 @@ function world(options: {
       });
     },
     waitUntilReady: async () => true,
-    probe: async () => options.probe?.() ?? true,
+    probe: async () => !shuttingDown && (options.probe?.() ?? true),
     kill: async () => {
       calls.push('kill');
       if (options.killOk === false) return false;
       exit({ code: null, signal: 'SIGKILL' });
       return true;
     },
-    stopCleanly: async () => {
+    stopCleanly: async ({ timeoutMs, keepWaiting }) => {
       calls.push('stop-cleanly');
+      shuttingDown = true;
+      const startedMs = clock.monoMs();
+      while (clock.monoMs() - startedMs < (options.shutdownTakesMs ?? 0)) {
+        if (clock.monoMs() - startedMs > timeoutMs || !keepWaiting()) {
+          calls.push('kill');
+          exit({ code: null, signal: 'SIGKILL' });
+          return 'killed';
+        }
+        await clock.sleep(50);
+      }
       exit({ code: 0, signal: null });
       return 'clean';
     },
@@ -135,6 +153,7 @@ function world(options: {
     calls,
     releases,
     acquisitions,
+    renewals,
     outcome: () => outcome,
     crashPostgres: () => exit({ code: null, signal: 'SIGKILL' }),
     sigterm: () => shutdown.abort(),
@@ -238,6 +257,44 @@ describe('runSidecar', () => {
     assert.equal(w.releases[0]?.handedOverTo, 'i-next');
     assert.ok((w.releases[0]?.writesStoppedAtMs ?? 0) <= (w.releases[0]?.releasedAtMs ?? 0));
     assert.equal(w.outcome(), 'handed-over');
+  });
+
+  it('keeps renewing through a slow fast shutdown, whose refused probes do not count, then hands over', async () => {
+    // Prepare: the shutdown takes 15 s (longer than the TTL, and than the probe failures allowed).
+    const w = world({ lease: { kind: 'absent' }, handoverTo: 'i-next', shutdownTakesMs: 15_000 });
+    // Act
+    await w.clock.advance(2_100);
+    const stopRequestedAtMs = w.clock.wallMs() - 100;
+    await w.clock.advance(16_000);
+    await w.done;
+    // Assess: never killed, the lease released to i-next, and the stop published with every renewal meanwhile.
+    assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
+    assert.ok(!w.calls.includes('kill'));
+    assert.equal(w.releases[0]?.handedOverTo, 'i-next');
+    const during = w.renewals.filter((r) => r.writesStoppedAtMs !== undefined);
+    assert.ok(during.length >= 7, `renewals during the stop: ${during.length}`);
+    assert.ok(
+      during.every((r) => r.writesStoppedAtMs === stopRequestedAtMs && r.postgresAnswering === undefined),
+    );
+    assert.equal(w.outcome(), 'handed-over');
+  });
+
+  it('reports a planned stop that released nothing as such, not as a handover or a shutdown', async () => {
+    // Prepare: the writeback cannot be confirmed, so the lease must not be released.
+    const handover = world({ lease: { kind: 'absent' }, handoverTo: 'i-next', syncOk: false });
+    const sigterm = world({ lease: { kind: 'absent' }, syncOk: false });
+    // Act
+    await handover.clock.advance(2_100);
+    await handover.done;
+    await sigterm.clock.advance(100);
+    sigterm.sigterm();
+    await sigterm.clock.advance(100);
+    await sigterm.done;
+    // Assess
+    assert.deepEqual(handover.releases, []);
+    assert.deepEqual(sigterm.releases, []);
+    assert.equal(handover.outcome(), 'stopped-unreleased');
+    assert.equal(sigterm.outcome(), 'stopped-unreleased');
   });
 
   it('ignores a handover request that names itself', async () => {
