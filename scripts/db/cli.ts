@@ -72,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
   if (extra.length > 0 || (command !== 'status' && command !== 'switchover')) throw new UsageError(USAGE);
   if (!values.stage) throw new UsageError(`--stage is required\n${USAGE}`);
   const config = stageConfig(values.stage);
-  const { ec2, dynamodb } = createDbCommandClients();
+  const { ec2, dynamodb, leaseWriter } = createDbCommandClients();
   const deps = { ec2, dynamodb, config, deadline: noDeadline, now: Date.now };
   try {
     if (command === 'status') {
@@ -84,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     return await switchover(
       {
         ...deps,
+        leaseWriter,
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         print: (line) => process.stdout.write(`${line}\n`),
         confirm,
@@ -93,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     ec2.destroy();
     dynamodb.destroy();
+    leaseWriter.destroy();
   }
 }
 

@@ -1,9 +1,11 @@
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { callAws, classifyAwsError } from '../../handlers/failover/errors';
+import { awsHttpStatus } from '../../shared/aws-errors';
 import { LEASE_NAME } from '../../shared/lease-record';
 
 /**
@@ -29,14 +31,20 @@ interface Target {
  * Asks the holder to hand the lease to `to`: one conditional write, applied only while the lease is still this
  * holder's generation, published as primary, not released, and without a standing request. The sidecars' own
  * writes do not look at these attributes, so the request cannot disturb a take or a renewal.
+ *
+ * `writer` makes one attempt: a write that was applied but whose answer was lost (a timeout, a 5xx) must not be
+ * retried, since the retry would fail its own condition. Such an outcome, and a failed condition, are resolved
+ * by reading the item back: this very request on it (the same target and request time) is a success. Not on
+ * it after a lost answer: `unknown` (the write may still land; the caller watches the lease either way).
  */
 export async function requestHandover(
-  target: Target,
+  target: Target & { writer: DynamoDBClient },
   request: { holderId: string; fencingToken: number; leaseExpiresAtMs: number; to: string; nowMs: number },
-): Promise<{ requestedAtMs: number; expiresAtMs: number }> {
+): Promise<{ requestedAtMs: number; expiresAtMs: number; written: 'yes' | 'unknown' }> {
   const expiresAtMs = request.leaseExpiresAtMs + HANDOVER_VALID_MS;
+  const requested = { requestedAtMs: request.nowMs, expiresAtMs };
   try {
-    await target.dynamodb.send(
+    await target.writer.send(
       new UpdateItemCommand({
         TableName: target.table,
         Key: { lockName: { S: LEASE_NAME } },
@@ -54,14 +62,38 @@ export async function requestHandover(
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      throw new LeaseChangedError('the lease changed since it was read (a takeover or another switchover)', {
-        cause: error,
-      });
-    }
-    throw classifyAwsError('UpdateItem', error);
+    const refused = error instanceof ConditionalCheckFailedException;
+    if (!refused && !answerMayBeLost(error)) throw classifyAwsError('UpdateItem', error);
+    if (await isOnTheItem(target, request)) return { ...requested, written: 'yes' };
+    if (!refused) return { ...requested, written: 'unknown' };
+    throw new LeaseChangedError('the lease changed since it was read (a takeover or another switchover)', {
+      cause: error,
+    });
   }
-  return { requestedAtMs: request.nowMs, expiresAtMs };
+  return { ...requested, written: 'yes' };
+}
+
+/**
+ * Whether a failed write may have been applied all the same: no answer at all (a timeout, a connection lost) or
+ * a 5xx. A 4xx (throttling, a refusal of the request) means DynamoDB did not apply it.
+ */
+function answerMayBeLost(error: unknown): boolean {
+  const status = awsHttpStatus(error);
+  return status === undefined || status >= 500;
+}
+
+/** Reads the lease item (consistently) to see whether it carries this request. */
+async function isOnTheItem(target: Target, request: { to: string; nowMs: number }): Promise<boolean> {
+  const { Item } = await callAws('GetItem', () =>
+    target.dynamodb.send(
+      new GetItemCommand({
+        TableName: target.table,
+        Key: { lockName: { S: LEASE_NAME } },
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  return Item?.handoverTo?.S === request.to && Item.handoverRequestedAtMs?.N === String(request.nowMs);
 }
 
 /** Takes back a request that was not acted on, if it is still exactly this one; reports whether it was. */

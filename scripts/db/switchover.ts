@@ -12,6 +12,8 @@ import { measuredWriteOutageMs, type SwitchoverPhase, switchoverPhase } from './
 interface SwitchoverDeps {
   ec2: EC2Client;
   dynamodb: DynamoDBClient;
+  /** Writes the request with a single attempt (see createDbCommandClients). */
+  leaseWriter: DynamoDBClient;
   config: FailoverConfig & { leaseTable: string };
   deadline: Deadline;
   now: () => number;
@@ -52,7 +54,7 @@ export async function switchover(
   const t0 = deps.now();
   const stamp = (atMs: number) => `${new Date(atMs).toISOString()} (+${seconds(atMs - t0)})`;
   const request = await requestHandover(
-    { dynamodb: deps.dynamodb, table: config.leaseTable },
+    { dynamodb: deps.dynamodb, writer: deps.leaseWriter, table: config.leaseTable },
     {
       holderId: plan.from,
       fencingToken: plan.fencingToken,
@@ -62,9 +64,16 @@ export async function switchover(
     },
   );
   print(`${stamp(t0)}  asked ${plan.from} (lease token ${plan.fencingToken}) to hand over to ${plan.to}`);
+  if (request.written === 'unknown') {
+    print(
+      `${stamp(deps.now())}  the request's write got no answer and is not on the lease item: ` +
+        'watching the lease to see whether it lands',
+    );
+  }
 
   let shown = 'requested';
   let voidSinceMs: number | undefined;
+  let seenStanding = request.written === 'yes';
   for (;;) {
     await deps.sleep(POLL_MS);
     const nowMs = deps.now();
@@ -78,6 +87,7 @@ export async function switchover(
       return 0;
     }
     if (phase.kind === 'taken-by-other' || phase.kind === 'lease-gone') return 1;
+    if (phase.kind === 'requested' && phase.standing) seenStanding = true;
     if (phase.kind === 'requested' && !phase.standing) voidSinceMs ??= nowMs;
     const voided = voidSinceMs !== undefined && nowMs - voidSinceMs > GRACE_MS;
     // Renewals that stop leave the request standing: the lease then runs out and a standby takes it over.
@@ -92,10 +102,12 @@ export async function switchover(
       );
       print(
         `${stamp(nowMs)}  ${plan.from} ` +
-          (voided
-            ? `renewed its lease past the request without acting on it; the request is void${withdrawn ? ' and withdrawn' : ''}. Nothing was changed.`
-            : `neither acted on the request nor lost its lease in ${seconds(nowMs - t0)}` +
-              `${withdrawn ? '; the request is withdrawn' : ''}. See \`npm run db -- status\`.`),
+          (voided && !seenStanding
+            ? 'never had the request: its write was lost. Nothing was changed.'
+            : voided
+              ? `renewed its lease past the request without acting on it; the request is void${withdrawn ? ' and withdrawn' : ''}. Nothing was changed.`
+              : `neither acted on the request nor lost its lease in ${seconds(nowMs - t0)}` +
+                `${withdrawn ? '; the request is withdrawn' : ''}. See \`npm run db -- status\`.`),
       );
       return 1;
     }

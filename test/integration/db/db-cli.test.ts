@@ -388,6 +388,7 @@ describe('npm run db', () => {
           {
             ec2: ec2Client,
             dynamodb,
+            leaseWriter: dynamodb,
             config: { ...config, leaseTable: `cloudy-${STAGE}-lease` },
             deadline: { remainingMs: () => 60_000, ensureTimeFor: () => {} },
             now: () => nowMs,

@@ -26,7 +26,7 @@ describe('handover request on the lease item', () => {
   let server: LeaseStoreServer;
   let client: DynamoDBClient;
   let store: LeaseStore;
-  let target: { dynamodb: DynamoDBClient; table: string };
+  let target: { dynamodb: DynamoDBClient; writer: DynamoDBClient; table: string };
 
   before(async () => {
     server = await startLeaseStoreServer();
@@ -36,7 +36,7 @@ describe('handover request on the lease item', () => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     store = dynamoDbLeaseStore({ client, table: server.table, name: LEASE_NAME, requestTimeoutMs: 5_000 });
-    target = { dynamodb: client, table: server.table };
+    target = { dynamodb: client, writer: client, table: server.table };
   });
 
   after(async () => {
@@ -108,7 +108,11 @@ describe('handover request on the lease item', () => {
     const taken = await server.readLease();
 
     // Assess
-    assert.deepEqual(request, { requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 10_000 + HANDOVER_VALID_MS });
+    assert.deepEqual(request, {
+      requestedAtMs: NOW + 1_000,
+      expiresAtMs: NOW + 10_000 + HANDOVER_VALID_MS,
+      written: 'yes',
+    });
     assert.deepEqual(renewed?.handover, { to: 'i-b', requestedAtMs: NOW + 1_000, expiresAtMs: NOW + 40_000 });
     assert.equal(renewed?.postgresAnswering, true);
     assert.equal(renewed?.writesStoppedAtMs, undefined);
@@ -163,13 +167,14 @@ describe('handover request on the lease item', () => {
     const behindMs = 600_000;
     const lease = await server.readLease();
     assert.ok(lease);
+    let asked = 0;
     const ask = (leaseExpiresAtMs: number) =>
       requestHandover(target, {
         holderId: 'i-b',
         fencingToken: 2,
         leaseExpiresAtMs,
         to: 'i-a',
-        nowMs: NOW - behindMs,
+        nowMs: NOW - behindMs + 1_000 * ++asked,
       });
     const renew = (expiresAtMs: number) => store.renew({ holderId: 'i-b', fencingToken: 2, expiresAtMs });
     // Act
@@ -185,6 +190,97 @@ describe('handover request on the lease item', () => {
     assert.equal(replacing.expiresAtMs, lease.expiresAtMs + 2 * HANDOVER_VALID_MS);
     assert.equal(standingHandover(await server.readLease())?.to, 'i-a');
     await withdrawHandover(target, { to: 'i-a', requestedAtMs: replacing.requestedAtMs });
+  });
+
+  it('is a success when applied though its answer was lost, even if the SDK then retried it', async () => {
+    // Prepare: i-b holds (token 2). Each writer delivers the write, then loses DynamoDB's answer to an HTTP 500,
+    // as a load balancer or a dropped connection may; one makes a single attempt, one the SDK's default three.
+    const lease = await server.readLease();
+    assert.ok(lease);
+    const losingAnswers = (maxAttempts: number) => {
+      const writer = new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: server.endpoint,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts,
+      });
+      let lost = 0;
+      // Inside the retry loop (deserialize step): every attempt reaches dynalite, only the first answer is lost.
+      writer.middlewareStack.add(
+        (next) => async (args) => {
+          const result = await next(args);
+          if (lost++ > 0) return result;
+          throw Object.assign(new Error('answer lost'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+          });
+        },
+        { step: 'deserialize', name: 'loseFirstAnswer' },
+      );
+      return writer;
+    };
+    const ask = (writer: DynamoDBClient, nowMs: number) =>
+      requestHandover(
+        { ...target, writer },
+        { holderId: 'i-b', fencingToken: 2, leaseExpiresAtMs: lease.expiresAtMs, to: 'i-a', nowMs },
+      );
+    const once = losingAnswers(1);
+    const retrying = losingAnswers(3);
+    try {
+      // Act
+      const first = await ask(once, NOW + 7_000);
+      await withdrawHandover(target, { to: 'i-a', requestedAtMs: first.requestedAtMs });
+      const second = await ask(retrying, NOW + 8_000);
+      // Assess
+      assert.equal(first.written, 'yes');
+      assert.equal(second.written, 'yes');
+      assert.deepEqual((await server.readLease())?.handover, {
+        to: 'i-a',
+        requestedAtMs: NOW + 8_000,
+        expiresAtMs: lease.expiresAtMs + HANDOVER_VALID_MS,
+      });
+      await withdrawHandover(target, { to: 'i-a', requestedAtMs: second.requestedAtMs });
+    } finally {
+      once.destroy();
+      retrying.destroy();
+    }
+  });
+
+  it('is of unknown outcome when its answer was lost and it is not on the item', async () => {
+    // Prepare: the write never reaches dynalite (the connection failed before it was sent, as far as anyone knows).
+    const lease = await server.readLease();
+    assert.ok(lease);
+    const writer = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: server.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    writer.middlewareStack.add(
+      () => async () => {
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      },
+      { step: 'finalizeRequest', name: 'neverSent' },
+    );
+    try {
+      // Act
+      const request = await requestHandover(
+        { ...target, writer },
+        {
+          holderId: 'i-b',
+          fencingToken: 2,
+          leaseExpiresAtMs: lease.expiresAtMs,
+          to: 'i-a',
+          nowMs: NOW + 9_000,
+        },
+      );
+      // Assess
+      assert.equal(request.written, 'unknown');
+      assert.equal((await server.readLease())?.handover, undefined);
+    } finally {
+      writer.destroy();
+    }
   });
 
   it('does not outlive its generation: a takeover by expiry removes a request the holder never acted on', async () => {
