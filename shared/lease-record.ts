@@ -8,6 +8,19 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  */
 export const LEASE_NAME = 'database-primary';
 
+/**
+ * A standby's heartbeat: an item of its own in the lease table (never the lease item, so no lease write or its
+ * condition ever sees it), written by the standby's sidecar while it waits. `seenLeaseExpiresAtMs` is the lease's
+ * `expiresAtMs` in the standby's latest read: a value of the holder's clock, so whoever compares it with the
+ * lease's current `expiresAtMs` learns how recently the standby's sidecar read the lease without comparing clocks.
+ */
+/** How often a waiting standby writes its heartbeat. */
+export const STANDBY_HEARTBEAT_INTERVAL_MS = 5_000;
+
+export function standbyHeartbeatKey(leaseName: string, instanceId: string): string {
+  return `${leaseName}/standby/${instanceId}`;
+}
+
 export interface LeaseRecord {
   /** EC2 instance id of the holder (locally: the sidecar's id). */
   holderId: string;

@@ -7,6 +7,7 @@ export const SIDECAR_EVENTS = [
   'configuration-error',
   'metrics-write-failed',
   'standby',
+  'standby-heartbeat-failed',
   'standby-step-failed',
   'acquire-race-lost',
   'fencing',

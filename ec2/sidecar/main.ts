@@ -11,6 +11,7 @@ import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
 import { localFencer } from './fence/local-fencer';
 import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
+import { dynamoDbStandbyHeartbeat } from './lease/standby-heartbeat';
 import type { SidecarLogger } from './log-events';
 import { type LeaseMetrics, leaseMetrics, measuredFencer, measuredLeaseStore } from './metrics/lease-metrics';
 import { dataDirectory } from './postgres/data-directory';
@@ -155,6 +156,13 @@ async function main(): Promise<number> {
     promotionDeadlineMs: config.PROMOTION_DEADLINE_MS,
     probeFailuresAllowed: config.PG_PROBE_FAILURES,
     store: metrics ? measuredLeaseStore(store, metrics, clock) : store,
+    heartbeat: dynamoDbStandbyHeartbeat({
+      client: dynamodb,
+      table: config.LEASE_TABLE,
+      leaseName: config.LEASE_NAME,
+      instanceId: config.HOLDER_ID,
+      requestTimeoutMs: leaseRequestTimeoutMs,
+    }),
     fencer: metrics ? measuredFencer(plainFencer, metrics) : plainFencer,
     promoter,
     postgres: postgresServer({

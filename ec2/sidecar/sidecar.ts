@@ -1,4 +1,9 @@
-import { type Takeover, withPrimarySince, withTakeover } from '../../shared/lease-record';
+import {
+  STANDBY_HEARTBEAT_INTERVAL_MS,
+  type Takeover,
+  withPrimarySince,
+  withTakeover,
+} from '../../shared/lease-record';
 import type { Clock } from './clock';
 import type { Fencer } from './fence/fencer';
 import {
@@ -11,6 +16,7 @@ import {
 } from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore } from './lease/lease-store';
+import type { StandbyHeartbeat } from './lease/standby-heartbeat';
 import type { SidecarLogger } from './log-events';
 import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
 import type { PostgresExit, PostgresServer } from './postgres/postgres-server';
@@ -27,6 +33,8 @@ export interface SidecarDeps {
   /** Failed health probes in a row tolerated before the holder stops renewing. */
   probeFailuresAllowed: number;
   store: LeaseStore;
+  /** Written while waiting as a standby, so that a switchover only goes to a standby whose sidecar runs. */
+  heartbeat: StandbyHeartbeat;
   fencer: Fencer;
   promoter: Promoter;
   postgres: PostgresServer;
@@ -92,6 +100,7 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
   let lastWait = '';
   // Expiry is judged by this observer: how long, on its monotonic clock, it has seen one version unchanged.
   let seen = { key: '', sinceMonoMs: 0 };
+  let lastBeatMonoMs = Number.NEGATIVE_INFINITY;
   while (!shutdown.aborted) {
     try {
       const observation = await store.read();
@@ -108,6 +117,16 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
         if (decision.reason !== lastWait)
           logger.info({ event: 'standby', reason: decision.reason }, 'standing by');
         lastWait = decision.reason;
+        if (
+          observation.kind === 'present' &&
+          clock.monoMs() - lastBeatMonoMs >= STANDBY_HEARTBEAT_INTERVAL_MS
+        ) {
+          lastBeatMonoMs = clock.monoMs();
+          // Not awaited: a slow or failing heartbeat must never delay a takeover.
+          deps.heartbeat.beat(observation.record.expiresAtMs).catch((error: unknown) => {
+            logger.warn({ event: 'standby-heartbeat-failed', err: error }, 'standby heartbeat not written');
+          });
+        }
         await clock.sleep(deps.standbyPollMs, shutdown);
         continue;
       }

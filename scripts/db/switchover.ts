@@ -3,8 +3,10 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { FailoverConfig } from '../../handlers/failover/config';
 import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
+import { isInStage } from '../../handlers/failover/observation';
 import { observe, observeLease } from '../../handlers/failover/observe';
 import { HANDOVER_VALID_MS, requestHandover, withdrawHandover } from './handover-request';
+import { readStandbyHeartbeats } from './standby-heartbeats';
 import { seconds } from './status-report';
 import { planSwitchover } from './switchover-plan';
 import { measuredWriteOutageMs, type SwitchoverPhase, switchoverPhase } from './switchover-progress';
@@ -38,7 +40,11 @@ export async function switchover(
 ): Promise<number> {
   const { config, print } = deps;
   const observation = await observe(deps);
-  const plan = planSwitchover({ observation, config, requestedTarget: options.to });
+  const heartbeats = await readStandbyHeartbeats(
+    { dynamodb: deps.dynamodb, table: config.leaseTable },
+    observation.instances.filter((i) => isInStage(i.tags, config.stage)).map((i) => i.instanceId),
+  );
+  const plan = planSwitchover({ observation, config, requestedTarget: options.to, heartbeats });
   if (plan.kind === 'refuse') {
     print(`Switchover refused: ${plan.reason}.`);
     return 1;

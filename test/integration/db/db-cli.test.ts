@@ -2,12 +2,17 @@
 // EC2 API and a dynalite lease table on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { readFailoverConfig } from '../../../handlers/failover/config';
 import type { StatusReport } from '../../../scripts/db/status-report';
 import { switchover } from '../../../scripts/db/switchover';
-import { LEASE_NAME } from '../../../shared/lease-record';
+import { LEASE_NAME, standbyHeartbeatKey } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 import {
   type Ec2FixtureServer,
@@ -91,7 +96,30 @@ describe('npm run db', () => {
   before(async () => {
     ec2 = await startEc2FixtureServer(world());
     store = await startLeaseStoreServer({ table: `cloudy-${STAGE}-lease` });
+    // i-0bbb's sidecar has read the lease as leaseItem() has it (ec2/sidecar/lease/standby-heartbeat.ts).
+    await writeHeartbeat('i-0bbb', NOW + 30 * 60_000);
   });
+
+  async function writeHeartbeat(instanceId: string, seenLeaseExpiresAtMs: number): Promise<void> {
+    const client = new DynamoDBClient({
+      region: 'eu-west-1',
+      endpoint: store.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      await client.send(
+        new PutItemCommand({
+          TableName: `cloudy-${STAGE}-lease`,
+          Item: {
+            lockName: { S: standbyHeartbeatKey(LEASE_NAME, instanceId) },
+            seenLeaseExpiresAtMs: { N: String(seenLeaseExpiresAtMs) },
+          },
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+  }
 
   after(async () => {
     await ec2.close();
@@ -291,6 +319,12 @@ describe('npm run db', () => {
       },
       { name: 'the primary itself', args: ['--to', 'i-0aaa'], expected: /i-0aaa already is the primary/ },
       {
+        name: 'a target whose sidecar has not read the lease lately (its heartbeat a renewal hour behind)',
+        args: ['--to', 'i-0bbb'],
+        lease: leaseItem({ expiresAtMs: { N: String(NOW + 90 * 60_000) } }),
+        expected: /i-0bbb is not a healthy standby: its sidecar has not reported reading the lease/,
+      },
+      {
         name: 'while a takeover is in progress (lease released, not yet taken)',
         args: [],
         lease: leaseItem({ expiresAtMs: { N: '0' }, releasedAtMs: { N: String(NOW - 500) } }),
@@ -335,7 +369,7 @@ describe('npm run db', () => {
         assert.equal(run.code, 1);
         assert.match(
           run.stdout,
-          /no healthy standby \(running, both status checks ok\): i-0bbb impaired, i-0ccc down/,
+          /no healthy standby \(running, both status checks ok, its sidecar reading the lease\): i-0bbb impaired, i-0ccc down/,
         );
         assert.equal((await store.readLease())?.handover, undefined);
       } finally {
@@ -375,7 +409,9 @@ describe('npm run db', () => {
       // Prepare: a holder that renews without acting on requests, its clock 10 minutes ahead of this one (so the
       // request's life is counted on its clock, not here); time passes 1 s per poll.
       const holderAheadMs = 600_000;
-      await store.putRawLease(leaseItem({ expiresAtMs: { N: String(Date.now() + holderAheadMs + 10_000) } }));
+      const leaseExpiresAtMs = Date.now() + holderAheadMs + 10_000;
+      await store.putRawLease(leaseItem({ expiresAtMs: { N: String(leaseExpiresAtMs) } }));
+      await writeHeartbeat('i-0bbb', leaseExpiresAtMs);
       const local = { region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
       const ec2Client = new EC2Client({ ...local, endpoint: ec2.endpoint });
       const dynamodb = new DynamoDBClient({ ...local, endpoint: store.endpoint });

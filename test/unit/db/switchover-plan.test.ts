@@ -24,8 +24,49 @@ describe('planSwitchover', () => {
     instances: ObservedInstance[];
     lease: ObservedLease;
     to?: string;
+    /** Default: every instance's sidecar read the current lease. */
+    heartbeats?: Map<string, number>;
     expected: SwitchoverPlan;
   }[] = [
+    {
+      name: 'the longest-running healthy standby is silent (no heartbeat): the next one',
+      instances: [primary, newer, older],
+      lease: lease('i-primary'),
+      heartbeats: new Map([['i-newer', LEASE_EXPIRES - 15_000]]),
+      expected: {
+        kind: 'go',
+        from: 'i-primary',
+        to: 'i-newer',
+        fencingToken: 7,
+        leaseExpiresAtMs: LEASE_EXPIRES,
+      },
+    },
+    {
+      name: 'a named standby whose sidecar last read a lease more than 15 s older: refused',
+      instances: [primary, newer, older],
+      lease: lease('i-primary'),
+      to: 'i-older',
+      heartbeats: new Map([
+        ['i-older', LEASE_EXPIRES - 15_001],
+        ['i-newer', LEASE_EXPIRES],
+      ]),
+      expected: {
+        kind: 'refuse',
+        reason:
+          "i-older is not a healthy standby: its sidecar has not reported reading the lease (standby heartbeat) in the last 15 s of the primary's renewals, so it could not take the lease",
+      },
+    },
+    {
+      name: 'no standby whose sidecar reads the lease: refused, naming what each one is',
+      instances: [primary, older, impaired],
+      lease: lease('i-primary'),
+      heartbeats: new Map(),
+      expected: {
+        kind: 'refuse',
+        reason:
+          'no healthy standby (running, both status checks ok, its sidecar reading the lease): i-older healthy, its sidecar silent, i-impaired impaired',
+      },
+    },
     {
       name: 'settled primary, no target named: the longest-running healthy standby',
       instances: [primary, newer, older, impaired],
@@ -58,14 +99,17 @@ describe('planSwitchover', () => {
       expected: {
         kind: 'refuse',
         reason:
-          'no healthy standby (running, both status checks ok): i-impaired impaired, i-stopped down, i-starting starting',
+          'no healthy standby (running, both status checks ok, its sidecar reading the lease): i-impaired impaired, i-stopped down, i-starting starting',
       },
     },
     {
       name: 'no other instance at all: refused',
       instances: [primary],
       lease: lease('i-primary'),
-      expected: { kind: 'refuse', reason: 'no healthy standby (running, both status checks ok)' },
+      expected: {
+        kind: 'refuse',
+        reason: 'no healthy standby (running, both status checks ok, its sidecar reading the lease)',
+      },
     },
     {
       name: 'the target is another stage’s instance: refused',
@@ -165,6 +209,7 @@ describe('planSwitchover', () => {
         observation: world(row.instances, [], row.lease),
         config: leaseConfig,
         requestedTarget: row.to,
+        heartbeats: row.heartbeats ?? new Map(row.instances.map((i) => [i.instanceId, LEASE_EXPIRES])),
       });
       // Assess
       assert.deepEqual(plan, row.expected);

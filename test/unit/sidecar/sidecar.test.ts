@@ -32,12 +32,14 @@ function world(options: {
    * does. Like the real stopCleanly, it kills instead past its timeout or once the lease is no longer valid.
    */
   shutdownTakesMs?: number;
+  heartbeatFails?: boolean;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
   const releases: Parameters<LeaseStore['release']>[0][] = [];
   const acquisitions: Parameters<LeaseStore['acquire']>[0][] = [];
   const renewals: Parameters<LeaseStore['renew']>[0][] = [];
+  const beats: { atMonoMs: number; seenLeaseExpiresAtMs: number }[] = [];
   let shuttingDown = false;
   let exit: (value: PostgresExit) => void = () => {};
   const store: LeaseStore = {
@@ -125,6 +127,12 @@ function world(options: {
     promotionDeadlineMs: 20_000,
     probeFailuresAllowed: 2,
     store,
+    heartbeat: {
+      beat: async (seenLeaseExpiresAtMs) => {
+        beats.push({ atMonoMs: clock.monoMs(), seenLeaseExpiresAtMs });
+        if (options.heartbeatFails) throw new Error('store unavailable');
+      },
+    },
     fencer: {
       fence: async (peerId) => {
         calls.push(`fence ${peerId}`);
@@ -154,6 +162,7 @@ function world(options: {
     releases,
     acquisitions,
     renewals,
+    beats,
     outcome: () => outcome,
     crashPostgres: () => exit({ code: null, signal: 'SIGKILL' }),
     sigterm: () => shutdown.abort(),
@@ -206,6 +215,31 @@ describe('runSidecar', () => {
     // Assess
     assert.deepEqual(w.calls, []);
     assert.equal(w.outcome(), 'shutdown');
+  });
+
+  it('writes a heartbeat every 5 s while it waits, with the lease expiry it read; a failed one changes nothing', async () => {
+    // Prepare: a peer holds the lease; one standby's heartbeats all fail.
+    const held: LeaseObservation = {
+      kind: 'present',
+      record: { holderId: 'i-peer', fencingToken: 2, expiresAtMs: 1_500 },
+    };
+    const w = world({ lease: held });
+    const failing = world({ lease: held, heartbeatFails: true });
+    // Act: 10 s, short of the 10.5 s after which the unchanged lease counts as expired.
+    await w.clock.advance(10_000);
+    await failing.clock.advance(10_000);
+    w.sigterm();
+    failing.sigterm();
+    await Promise.all([w.done, failing.done]);
+    // Assess
+    assert.deepEqual(w.beats, [
+      { atMonoMs: 0, seenLeaseExpiresAtMs: 1_500 },
+      { atMonoMs: 5_000, seenLeaseExpiresAtMs: 1_500 },
+      { atMonoMs: 10_000, seenLeaseExpiresAtMs: 1_500 },
+    ]);
+    assert.equal(failing.beats.length, 3);
+    assert.deepEqual([w.calls, failing.calls], [[], []]);
+    assert.deepEqual([w.outcome(), failing.outcome()], ['shutdown', 'shutdown']);
   });
 
   it('kills PostgreSQL and ends the run when a renewal is refused', async () => {
