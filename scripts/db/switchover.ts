@@ -93,8 +93,10 @@ export async function switchover(
       return 0;
     }
     if (phase.kind === 'taken-by-other' || phase.kind === 'lease-gone') return 1;
-    if (phase.kind === 'requested' && phase.standing) seenStanding = true;
-    if (phase.kind === 'requested' && !phase.standing) voidSinceMs ??= nowMs;
+    if (phase.kind === 'requested' && phase.standing) {
+      seenStanding = true;
+      voidSinceMs = undefined;
+    } else if (phase.kind === 'requested') voidSinceMs ??= nowMs;
     const voided = voidSinceMs !== undefined && nowMs - voidSinceMs > GRACE_MS;
     // Renewals that stop leave the request standing: the lease then runs out and a standby takes it over.
     const unanswered = nowMs - t0 > HANDOVER_VALID_MS + TAKEOVER_WAIT_MS;
@@ -106,15 +108,14 @@ export async function switchover(
           requestedAtMs: request.requestedAtMs,
         },
       );
-      print(
-        `${stamp(nowMs)}  ${plan.from} ` +
-          (voided && !seenStanding
-            ? 'never had the request: its write was lost. Nothing was changed.'
-            : voided
-              ? `renewed its lease past the request without acting on it; the request is void${withdrawn ? ' and withdrawn' : ''}. Nothing was changed.`
-              : `neither acted on the request nor lost its lease in ${seconds(nowMs - t0)}` +
-                `${withdrawn ? '; the request is withdrawn' : ''}. See \`npm run db -- status\`.`),
-      );
+      const why = !voided
+        ? `neither acted on the request nor lost its lease in ${seconds(nowMs - t0)}` +
+          `${withdrawn ? '; the request is withdrawn' : ''}. See \`npm run db -- status\`.`
+        : seenStanding
+          ? 'renewed its lease past the request without acting on it; ' +
+            `the request is void${withdrawn ? ' and withdrawn' : ''}. Nothing was changed.`
+          : 'never had the request: its write was lost. Nothing was changed.';
+      print(`${stamp(nowMs)}  ${plan.from} ${why}`);
       return 1;
     }
     if (phase.kind !== 'requested' && nowMs - t0 > TAKEOVER_WAIT_MS + GRACE_MS) {

@@ -458,5 +458,56 @@ describe('npm run db', () => {
         dynamodb.destroy();
       }
     });
+    it("says so when the request's write got no answer and never landed, and changes nothing", async () => {
+      // Prepare: the holder renews as above (one clock); the request's single attempt fails before reaching
+      // DynamoDB (a connection reset), so nothing is written; time passes 1 s per poll.
+      const leaseExpiresAtMs = Date.now() + 10_000;
+      await store.putRawLease(leaseItem({ expiresAtMs: { N: String(leaseExpiresAtMs) } }));
+      await writeHeartbeat('i-0bbb', leaseExpiresAtMs);
+      const local = { region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+      const ec2Client = new EC2Client({ ...local, endpoint: ec2.endpoint });
+      const dynamodb = new DynamoDBClient({ ...local, endpoint: store.endpoint });
+      const leaseWriter = new DynamoDBClient({ ...local, endpoint: store.endpoint, maxAttempts: 1 });
+      leaseWriter.middlewareStack.add(
+        () => async () => {
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        },
+        { step: 'finalizeRequest', name: 'neverSent' },
+      );
+      let nowMs = Date.now();
+      const printed: string[] = [];
+      const config = readFailoverConfig({ STAGE, LEASE_TABLE: `cloudy-${STAGE}-lease` });
+      try {
+        // Act
+        const code = await switchover(
+          {
+            ec2: ec2Client,
+            dynamodb,
+            leaseWriter,
+            config: { ...config, leaseTable: `cloudy-${STAGE}-lease` },
+            deadline: { remainingMs: () => 60_000, ensureTimeFor: () => {} },
+            now: () => nowMs,
+            sleep: async (ms) => {
+              nowMs += Math.max(ms, 1_000);
+            },
+            print: (line) => printed.push(line),
+            confirm: async () => assert.fail('--yes: no question'),
+          },
+          { to: undefined, yes: true },
+        );
+        // Assess
+        assert.equal(code, 1);
+        assert.match(printed[1] ?? '', /the request's write got no answer and is not on the lease item/);
+        assert.match(
+          printed.at(-1) ?? '',
+          /i-0aaa never had the request: its write was lost\. Nothing was changed\./,
+        );
+        assert.equal((await store.readLease())?.handover, undefined);
+      } finally {
+        ec2Client.destroy();
+        dynamodb.destroy();
+        leaseWriter.destroy();
+      }
+    });
   });
 });
