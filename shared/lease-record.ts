@@ -17,6 +17,14 @@ export const LEASE_NAME = 'database-primary';
 /** How often a waiting standby writes its heartbeat. */
 export const STANDBY_HEARTBEAT_INTERVAL_MS = 5_000;
 
+/**
+ * The lease table's TTL attribute (epoch seconds, resources/database-instances.yml): only heartbeat items carry it,
+ * so DynamoDB removes the heartbeats of instances long gone and never the lease item.
+ */
+export const HEARTBEAT_TTL_ATTRIBUTE = 'deleteAfterEpochSeconds';
+/** A heartbeat nobody renews is kept this long past the lease expiry it last saw. */
+export const HEARTBEAT_KEPT_MS = 24 * 60 * 60_000;
+
 export function standbyHeartbeatKey(leaseName: string, instanceId: string): string {
   return `${leaseName}/standby/${instanceId}`;
 }

@@ -1,6 +1,10 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { wrapAwsCall } from '../../../shared/aws-errors';
-import { standbyHeartbeatKey } from '../../../shared/lease-record';
+import {
+  HEARTBEAT_KEPT_MS,
+  HEARTBEAT_TTL_ATTRIBUTE,
+  standbyHeartbeatKey,
+} from '../../../shared/lease-record';
 
 /** A standby's sign of life for `npm run db -- switchover` (see standbyHeartbeatKey). */
 export interface StandbyHeartbeat {
@@ -31,6 +35,10 @@ export function dynamoDbStandbyHeartbeat(options: {
               Item: {
                 lockName: { S: standbyHeartbeatKey(leaseName, instanceId) },
                 seenLeaseExpiresAtMs: { N: String(seenLeaseExpiresAtMs) },
+                // Counted on the holder's clock, like everything else the switchover compares.
+                [HEARTBEAT_TTL_ATTRIBUTE]: {
+                  N: String(Math.floor((seenLeaseExpiresAtMs + HEARTBEAT_KEPT_MS) / 1000)),
+                },
               },
             }),
             { abortSignal: AbortSignal.timeout(options.requestTimeoutMs) },

@@ -2,11 +2,16 @@
 // server (dynalite on 127.0.0.1), beside the lease item they must leave alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoDbLeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import { dynamoDbStandbyHeartbeat } from '../../../ec2/sidecar/lease/standby-heartbeat';
 import { readStandbyHeartbeats } from '../../../scripts/db/standby-heartbeats';
-import { LEASE_NAME } from '../../../shared/lease-record';
+import {
+  HEARTBEAT_KEPT_MS,
+  HEARTBEAT_TTL_ATTRIBUTE,
+  LEASE_NAME,
+  standbyHeartbeatKey,
+} from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 describe('standby heartbeats', () => {
@@ -70,6 +75,14 @@ describe('standby heartbeats', () => {
       ],
     );
     assert.deepEqual(await server.readLease(), lease);
+    const rawItem = async (key: string) =>
+      (await client.send(new GetItemCommand({ TableName: server.table, Key: { lockName: { S: key } } })))
+        .Item;
+    const leaseItem = await rawItem(LEASE_NAME);
+    assert.ok(leaseItem && !(HEARTBEAT_TTL_ATTRIBUTE in leaseItem), 'the lease item never expires by TTL');
+    assert.deepEqual((await rawItem(standbyHeartbeatKey(LEASE_NAME, 'i-b')))?.[HEARTBEAT_TTL_ATTRIBUTE], {
+      N: String(Math.floor((10_000 + HEARTBEAT_KEPT_MS) / 1000)),
+    });
     assert.deepEqual(await store.read(), { kind: 'present', record: lease });
   });
 });

@@ -5,6 +5,7 @@
 // optional app authentication. `sls package` runs twice, offline: the defaults, and the options switched on.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { HEARTBEAT_TTL_ATTRIBUTE } from '../../../shared/lease-record';
 import { loadResourceSpec, validateTemplate } from '../../support/cloudformation/resource-spec';
 import { policyStatements } from '../../support/cloudformation/security-queries';
 import { packageTemplate } from '../../support/cloudformation/serverless-package';
@@ -301,6 +302,10 @@ describe('nothing lost on sls remove', () => {
     const table = properties(defaults, 'LeaseTable');
     // Assess
     assert.deepEqual(table.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.deepEqual(table.TimeToLiveSpecification, {
+      AttributeName: HEARTBEAT_TTL_ATTRIBUTE,
+      Enabled: true,
+    });
     const statements = ((table.ResourcePolicy as Record<string, Record<string, unknown>>).PolicyDocument
       ?.Statement ?? []) as Record<string, unknown>[];
     assert.deepEqual(
