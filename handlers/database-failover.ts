@@ -1,6 +1,7 @@
 // The failover controller: keeps the virtual-IP route on a healthy primary (see docs/FAILOVER.md).
-import { createFailoverClients } from '../ec2/lib/aws-clients';
-import { createLogger } from '../ec2/lib/logger';
+
+import { createLogger } from '../shared/logger';
+import { createFailoverClients } from './failover/aws-clients';
 import { readFailoverConfig } from './failover/config';
 import { lambdaDeadline } from './failover/deadline';
 import { readInvocation } from './failover/invocation';

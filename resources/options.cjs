@@ -79,27 +79,39 @@ function decideOptions(params, region) {
   const databaseEngine = text('databaseEngine');
   if (databaseEngine !== 'instances' && databaseEngine !== 'aurora')
     fail('databaseEngine', databaseEngine, '"instances" or "aurora"');
-  // The dashboard and the alarms watch the instance tier (its group, lease and failover metrics); the aurora
-  // tier has none of those yet, so it has no dashboard or alarm topic to subscribe to.
-  if (databaseEngine === 'aurora' && alarmEmail !== '') {
+
+  // One retention for the database tier's backups in both engines; Aurora keeps continuous backups 1 to 35 days.
+  const backupRetentionDays = text('backupRetentionDays');
+  if (!/^\d+$/.test(backupRetentionDays) || Number(backupRetentionDays) < 1) {
+    fail('backupRetentionDays', backupRetentionDays, 'a whole number of days, at least 1');
+  }
+  if (databaseEngine === 'aurora' && Number(backupRetentionDays) > 35) {
     fail(
-      'alarmEmail',
-      alarmEmail,
-      'empty with databaseEngine "aurora" (its dashboard and alarms are not built yet)',
+      'backupRetentionDays',
+      backupRetentionDays,
+      'at most 35 with databaseEngine "aurora" (its backup window)',
     );
   }
 
   const https = certificateArn !== '';
   const keyName = text('keyName');
+  const bastion = adminCidr !== '';
+  // The instance tier's network needs: its instances call the EC2 API (fencing, the virtual-IP route) and AWS
+  // APIs through the NAT instance, and admit SSH from the bastion. With Aurora none of these exist, whatever the
+  // other options say (ec2Endpoint is then ignored).
+  const instanceTier = databaseEngine === 'instances';
   return {
     // Fragment variants: resources/nat-<nat>.yml, ec2-endpoint-<…>.yml, bastion-<…>.yml, listeners-<…>.yml,
-    // alarm-email-<…>.yml, monitoring-<…>.yml.
+    // alarm-email-<…>.yml, monitoring-<…>.yml (the database tier's alarms and the dashboard),
+    // bastion-database-ssh-<…>.yml, nat-database-https-<…>.yml.
     nat: natType,
-    ec2Endpoint: ec2Endpoint === 'true' ? 'on' : 'off',
-    bastion: adminCidr === '' ? 'off' : 'on',
+    ec2Endpoint: instanceTier && ec2Endpoint === 'true' ? 'on' : 'off',
+    bastion: bastion ? 'on' : 'off',
+    bastionDatabaseSsh: instanceTier && bastion ? 'on' : 'off',
+    natDatabaseHttps: instanceTier && natType === 'instance' ? 'on' : 'off',
     listeners: https ? 'https' : 'http',
     alarmEmailSubscription: alarmEmail === '' ? 'off' : 'on',
-    monitoring: databaseEngine === 'instances' ? 'on' : 'off',
+    monitoring: databaseEngine,
     // The listener that serves the app, where the api function's /lambda rule goes: with a certificate, 8080
     // only redirects to HTTPS.
     appListener: { Ref: https ? 'HttpsListener' : 'HttpListener' },
@@ -122,6 +134,7 @@ const PARAMETERS = [
   'dbSecretRegion',
   'alarmEmail',
   'databaseEngine',
+  'backupRetentionDays',
 ];
 
 /** osls calls this for `${file(./resources/options.cjs)}` with its variable resolver. */

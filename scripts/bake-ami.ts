@@ -2,7 +2,7 @@
 // Ctrl-C stops the bake and cleans up what it created; a second Ctrl-C does not cut the cleanup short.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createBakeClients } from '../ec2/lib/aws-clients';
+import { createBakeClients } from './bake-ami/aws-clients';
 import { bakeAmi } from './bake-ami/bake';
 import { buildBundle } from './bake-ami/bundle';
 import { parseBakeOptions, UsageError } from './bake-ami/options';

@@ -9,7 +9,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createLocalPostgres } from '../ec2/lib/embedded-postgres';
+import { createLocalPostgres } from '../shared/embedded-postgres';
 import { freePort } from '../test/support/local-postgres';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
@@ -44,7 +44,7 @@ function say(line: string) {
 }
 
 async function startApp(databaseUrl: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'ec2/web/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'web/main.ts'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,

@@ -1,39 +1,25 @@
 // `npm run build`: the programs that run on instances, bundled by esbuild into dist/ (one file each,
 // dependencies included), ready to copy onto an AMI or into the container image.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-
-// One source for what the Lambda bundles (serverless.yml) and these share: the target is the oldest Node.js the
-// project supports (package.json engines), so a bundle runs on every supported runtime; knex requires every SQL
-// driver lazily and only pg is installed, so the others stay external; ES module bundles of CommonJS code need
-// `require`.
-const settings = JSON.parse(readFileSync(new URL('./esbuild-settings.json', import.meta.url), 'utf8')) as {
-  target: string;
-  external: string[];
-  banner: string;
-};
+import { bundleSettings } from './esbuild-settings';
 
 // `npm run build -- DIR` writes elsewhere (tests build into a scratch folder, never over dist/).
 const outdir = process.argv[2] ?? 'dist';
 
 await build({
   entryPoints: {
-    'web/main': 'ec2/web/main.ts',
+    'web/main': 'web/main.ts',
     // The /load worker thread is loaded by file name, so it must be its own file beside main.
-    'web/prime-worker': 'ec2/web/prime/prime-worker.ts',
+    'web/prime-worker': 'web/prime/prime-worker.ts',
     'sidecar/main': 'ec2/sidecar/main.ts',
     'metrics/main': 'ec2/metrics/main.ts',
   },
   outdir,
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  target: settings.target,
-  format: 'esm',
+  ...bundleSettings,
   sourcemap: true,
-  external: settings.external,
-  banner: { js: settings.banner },
   // CommonJS dependencies find files beside themselves through __dirname, which ES modules lack: it becomes
   // the bundle's own folder (piscina looks there for its thread entry, below).
   define: { __dirname: 'import.meta.dirname' },
@@ -47,7 +33,7 @@ await build({
   outdir,
   bundle: true,
   platform: 'node',
-  target: settings.target,
+  target: bundleSettings.target,
   format: 'cjs',
   sourcemap: true,
   // A native module it loads only when asked to lower thread priority (niceIncrement), which the app never does.

@@ -5,7 +5,7 @@ export interface CensusLine {
   outcome: 'pass' | 'fail' | 'skip' | 'todo';
 }
 
-export interface CensusSummary {
+interface CensusSummary {
   files: number;
   passed: number;
   failed: number;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builder instance of `npm run bake-ami` (Amazon Linux 2023): installs what every instance of the project's
 # AMI needs (the AMI contract, docs/DEPLOY.md) — Node.js 24, cfn-signal (aws-cfn-bootstrap), the CloudWatch
-# agent, logrotate, PostgreSQL 16, the EFS mount helper, jq, the service user and the bundle at /opt/cloudy/dist —
+# agent, logrotate, PostgreSQL 16, the EFS mount helper, jq, the service user, the bundle at /opt/cloudy/dist and
+# the RDS certificate bundle at /opt/cloudy/rds-ca —
 # prepares the disk for imaging, reports the outcome to the bake through a presigned S3 URL and powers off;
 # the bake then images the stopped instance.
 # Runs after a prelude (scripts/bake-ami/user-data.ts) exporting BUNDLE_URL, BUNDLE_SHA256 and RESULT_URL.
@@ -12,6 +13,10 @@ set -euo pipefail
 ROOT=$(printenv CLOUDY_ROOT || true)
 APP_DIR=$ROOT/opt/cloudy/dist
 NODE=$ROOT/usr/bin/node-24
+# Every region's RDS CAs: with databaseEngine aurora the web app verifies the cluster against this file
+# (DB_CA_FILE; docs/DEPLOY.md, "TLS to the database"). The URL is the one the RDS and Aurora user guides give.
+RDS_CA_URL=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+RDS_CA_BUNDLE=$ROOT/opt/cloudy/rds-ca/global-bundle.pem
 WORK_DIR=$(mktemp -d)
 BUNDLE=$WORK_DIR/bundle.tar.gz
 RESULT=$WORK_DIR/result.txt
@@ -73,6 +78,13 @@ done
 chmod -R u=rwX,go=rX "$APP_DIR.new"
 rm -rf "$APP_DIR"
 mv "$APP_DIR.new" "$APP_DIR"
+
+# Fetched here, where the builder has internet access, so that no instance reaches out for it at boot; each bake
+# takes AWS's current bundle. HTTPS only, verified against the system's trust store.
+log "fetching the RDS certificate bundle"
+curl -fsS --retry 5 --proto =https --output "$WORK_DIR/rds-ca.pem" "$RDS_CA_URL"
+grep -q -- '-----BEGIN CERTIFICATE-----' "$WORK_DIR/rds-ca.pem"
+install -D -m 0644 "$WORK_DIR/rds-ca.pem" "$RDS_CA_BUNDLE"
 
 if ! id -u cloudy >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /sbin/nologin cloudy

@@ -44,7 +44,7 @@ TLS_DAYS=3650
 PASSWORD_FILE=/etc/cloudy/db-password
 UNIT=cloudy-database-sidecar.service
 IMDS=http://169.254.169.254/latest
-# The lease item's key: LEASE_NAME in ec2/lib/lease-record.ts, the sidecar's default.
+# The lease item's key: LEASE_NAME in shared/lease-record.ts, the sidecar's default.
 LEASE_NAME=database-primary
 # The bounds below add up to the tier's CreationPolicy timeout (resources/database-instances.yml, docs/DEPLOY.md):
 # the mount target's DNS name may take minutes to resolve in a fresh VPC; STS and Secrets Manager are reached

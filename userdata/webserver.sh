@@ -4,8 +4,9 @@
 # to CloudWatch Logs, writes the settings and systemd units of the web app and the metrics reporter, (re)starts
 # both, waits until /health answers, then signals CloudFormation success or failure.
 # Runs after a prelude (resources/web.yml) exporting STAGE, AWS_REGION, STACK_NAME, DB_SECRET_ROLE_ARN,
-# DB_SECRET_ID, DB_SECRET_REGION, VIRTUAL_IP, DB_WRITER_HOST, DB_READER_HOST (empty without a reader),
-# METRICS_NAMESPACE, SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER, WEB_PROCESSES and DB_POOL_MAX (counted in the
+# DB_SECRET_ID, DB_SECRET_REGION, DB_WRITER_HOST (the virtual IP, or Aurora's cluster endpoint), DB_READER_HOST
+# (empty without a reader), DB_CA_PARAMETER and DB_CA_FILE (where the database CA comes from: one of them is
+# empty), METRICS_NAMESPACE, SIGNAL_RESOURCE, LOG_GROUP, WEB_PROCESSES and DB_POOL_MAX (counted in the
 # database's connection budget), and AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL (empty: no app authentication).
 # Idempotent: a second run writes the same files, restarts the services and signals again.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
@@ -14,6 +15,8 @@ set -euo pipefail
 # Empty on an instance; tests point CLOUDY_ROOT at a scratch folder and put stub commands first on PATH.
 ROOT=$(printenv CLOUDY_ROOT || true)
 APP_DIR=/opt/cloudy/dist
+# Baked by userdata/bake-ami.sh; with databaseEngine aurora, DB_CA_FILE names it.
+RDS_CA_BUNDLE=/opt/cloudy/rds-ca/global-bundle.pem
 NODE=/usr/bin/node-24
 CFN_SIGNAL=$ROOT/opt/aws/bin/cfn-signal
 AGENT_CTL=$ROOT/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
@@ -36,8 +39,8 @@ log() {
   echo "webserver.sh: $*"
 }
 
-for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION VIRTUAL_IP \
-  DB_WRITER_HOST DB_READER_HOST METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP DB_CA_PARAMETER WEB_PROCESSES \
+for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION DB_WRITER_HOST \
+  DB_READER_HOST DB_CA_PARAMETER DB_CA_FILE METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP WEB_PROCESSES \
   DB_POOL_MAX AUTH_ISSUER AUTH_AUDIENCE AUTH_JWKS_URL; do
   if ! printenv "$NAME" >/dev/null; then
     echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
@@ -81,9 +84,10 @@ write_file() {
   mv -f "$TEMPORARY" "$TARGET"
 }
 
-# The AMI contract (docs/DEPLOY.md): what npm run bake-ami installs.
+# The AMI contract (docs/DEPLOY.md): what npm run bake-ami installs, the RDS certificate bundle included.
 for FILE in $NODE $APP_DIR/web/main.mjs $APP_DIR/web/worker.js $APP_DIR/web/prime-worker.mjs \
-  $APP_DIR/metrics/main.mjs /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; do
+  $APP_DIR/metrics/main.mjs /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
+  $RDS_CA_BUNDLE; do
   if [ ! -e "$ROOT$FILE" ]; then
     echo "webserver.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
     exit 1
@@ -143,10 +147,10 @@ AWS_REGION=$AWS_REGION
 DB_SECRET_ROLE_ARN=$DB_SECRET_ROLE_ARN
 DB_SECRET_ID=$DB_SECRET_ID
 DB_SECRET_REGION=$DB_SECRET_REGION
-VIRTUAL_IP=$VIRTUAL_IP
 DB_WRITER_HOST=$DB_WRITER_HOST
 DB_READER_HOST=$DB_READER_HOST
 DB_CA_PARAMETER=$DB_CA_PARAMETER
+DB_CA_FILE=$DB_CA_FILE
 WEB_PROCESSES=$WEB_PROCESSES
 DB_POOL_MAX=$DB_POOL_MAX
 AUTH_ISSUER=$AUTH_ISSUER

@@ -8,7 +8,7 @@ export class IdentityError extends Error {}
 // no API call, nothing to throttle. Otherwise one DescribeAutoScalingInstances call (the web role grants it).
 const GROUP_TAG_PATH = 'tags/instance/aws:autoscaling:groupName';
 
-export interface ResolvedIdentity {
+interface ResolvedIdentity {
   identity: InstanceIdentity;
   /** Why the group dimension is missing, for a warning at start; undefined when it is present. */
   groupMissingReason?: string;

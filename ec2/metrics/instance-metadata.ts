@@ -5,7 +5,7 @@ export interface InstanceMetadata {
 
 export class InstanceMetadataError extends Error {}
 
-export interface ImdsOptions {
+interface ImdsOptions {
   /** http://169.254.169.254 on EC2; the SDK's AWS_EC2_METADATA_SERVICE_ENDPOINT convention overrides it. */
   endpoint: string;
   timeoutMs?: number;

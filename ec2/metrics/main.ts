@@ -1,8 +1,8 @@
 // Entry point of the metrics reporter on a web instance (systemd runs the bundled form of this file,
 // dist/metrics/main.mjs). A process of its own, so nothing here can take the web app down.
 import { once } from 'node:events';
-import { createAutoScalingClient, createCloudWatchClient } from '../lib/aws-clients';
-import { createLogger } from '../lib/logger';
+import { createLogger } from '../../shared/logger';
+import { createAutoScalingClient, createCloudWatchClient } from './aws-clients';
 import { readMetricsConfig } from './config';
 import { resolveIdentity } from './instance-identity';
 import { imdsV2Client } from './instance-metadata';

@@ -15,7 +15,7 @@ export interface Readings {
 }
 
 /** The names the dashboards and alarms use; CloudWatch treats each name + dimension set as its own metric. */
-export const METRIC_NAMES = {
+const METRIC_NAMES = {
   cpu: 'CPUUtilization',
   ioWait: 'IOWait',
   memory: 'MemoryUtilization',

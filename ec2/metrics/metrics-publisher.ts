@@ -1,10 +1,11 @@
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { Logger } from '../lib/logger';
+import { awsErrorKind } from '../../shared/aws-errors';
+import type { Logger } from '../../shared/logger';
 
 /** PutMetricData accepts at most 1000 data per request. */
-export const MAX_DATA_PER_REQUEST = 1000;
+const MAX_DATA_PER_REQUEST = 1000;
 
-export interface PublisherOptions {
+interface PublisherOptions {
   client: CloudWatchClient;
   namespace: string;
   logger: Logger;
@@ -12,7 +13,7 @@ export interface PublisherOptions {
   maxBuffered?: number;
 }
 
-export interface FlushResult {
+interface FlushResult {
   sent: number;
   /** Left in the buffer for the next flush (transient failure). */
   kept: number;
@@ -53,7 +54,8 @@ export function metricsPublisher(options: PublisherOptions): MetricsPublisher {
           await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: batch }));
           result.sent += batch.length;
         } catch (error) {
-          if (isTransient(error)) {
+          // Throttling, server faults and network failures pass; a refusal of the request itself (4xx) does not.
+          if (awsErrorKind(error) === 'transient') {
             // The SDK already retried with backoff; the next reading's flush (a minute on) tries again.
             result.kept = buffer.length;
             logger.warn({ err: error, kept: buffer.length }, 'PutMetricData failed, keeping the data');
@@ -69,22 +71,4 @@ export function metricsPublisher(options: PublisherOptions): MetricsPublisher {
 
     buffered: () => buffer.length,
   };
-}
-
-const THROTTLING = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'RequestThrottled',
-]);
-
-/** Throttling, server faults and network failures pass; a refusal of the request itself (4xx) does not. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  if (THROTTLING.has(error.name)) return true;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status === undefined) return true;
-  return status === 429 || status >= 500;
 }

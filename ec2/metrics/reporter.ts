@@ -1,10 +1,10 @@
-import type { Logger } from '../lib/logger';
+import type { Logger } from '../../shared/logger';
 import { cpuUsageBetween } from './cpu-times';
 import { type InstanceIdentity, toMetricData } from './metric-data';
 import type { MetricsPublisher } from './metrics-publisher';
 import type { ProcSample } from './read-proc';
 
-export interface ReporterOptions {
+interface ReporterOptions {
   readSample: () => Promise<ProcSample>;
   publisher: MetricsPublisher;
   identity: InstanceIdentity;
@@ -12,7 +12,7 @@ export interface ReporterOptions {
   logger: Logger;
 }
 
-export interface RunningReporter {
+interface RunningReporter {
   /** Stops the schedule, waits for a reading in progress, then sends what is still buffered once. */
   stop(): Promise<void>;
 }

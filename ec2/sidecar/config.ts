@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { LEASE_NAME } from '../lib/lease-record';
-import { type AccessModel, IDENTIFIER } from './postgres/access-model';
+import { parseEnv, virtualIp } from '../../shared/configuration';
+import { LEASE_NAME } from '../../shared/lease-record';
+import { IDENTIFIER } from '../../shared/postgres-role';
+import type { AccessModel } from './postgres/access-model';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalMs = z.coerce.number().int().positive().optional();
@@ -28,8 +30,8 @@ const sidecarEnv = z.object({
   /** PostgreSQL is killed this long before the lease would expire; default 30 % of the TTL. */
   SELF_FENCE_MARGIN_MS: optionalMs,
   /**
-   * Margin past the TTL before a lease unchanged (on this observer's monotonic clock) counts as expired. Wall
-   * clocks are not compared any more; the name is kept from when they were.
+   * Margin past the TTL before a lease unchanged (on this observer's monotonic clock) counts as expired: covers
+   * the rate difference of two monotonic clocks and scheduling delay (wall clocks are never compared).
    */
   CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(500),
   /** A standby re-reads the lease this often. */
@@ -74,7 +76,7 @@ const sidecarEnv = z.object({
   /** Space-separated command PostgreSQL runs under (local suite only). */
   POSTGRES_WRAPPER: z.string().default(''),
   /** aws: the virtual IP and the route tables whose VIP/32 route follows the primary. */
-  VIRTUAL_IP: z.ipv4().default('10.10.10.10'),
+  VIRTUAL_IP: virtualIp,
   ROUTE_TABLE_IDS: z.string().default(''),
   /** local: where sidecars register their process groups, and the file standing in for the VIP route. */
   FENCE_REGISTRY_DIR: z.string().optional(),
@@ -91,7 +93,7 @@ const sidecarEnv = z.object({
  * The application-role model when DB_APP_USER is set (it needs the TLS files too); without it, the superuser
  * model, which only the local fault suite may use. Undefined: not enough settings for either.
  */
-function accessModel(env: z.infer<typeof sidecarEnv>): AccessModel | undefined {
+function accessModel(env: SidecarEnv): AccessModel | undefined {
   if (env.DB_APP_USER) {
     if (!env.PG_SSL_CERT_FILE || !env.PG_SSL_KEY_FILE) return undefined;
     return {
@@ -115,6 +117,48 @@ function accessModel(env: z.infer<typeof sidecarEnv>): AccessModel | undefined {
   };
 }
 
+type SidecarEnv = z.infer<typeof sidecarEnv>;
+
+/** What SIDECAR_MODE decides: how peers are fenced and where the primary's route is. */
+type ModeSettings =
+  | {
+      kind: 'aws';
+      region: string;
+      stage: string;
+      routeTableIds: string[];
+      virtualIp: string;
+      skipOsShutdown: boolean;
+    }
+  | { kind: 'local'; registryDir: string; routeFile: string };
+
+/** The settings of SIDECAR_MODE, or undefined (with an issue per missing key). */
+function modeSettings(env: SidecarEnv, ctx: z.RefinementCtx): ModeSettings | undefined {
+  const missing = (key: string) =>
+    ctx.addIssue({ code: 'custom', path: [key], message: `required when SIDECAR_MODE=${env.SIDECAR_MODE}` });
+  if (env.SIDECAR_MODE === 'local') {
+    const { FENCE_REGISTRY_DIR: registryDir, ROUTE_FILE: routeFile } = env;
+    if (!registryDir) missing('FENCE_REGISTRY_DIR');
+    if (!routeFile) missing('ROUTE_FILE');
+    return registryDir && routeFile ? { kind: 'local', registryDir, routeFile } : undefined;
+  }
+  const routeTableIds = env.ROUTE_TABLE_IDS.split(',')
+    .map((id) => id.trim())
+    .filter((id) => id.length > 0);
+  const { AWS_REGION: region, STAGE: stage } = env;
+  if (!region) missing('AWS_REGION');
+  if (!stage) missing('STAGE');
+  if (routeTableIds.length === 0) missing('ROUTE_TABLE_IDS');
+  if (!region || !stage || routeTableIds.length === 0) return undefined;
+  return {
+    kind: 'aws',
+    region,
+    stage,
+    routeTableIds,
+    virtualIp: env.VIRTUAL_IP,
+    skipOsShutdown: env.FENCE_SKIP_OS_SHUTDOWN === 'true',
+  };
+}
+
 const sidecarConfig = sidecarEnv
   .transform((env, ctx) => {
     const renewIntervalMs = env.LEASE_RENEW_INTERVAL_MS ?? Math.floor(env.LEASE_TTL_MS / 5);
@@ -126,15 +170,13 @@ const sidecarConfig = sidecarEnv
         if (!env[key])
           ctx.addIssue({ code: 'custom', path: [key], message: 'required when SIDECAR_MODE=aws' });
       }
-      return z.NEVER;
     }
+    const mode = modeSettings(env, ctx);
+    if (!access || !mode) return z.NEVER;
     return {
       ...env,
       access,
-      routeTableIds: env.ROUTE_TABLE_IDS.split(',')
-        .map((id) => id.trim())
-        .filter((id) => id.length > 0),
-      fenceSkipOsShutdown: env.FENCE_SKIP_OS_SHUTDOWN === 'true',
+      mode,
       postgresWrapper: env.POSTGRES_WRAPPER.split(' ').filter((word) => word.length > 0),
       probeTimeoutMs: env.PG_PROBE_TIMEOUT_MS ?? renewIntervalMs,
       timing: {
@@ -161,25 +203,6 @@ const sidecarConfig = sidecarEnv
     if (config.DB_APP_USER && config.DB_APP_USER === config.DB_SUPERUSER) {
       ctx.addIssue({ code: 'custom', path: ['DB_APP_USER'], message: 'must not be the superuser' });
     }
-    const required =
-      config.SIDECAR_MODE === 'aws'
-        ? ([
-            ['AWS_REGION', config.AWS_REGION],
-            ['STAGE', config.STAGE],
-            ['ROUTE_TABLE_IDS', config.routeTableIds.length > 0 ? 'set' : undefined],
-          ] as const)
-        : ([
-            ['FENCE_REGISTRY_DIR', config.FENCE_REGISTRY_DIR],
-            ['ROUTE_FILE', config.ROUTE_FILE],
-          ] as const);
-    for (const [key, value] of required) {
-      if (!value)
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `required when SIDECAR_MODE=${config.SIDECAR_MODE}`,
-        });
-    }
     if (config.METRICS_FILE && !config.METRICS_NAMESPACE) {
       ctx.addIssue({ code: 'custom', path: ['METRICS_NAMESPACE'], message: 'required with METRICS_FILE' });
     }
@@ -193,15 +216,6 @@ const sidecarConfig = sidecarEnv
 
 export type SidecarConfig = z.infer<typeof sidecarConfig>;
 
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError';
-}
-
 export function readSidecarConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
-  const result = sidecarConfig.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`invalid sidecar configuration: ${problems.join('; ')}`);
-  }
-  return result.data;
+  return parseEnv(sidecarConfig, 'sidecar', env);
 }

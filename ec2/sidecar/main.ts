@@ -2,14 +2,17 @@
 // runs on the shared data directory. See docs/DATABASE-TIER.md.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createLeaseDynamoDbClient, createSidecarEc2Client } from '../lib/aws-clients';
-import { createLogger } from '../lib/logger';
+import { ConfigurationError } from '../../shared/configuration';
+import { createLogger } from '../../shared/logger';
+import { createLeaseDynamoDbClient, createSidecarEc2Client } from './aws-clients';
 import { type Clock, steppableClock, systemClock } from './clock';
-import { ConfigurationError, readSidecarConfig, type SidecarConfig } from './config';
+import { readSidecarConfig, type SidecarConfig } from './config';
 import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
 import { localFencer } from './fence/local-fencer';
 import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
+import { dynamoDbStandbyHeartbeat } from './lease/standby-heartbeat';
+import type { SidecarLogger } from './log-events';
 import { type LeaseMetrics, leaseMetrics, measuredFencer, measuredLeaseStore } from './metrics/lease-metrics';
 import { dataDirectory } from './postgres/data-directory';
 import { killOurPostgresNow, postgresServer } from './postgres/postgres-server';
@@ -19,11 +22,15 @@ import { localPromoter } from './promote/local-promoter';
 import type { Promoter } from './promote/promoter';
 import { runSidecar, type SidecarOutcome } from './sidecar';
 
-const logger = createLogger('database-sidecar');
+const logger: SidecarLogger = createLogger('database-sidecar');
 
 // systemd restarts the unit on a non-zero exit: the next run starts as a standby with a clean slate.
 const EXIT_CODES: Record<SidecarOutcome, number> = {
   shutdown: 0,
+  // Restart=always: systemd starts the sidecar again, as a standby of the new primary.
+  'handed-over': 0,
+  // Nothing was released: the next holder fences this instance; a failure for systemd and the operator.
+  'stopped-unreleased': 1,
   'self-fenced': 1,
   'postgres-exited': 1,
   'postgres-unhealthy': 1,
@@ -39,9 +46,10 @@ const EXIT_CONFIGURATION = 78;
 let postgresScope: { pgdata: string; hostOwnsDataDirectory: boolean } | undefined;
 
 function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer; promoter: Promoter } {
-  if (config.SIDECAR_MODE === 'local') {
+  const { mode } = config;
+  if (mode.kind === 'local') {
     const fencer = localFencer({
-      registryDir: config.FENCE_REGISTRY_DIR ?? '',
+      registryDir: mode.registryDir,
       clock,
       logger,
       selfId: config.HOLDER_ID,
@@ -49,7 +57,7 @@ function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer;
     });
     fencer.register();
     const promoter = localPromoter({
-      routeFile: config.ROUTE_FILE ?? '',
+      routeFile: mode.routeFile,
       holderId: config.HOLDER_ID,
       port: config.PG_PORT,
       logger,
@@ -57,25 +65,25 @@ function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer;
     });
     return { fencer, promoter };
   }
-  const ec2 = createSidecarEc2Client(config.AWS_REGION);
+  const ec2 = createSidecarEc2Client(mode.region);
   return {
     fencer: ec2Fencer({
       ec2,
       clock,
       logger,
       selfId: config.HOLDER_ID,
-      stage: config.STAGE ?? '',
+      stage: mode.stage,
       pollIntervalMs: 2000,
       timeoutMs: config.FENCE_TIMEOUT_MS,
       notFoundGraceMs: NOT_FOUND_GRACE_MS,
-      skipOsShutdown: config.fenceSkipOsShutdown,
+      skipOsShutdown: mode.skipOsShutdown,
     }),
     promoter: ec2Promoter({
       ec2,
       logger,
       instanceId: config.HOLDER_ID,
-      virtualIp: config.VIRTUAL_IP,
-      routeTableIds: config.routeTableIds,
+      virtualIp: mode.virtualIp,
+      routeTableIds: mode.routeTableIds,
     }),
   };
 }
@@ -148,6 +156,13 @@ async function main(): Promise<number> {
     promotionDeadlineMs: config.PROMOTION_DEADLINE_MS,
     probeFailuresAllowed: config.PG_PROBE_FAILURES,
     store: metrics ? measuredLeaseStore(store, metrics, clock) : store,
+    heartbeat: dynamoDbStandbyHeartbeat({
+      client: dynamodb,
+      table: config.LEASE_TABLE,
+      leaseName: config.LEASE_NAME,
+      instanceId: config.HOLDER_ID,
+      requestTimeoutMs: leaseRequestTimeoutMs,
+    }),
     fencer: metrics ? measuredFencer(plainFencer, metrics) : plainFencer,
     promoter,
     postgres: postgresServer({

@@ -1,9 +1,23 @@
-import type { Logger } from '../lib/logger';
+import {
+  STANDBY_HEARTBEAT_INTERVAL_MS,
+  type Takeover,
+  withPrimarySince,
+  withTakeover,
+} from '../../shared/lease-record';
 import type { Clock } from './clock';
 import type { Fencer } from './fence/fencer';
-import { decideStandby, type LeaseTiming, leaseStamp, versionKey } from './lease/lease-decisions';
+import {
+  decideStandby,
+  type LeaseObservation,
+  type LeaseTiming,
+  leaseStamp,
+  tokenAfter,
+  versionKey,
+} from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore } from './lease/lease-store';
+import type { StandbyHeartbeat } from './lease/standby-heartbeat';
+import type { SidecarLogger } from './log-events';
 import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
 import type { PostgresExit, PostgresServer } from './postgres/postgres-server';
 import type { Promoter } from './promote/promoter';
@@ -19,12 +33,14 @@ export interface SidecarDeps {
   /** Failed health probes in a row tolerated before the holder stops renewing. */
   probeFailuresAllowed: number;
   store: LeaseStore;
+  /** Written while waiting as a standby, so that a switchover only goes to a standby whose sidecar runs. */
+  heartbeat: StandbyHeartbeat;
   fencer: Fencer;
   promoter: Promoter;
   postgres: PostgresServer;
   dataDirectory: DataDirectory;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   /** Aborted on SIGTERM (scale-in, reboot, deploy). */
   shutdown: AbortSignal;
 }
@@ -35,6 +51,9 @@ export interface SidecarDeps {
  */
 export type SidecarOutcome =
   | 'shutdown'
+  | 'handed-over'
+  /** A planned stop (SIGTERM or a handover) that released nothing: the lease runs out and a peer fences. */
+  | 'stopped-unreleased'
   | 'self-fenced'
   | 'postgres-exited'
   | 'postgres-unhealthy'
@@ -47,6 +66,8 @@ interface Acquired {
   expiresAtMs: number;
   /** Every other instance must be fenced before PostgreSQL may start (the holder was unknown). */
   fenceAll: boolean;
+  /** The takeover list as written with the lease, this take last; published again once primary. */
+  takeovers: Takeover[];
 }
 
 export async function runSidecar(deps: SidecarDeps): Promise<SidecarOutcome> {
@@ -67,7 +88,7 @@ export async function runSidecar(deps: SidecarDeps): Promise<SidecarOutcome> {
       // Nothing of ours runs, and the lease is not released: it still says that everyone must be fenced.
       return keeper.isValid() ? 'shutdown' : 'self-fenced';
     }
-    return await holdLease(deps, keeper);
+    return await holdLease(deps, keeper, acquired.takeovers);
   } finally {
     keeper.stop();
   }
@@ -79,6 +100,7 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
   let lastWait = '';
   // Expiry is judged by this observer: how long, on its monotonic clock, it has seen one version unchanged.
   let seen = { key: '', sinceMonoMs: 0 };
+  let lastBeatMonoMs = Number.NEGATIVE_INFINITY;
   while (!shutdown.aborted) {
     try {
       const observation = await store.read();
@@ -95,6 +117,16 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
         if (decision.reason !== lastWait)
           logger.info({ event: 'standby', reason: decision.reason }, 'standing by');
         lastWait = decision.reason;
+        if (
+          observation.kind === 'present' &&
+          clock.monoMs() - lastBeatMonoMs >= STANDBY_HEARTBEAT_INTERVAL_MS
+        ) {
+          lastBeatMonoMs = clock.monoMs();
+          // Not awaited: a slow or failing heartbeat must never delay a takeover.
+          deps.heartbeat.beat(observation.record.expiresAtMs).catch((error: unknown) => {
+            logger.warn({ event: 'standby-heartbeat-failed', err: error }, 'standby heartbeat not written');
+          });
+        }
         await clock.sleep(deps.standbyPollMs, shutdown);
         continue;
       }
@@ -114,16 +146,25 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
       // Stamped after fencing (which may take long), just before the write.
       const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, deps.timing);
       const fenceAll = fence.kind === 'all-others';
+      // A lost or unreadable item: continue from the last holder that started PostgreSQL here.
+      const seedToken = dataDirectory.recordedToken() + 1;
+      const takeovers = takeoversAfter(observation, {
+        holderId: selfId,
+        fencingToken: tokenAfter(decision.replaces, seedToken),
+        reason,
+        fenced: fence.kind,
+        acquiredAtMs: clock.wallMs(),
+      });
       const fencingToken = await store.acquire({
         replaces: decision.replaces,
         holderId: selfId,
         expiresAtMs: stamp.expiresAtMs,
-        // A lost or unreadable item: continue from the last holder that started PostgreSQL here.
-        seedToken: dataDirectory.recordedToken() + 1,
+        seedToken,
         fenceAllPending: fenceAll,
+        takeovers,
       });
       logger.warn({ event: 'lease-acquired', fencingToken, reason, fence: fence.kind }, 'lease acquired');
-      return { fencingToken, ...stamp, fenceAll };
+      return { fencingToken, ...stamp, fenceAll, takeovers };
     } catch (error) {
       // Lost a race, store unavailable, fencing unconfirmed: all "not now", read again.
       const event = error instanceof LeaseConflictError ? 'acquire-race-lost' : 'standby-step-failed';
@@ -132,6 +173,19 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
     }
   }
   return undefined;
+}
+
+/** The lease's takeover list with this take appended, and what the previous holder left for the record. */
+function takeoversAfter(observation: LeaseObservation, take: Takeover): Takeover[] {
+  if (observation.kind !== 'present') return withTakeover([], take);
+  const { record } = observation;
+  return withTakeover(record.takeovers ?? [], {
+    ...take,
+    previousHolderId: record.holderId,
+    ...(record.writesStoppedAtMs === undefined
+      ? {}
+      : { previousWritesStoppedAtMs: record.writesStoppedAtMs }),
+  });
 }
 
 /** Holder of a lease whose previous holder is unknown: fence everyone else, then clear the mark. */
@@ -154,17 +208,23 @@ type HolderEvent =
   | { kind: 'lost' }
   | { kind: 'postgres-exited'; exit: PostgresExit }
   | { kind: 'shutdown' }
+  | { kind: 'handover'; to: string }
   | { kind: 'unhealthy' }
   | { kind: 'promotion-failed' };
 
 /** Holder: start PostgreSQL, promote once it accepts connections, and stop it the moment the lease is in doubt. */
-async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<SidecarOutcome> {
+async function holdLease(
+  deps: SidecarDeps,
+  keeper: LeaseKeeper,
+  takeovers: Takeover[],
+): Promise<SidecarOutcome> {
   const { postgres, logger, shutdown } = deps;
   const fencingToken = keeper.fencingToken;
   // Starts the moment the lease is lost, whatever the rest of this function is awaiting.
   const selfFenced = keeper.lost.then(() => postgres.kill());
   const lost = keeper.lost.then((): HolderEvent => ({ kind: 'lost' }));
   const unhealthy = keeper.unhealthy.then((): HolderEvent => ({ kind: 'unhealthy' }));
+  const handover = keeper.handoverRequested.then((to): HolderEvent => ({ kind: 'handover', to }));
   const stopped = new Promise<HolderEvent>((resolve) => {
     if (shutdown.aborted) resolve({ kind: 'shutdown' });
     shutdown.addEventListener('abort', () => resolve({ kind: 'shutdown' }), { once: true });
@@ -182,7 +242,7 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
       return 'stale-holder';
     }
     // Nothing of PostgreSQL runs (initdb has ended): hand the lease back rather than have a peer fence us.
-    await release(deps, keeper);
+    await release(deps, keeper, {});
     throw error;
   }
   if (!started) {
@@ -191,11 +251,12 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
   }
 
   const ended = new AbortController();
-  const promotion = becomePrimary(deps, keeper, ended.signal);
+  const promotion = becomePrimary(deps, keeper, takeovers, ended.signal);
   const event = await Promise.race([
     lost,
     stopped,
     unhealthy,
+    handover,
     promotion,
     started.exited.then((exit): HolderEvent => ({ kind: 'postgres-exited', exit })),
   ]);
@@ -224,21 +285,42 @@ async function holdLease(deps: SidecarDeps, keeper: LeaseKeeper): Promise<Sideca
       keeper.stopRenewing(); // should the kill hang, the lease runs out and a peer fences this instance
       await stepDown(deps, keeper);
       return 'promotion-failed';
-    case 'shutdown': {
-      const how = await postgres.stopCleanly({
-        timeoutMs: deps.cleanShutdownTimeoutMs,
-        keepWaiting: () => keeper.isValid(),
-      });
-      logger.warn({ event: 'postgres-stopped', how, fencingToken }, 'PostgreSQL stopped for shutdown');
-      if (how !== 'unkillable') await release(deps, keeper);
-      return 'shutdown';
-    }
+    case 'shutdown':
+      return (await stopAndRelease(deps, keeper, undefined)) ? 'shutdown' : 'stopped-unreleased';
+    case 'handover':
+      return (await stopAndRelease(deps, keeper, event.to)) ? 'handed-over' : 'stopped-unreleased';
   }
+}
+
+/**
+ * A planned step-down (SIGTERM, or a handover to the named standby): fast shutdown (clients disconnected, a
+ * checkpoint), then, once every process of PostgreSQL is gone, the release, which names the standby to take over.
+ * The lease is renewed all the while, however long the shutdown takes (up to its timeout), without judging the
+ * server's health: it refuses connections while it shuts down. Resolves whether the lease was released.
+ */
+async function stopAndRelease(
+  deps: SidecarDeps,
+  keeper: LeaseKeeper,
+  handedOverTo: string | undefined,
+): Promise<boolean> {
+  const { postgres, logger, clock } = deps;
+  const fencingToken = keeper.fencingToken;
+  const writesStoppedAtMs = clock.wallMs();
+  keeper.beginPlannedStop(writesStoppedAtMs);
+  const how = await postgres.stopCleanly({
+    timeoutMs: deps.cleanShutdownTimeoutMs,
+    keepWaiting: () => keeper.isValid(),
+  });
+  logger.warn(
+    { event: 'postgres-stopped', how, fencingToken, ...(handedOverTo ? { handoverTo: handedOverTo } : {}) },
+    handedOverTo ? 'PostgreSQL stopped for a handover' : 'PostgreSQL stopped for shutdown',
+  );
+  return how !== 'unkillable' && (await release(deps, keeper, { handedOverTo, writesStoppedAtMs }));
 }
 
 /** Kills PostgreSQL and, only if every process of it is confirmed gone, releases the lease. */
 async function stepDown(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
-  if (await deps.postgres.kill()) await release(deps, keeper);
+  if (await deps.postgres.kill()) await release(deps, keeper, {});
 }
 
 /** Claims the data directory, initialises it on first use, starts PostgreSQL; undefined if the lease went first. */
@@ -269,6 +351,7 @@ async function prepareAndStart(
 async function becomePrimary(
   deps: SidecarDeps,
   keeper: LeaseKeeper,
+  takeovers: Takeover[],
   ended: AbortSignal,
 ): Promise<HolderEvent> {
   const { postgres, promoter, store, clock, logger, selfId } = deps;
@@ -290,7 +373,13 @@ async function becomePrimary(
       try {
         await promoter.promote({ fencingToken });
         if (!published && active()) {
-          await store.publishPrimary({ holderId: selfId, fencingToken, primarySinceMs: clock.wallMs() });
+          const primarySinceMs = clock.wallMs();
+          await store.publishPrimary({
+            holderId: selfId,
+            fencingToken,
+            primarySinceMs,
+            takeovers: withPrimarySince(takeovers, primarySinceMs),
+          });
           published = true;
           logger.warn({ event: 'primary', fencingToken }, 'this instance is the primary');
         }
@@ -308,11 +397,15 @@ async function becomePrimary(
 /**
  * Only after PostgreSQL is down, and only while the lease is still certainly ours: first the file system's
  * writeback is flushed (syncfs), within what is left of the lease, so that nothing the stopped server wrote
- * is still on its way to the storage when the next holder starts without fencing.
+ * is still on its way to the storage when the next holder starts without fencing. Resolves whether it released.
  */
-async function release(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
+async function release(
+  deps: SidecarDeps,
+  keeper: LeaseKeeper,
+  planned: { handedOverTo?: string | undefined; writesStoppedAtMs?: number },
+): Promise<boolean> {
   const { store, clock, logger, selfId, dataDirectory } = deps;
-  if (!keeper.isValid()) return; // past the deadline: peers will fence this instance before taking over
+  if (!keeper.isValid()) return false; // past the deadline: peers will fence this instance before taking over
   const synced = await dataDirectory.syncFileSystem(keeper.remainingMs());
   if (!synced.ok || !keeper.isValid()) {
     logger.error(
@@ -323,7 +416,7 @@ async function release(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
       },
       'writeback not confirmed within the lease: not releasing, the next holder will fence this instance',
     );
-    return;
+    return false;
   }
   keeper.stop();
   try {
@@ -331,12 +424,19 @@ async function release(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
       holderId: selfId,
       fencingToken: keeper.fencingToken,
       releasedAtMs: clock.wallMs(),
+      ...(planned.handedOverTo === undefined ? {} : { handedOverTo: planned.handedOverTo }),
+      ...(planned.writesStoppedAtMs === undefined ? {} : { writesStoppedAtMs: planned.writesStoppedAtMs }),
     });
-    logger.warn({ event: 'lease-released', fencingToken: keeper.fencingToken }, 'lease released');
+    logger.warn(
+      { event: 'lease-released', fencingToken: keeper.fencingToken, handedOverTo: planned.handedOverTo },
+      'lease released',
+    );
+    return true;
   } catch (error) {
     logger.warn(
       { event: 'lease-release-failed', err: error },
       'release failed; the lease will expire instead',
     );
+    return false;
   }
 }

@@ -11,7 +11,7 @@ import {
 } from './errors';
 import { describeRouteTables } from './observe';
 
-export interface ActDeps {
+interface ActDeps {
   ec2: EC2Client;
   config: FailoverConfig;
   deadline: Deadline;
@@ -19,12 +19,7 @@ export interface ActDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
-export type ActionStatus =
-  | 'applied'
-  | 'dry-run'
-  | 'skipped-deadline'
-  | 'failed-transient'
-  | 'failed-configuration';
+type ActionStatus = 'applied' | 'dry-run' | 'skipped-deadline' | 'failed-transient' | 'failed-configuration';
 
 export interface ActionResult {
   action: RouteAction;

@@ -8,7 +8,7 @@ export interface Deadline {
 }
 
 /** One AWS request (one attempt, see createFailoverClients) takes at most its 2 s connect + 5 s request timeout. */
-export const DEFAULT_RESERVE_MS = 8_000;
+const DEFAULT_RESERVE_MS = 8_000;
 
 export function lambdaDeadline(
   getRemainingTimeInMillis: () => number,

@@ -9,9 +9,9 @@ import {
 } from './observation';
 
 /** Why the controller routes to an instance. */
-export type TargetBasis = 'lease-holder' | 'current-target' | 'longest-running';
+type TargetBasis = 'lease-holder' | 'current-target' | 'longest-running';
 
-export interface RouteTarget {
+interface RouteTarget {
   instanceId: string;
   basis: TargetBasis;
 }
@@ -23,7 +23,7 @@ export interface RouteAction {
   instanceId: string;
 }
 
-export interface TableVerdict {
+interface TableVerdict {
   routeTableId: string;
   verdict: 'in-sync' | 'create' | 'replace' | 'hold';
   /** The instance the route pointed at when observed, if any. */
@@ -54,7 +54,8 @@ interface Fleet {
   describe(instanceId: string): string;
 }
 
-function byLongestRunning(a: ObservedInstance, b: ObservedInstance): number {
+/** Oldest launch first (unknown launch times last), then by id: the order the lease-less rule prefers. */
+export function byLongestRunning(a: ObservedInstance, b: ObservedInstance): number {
   const launchA = a.launchTimeMs ?? Number.POSITIVE_INFINITY;
   const launchB = b.launchTimeMs ?? Number.POSITIVE_INFINITY;
   if (launchA !== launchB) return launchA < launchB ? -1 : 1;

@@ -4,23 +4,10 @@
  * must not be read as "dead" nor as "healthy").
  */
 
-export const INSTANCE_STATES = [
-  'pending',
-  'running',
-  'stopping',
-  'stopped',
-  'shutting-down',
-  'terminated',
-] as const;
+const INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number] | 'unknown';
 
-export const STATUS_CHECKS = [
-  'ok',
-  'impaired',
-  'initializing',
-  'insufficient-data',
-  'not-applicable',
-] as const;
+const STATUS_CHECKS = ['ok', 'impaired', 'initializing', 'insufficient-data', 'not-applicable'] as const;
 export type StatusCheck = (typeof STATUS_CHECKS)[number] | 'unknown';
 
 export type RouteState = 'active' | 'blackhole' | 'unknown';

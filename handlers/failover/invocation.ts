@@ -1,5 +1,5 @@
-import { parseBoolean } from './config';
-import { FailoverConfigError } from './errors';
+import { z } from 'zod';
+import { booleanFlag, parseEnv } from '../../shared/configuration';
 
 /** Why this run happened, as logged in the run's summary line. */
 export type Trigger =
@@ -17,12 +17,10 @@ function field(event: unknown, name: string): unknown {
   return typeof event === 'object' && event !== null ? (event as Record<string, unknown>)[name] : undefined;
 }
 
+const eventSettings = z.object({ dryRun: booleanFlag.optional() });
+
 function readDryRun(event: unknown): boolean | undefined {
-  const raw = field(event, 'dryRun');
-  if (raw === undefined) return undefined;
-  if (typeof raw === 'boolean') return raw;
-  if (typeof raw === 'string') return parseBoolean('event.dryRun', raw);
-  throw new FailoverConfigError(`event.dryRun must be a boolean, got ${JSON.stringify(raw)}`);
+  return parseEnv(eventSettings, 'failover event', { dryRun: field(event, 'dryRun') }).dryRun;
 }
 
 /**

@@ -14,7 +14,7 @@ export interface RunMetrics {
   TransientErrors: number;
 }
 
-export interface EmfFields extends RunMetrics {
+interface EmfFields extends RunMetrics {
   _aws: {
     Timestamp: number;
     CloudWatchMetrics: {

@@ -1,4 +1,4 @@
-import type { LeaseRecord } from '../../ec2/lib/lease-record';
+import type { LeaseRecord } from '../../shared/lease-record';
 import type { InstanceState, RouteState, StatusCheck } from './ec2-state';
 
 /** The world as the controller saw it in one run: plain values, so that `decide()` is a pure function. */
@@ -17,6 +17,8 @@ export interface ObservedInstance {
   systemStatus: StatusCheck;
   /** Launch time (epoch ms); the lease-less rule prefers the longest-running candidate. */
   launchTimeMs: number | undefined;
+  /** For people reading `db status`; the decision does not use it. */
+  availabilityZone?: string | undefined;
   tags: Record<string, string>;
 }
 

@@ -10,7 +10,7 @@ import {
   type RouteTable,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { LEASE_NAME, parseLeaseItem } from '../../ec2/lib/lease-record';
+import { LEASE_NAME, parseLeaseItem } from '../../shared/lease-record';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
 import { toInstanceState, toRouteState, toStatusCheck } from './ec2-state';
@@ -24,7 +24,7 @@ import {
   STAGE_TAG_KEY,
 } from './observation';
 
-export interface ObserveDeps {
+interface ObserveDeps {
   ec2: EC2Client;
   /** Needed only when LEASE_TABLE is set. */
   dynamodb: DynamoDBClient | undefined;
@@ -108,6 +108,7 @@ async function observeInstances(deps: ObserveDeps): Promise<ObservedInstance[]> 
       instanceStatus: toStatusCheck(status?.InstanceStatus?.Status),
       systemStatus: toStatusCheck(status?.SystemStatus?.Status),
       launchTimeMs: instance.LaunchTime?.getTime(),
+      availabilityZone: instance.Placement?.AvailabilityZone,
       tags: tagMap(instance.Tags),
     };
   });
@@ -152,7 +153,10 @@ export async function describeRouteTables(
     .map((table) => toObservedRouteTable(table, deps.config.destinationCidrBlock));
 }
 
-async function observeLease(deps: ObserveDeps): Promise<ObservedLease> {
+/** One consistent read of the lease item (also polled on its own by `npm run db -- switchover`). */
+export async function observeLease(
+  deps: Pick<ObserveDeps, 'dynamodb' | 'config' | 'deadline'>,
+): Promise<ObservedLease> {
   const { leaseTable } = deps.config;
   if (leaseTable === undefined) return { kind: 'disabled' };
   const { dynamodb } = deps;

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../ec2/lib/logger';
+import type { Logger } from '../../shared/logger';
 import { type ActionResult, act, verify } from './act';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
@@ -38,7 +38,7 @@ export interface RunReport {
   actions: ReturnType<typeof summariseResults>;
 }
 
-/** One line per route table, in the words of the original Lambda. */
+/** One line per route table, in fixed words an operator can search the function's logs for (docs/FAILOVER.md). */
 function logTables(logger: Logger, cidr: string, decision: Decision, results: ActionResult[]): void {
   for (const table of decision.tables) {
     const result = results.find((r) => r.action.routeTableId === table.routeTableId);
@@ -62,53 +62,74 @@ function logTables(logger: Logger, cidr: string, decision: Decision, results: Ac
   }
 }
 
-/**
- * One reconciliation: observe → decide → act → verify. Emits one summary line (with EMF metrics) per run
- * whatever happens. Transient trouble and a near deadline end the run quietly (the next run retries);
- * configuration errors and a failed post-condition are thrown after the summary is logged.
- */
-export async function runFailover(deps: RunDeps): Promise<RunReport> {
+/** How far a run got: what it observed, decided and did before it ended or stopped. */
+interface Reached {
+  observation?: Observation;
+  decision?: Decision;
+  results: ActionResult[];
+}
+
+/** How a run ended, before it is summarised. */
+interface Outcome extends Reached {
+  result: RunResult;
+  reason: string;
+  /** Thrown after the summary is logged: a configuration error or a failed post-condition. */
+  failure?: unknown;
+  /** A transient AWS error ended the run (not one action's failure: those are in `results`). */
+  stoppedByTransientError: boolean;
+}
+
+/** An error that ended the run early: transient trouble and a near deadline are quiet, anything else fails it. */
+function stopped(reached: Reached, error: unknown): Outcome {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof AwsTransientError) {
+    return { ...reached, result: 'transient-error', reason, stoppedByTransientError: true };
+  }
+  if (error instanceof DeadlineReachedError) {
+    return { ...reached, result: 'deadline', reason, stoppedByTransientError: false };
+  }
+  return { ...reached, result: 'failed', reason, failure: error, stoppedByTransientError: false };
+}
+
+/** Observe → decide → act → verify, as far as it gets. */
+async function reconcile(deps: RunDeps): Promise<Outcome> {
   const { config, logger } = deps;
-  const startedMs = deps.now();
-  let observation: Observation | undefined;
-  let decision: Decision | undefined;
-  let results: ActionResult[] = [];
-  let result: RunResult;
-  let reason: string;
-  let failure: unknown;
-  let thrownTransient = false;
+  let reached: Reached = { results: [] };
   try {
-    observation = await observe(deps);
-    decision = decide(observation, config);
-    results = await act(deps, decision.actions);
+    const observation = await observe(deps);
+    reached = { observation, results: [] };
+    const decision = decide(observation, config);
+    reached = { observation, decision, results: [] };
+    const results = await act(deps, decision.actions);
+    reached = { observation, decision, results };
     logTables(logger, config.destinationCidrBlock, decision, results);
     await verify(
       deps,
       results.filter((r) => r.status === 'applied').map((r) => r.action),
     );
-    result = runResult(decision, results);
-    reason = decision.reason;
-    failure = results.find((r) => r.status === 'failed-configuration')?.failure;
+    return {
+      ...reached,
+      result: runResult(decision, results),
+      reason: decision.reason,
+      failure: results.find((r) => r.status === 'failed-configuration')?.failure,
+      stoppedByTransientError: false,
+    };
   } catch (error) {
-    reason = error instanceof Error ? error.message : String(error);
-    if (error instanceof AwsTransientError) {
-      result = 'transient-error';
-      thrownTransient = true;
-    } else if (error instanceof DeadlineReachedError) result = 'deadline';
-    else {
-      result = 'failed';
-      failure = error;
-    }
+    return stopped(reached, error);
   }
+}
 
-  const applied = results.filter((r) => r.status === 'applied').length;
+/** The run's one summary line: what happened, with its EMF metrics. */
+function summarise(deps: RunDeps, outcome: Outcome, startedMs: number) {
+  const { config } = deps;
+  const { observation, decision, results, failure } = outcome;
   const transientErrors =
-    results.filter((r) => r.status === 'failed-transient').length + (thrownTransient ? 1 : 0);
-  const summary = {
+    results.filter((r) => r.status === 'failed-transient').length + (outcome.stoppedByTransientError ? 1 : 0);
+  return {
     ...emfFields(
       config.stage,
       {
-        RouteChanges: applied,
+        RouteChanges: results.filter((r) => r.status === 'applied').length,
         NoHealthyCandidate: decision?.noHealthyCandidate ? 1 : 0,
         TransientErrors: transientErrors,
       },
@@ -116,27 +137,37 @@ export async function runFailover(deps: RunDeps): Promise<RunReport> {
     ),
     trigger: deps.trigger,
     dryRun: deps.dryRun,
-    result,
-    reason,
+    result: outcome.result,
+    reason: outcome.reason,
     observation: observation && summariseObservation(observation, config),
     decision: decision && summariseDecision(decision),
     actions: summariseResults(results),
     durationMs: deps.now() - startedMs,
     ...(failure === undefined ? {} : { err: failure }),
   };
-  const level =
-    result === 'failed'
-      ? 'error'
-      : ['held', 'transient-error', 'deadline'].includes(result)
-        ? 'warn'
-        : 'info';
-  logger[level](summary, 'failover run');
-  if (failure !== undefined) throw failure;
+}
+
+function levelOf(result: RunResult): 'error' | 'warn' | 'info' {
+  if (result === 'failed') return 'error';
+  return ['held', 'transient-error', 'deadline'].includes(result) ? 'warn' : 'info';
+}
+
+/**
+ * One reconciliation: observe → decide → act → verify. Emits one summary line (with EMF metrics) per run
+ * whatever happens. Transient trouble and a near deadline end the run quietly (the next run retries);
+ * configuration errors and a failed post-condition are thrown after the summary is logged.
+ */
+export async function runFailover(deps: RunDeps): Promise<RunReport> {
+  const startedMs = deps.now();
+  const outcome = await reconcile(deps);
+  const summary = summarise(deps, outcome, startedMs);
+  deps.logger[levelOf(outcome.result)](summary, 'failover run');
+  if (outcome.failure !== undefined) throw outcome.failure;
   return {
-    result,
+    result: outcome.result,
     dryRun: deps.dryRun,
-    reason,
-    target: decision?.target?.instanceId,
+    reason: outcome.reason,
+    target: outcome.decision?.target?.instanceId,
     actions: summary.actions,
   };
 }

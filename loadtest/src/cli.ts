@@ -1,6 +1,6 @@
 // `npm run loadtest -- …`: runs a scenario against a stage's load balancer or any URL, keeps the result
 // and its HTML report in loadtest/results/, and exits non-zero when a threshold was breached.
-import { createCloudFormationClient } from '../../ec2/lib/aws-clients';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { type CliCommand, type LoadTarget, parseCliArgs, USAGE, UsageError } from './cli-args';
 import { writeReport } from './report/write-report';
 import { DEFAULT_RESULTS_DIR, runScenario } from './run-scenario';
@@ -10,7 +10,12 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function resolveTarget(target: LoadTarget): Promise<{ url: string; stage?: string }> {
   if (target.kind === 'url') return { url: target.url };
-  const url = await findStageUrl(createCloudFormationClient(target.region), target.stage, target.region);
+  // The one real AWS client of the load test (findStageUrl receives it, so tests pass a mocked one).
+  const url = await findStageUrl(
+    new CloudFormationClient({ region: target.region }),
+    target.stage,
+    target.region,
+  );
   say(`stage ${target.stage}: ${url}`);
   return { url, stage: target.stage };
 }

@@ -40,7 +40,6 @@ const loadTestResult = z.looseObject({
 });
 
 export type PeriodMetrics = z.infer<typeof period>;
-export type LatencySummary = z.infer<typeof summary>;
 export type RunInfo = z.infer<typeof runInfo>;
 export type LoadTestResult = z.infer<typeof loadTestResult>;
 

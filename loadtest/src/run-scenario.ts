@@ -28,9 +28,9 @@ function installedArtilleryBin(): string | undefined {
 export const DEFAULT_RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
 export class ArtilleryNotInstalledError extends Error {}
-export class ArtilleryFailedError extends Error {}
+class ArtilleryFailedError extends Error {}
 
-export interface RunScenarioOptions {
+interface RunScenarioOptions {
   scenario: ScenarioName;
   /** Base URL the scenario's paths are appended to. */
   target: string;
@@ -45,7 +45,7 @@ export interface RunScenarioOptions {
   artilleryBin?: string;
 }
 
-export interface ScenarioRun {
+interface ScenarioRun {
   /** artillery's exit code: 0 when every strict `ensure` check held. */
   exitCode: number;
   checks: EnsureCheck[];

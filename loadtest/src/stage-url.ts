@@ -1,10 +1,10 @@
 import { type CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 
 /** resources/web.yml: the ALB's http://<dns>:8080, the listener the web tier answers on. */
-export const LOAD_BALANCER_OUTPUT = 'LoadBalancerUrl';
+const LOAD_BALANCER_OUTPUT = 'LoadBalancerUrl';
 
 /** serverless.yml names each stage's stack `${service}-${stage}`. */
-export function stackNameOf(stage: string): string {
+function stackNameOf(stage: string): string {
   return `cloudy-${stage}`;
 }
 

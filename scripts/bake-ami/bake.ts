@@ -22,13 +22,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { awsErrorCode, awsHttpStatus, isThrottling, wrapAwsCall } from '../../shared/aws-errors';
 import { amiParameterName, bakeBucketName, bakeId, baseImageParameter, imageName } from './names';
 import type { BakeOptions } from './options';
 import type { Presign } from './presign';
 import { bakeUserData } from './user-data';
 import { BakeInterruptedError, type Observation, pollUntil } from './wait';
 
-export interface BakeClients {
+interface BakeClients {
   ec2: EC2Client;
   ssm: SSMClient;
   s3: S3Client;
@@ -46,7 +47,7 @@ export interface BakeRequest extends BakeOptions {
   revision?: string;
 }
 
-export interface BakeTiming {
+interface BakeTiming {
   pollIntervalMs: number;
   /** Installing packages and the bundle, then powering off: a few minutes. */
   builderTimeoutMs: number;
@@ -54,13 +55,13 @@ export interface BakeTiming {
   imageTimeoutMs: number;
 }
 
-export const DEFAULT_TIMING: BakeTiming = {
+const DEFAULT_TIMING: BakeTiming = {
   pollIntervalMs: 15_000,
   builderTimeoutMs: 20 * 60_000,
   imageTimeoutMs: 30 * 60_000,
 };
 
-export interface BakeEnvironment {
+interface BakeEnvironment {
   clients: BakeClients;
   presign: Presign;
   /** Aborted on Ctrl-C: the bake stops at the next step or wait, cleans up and rejects. */
@@ -70,7 +71,7 @@ export interface BakeEnvironment {
   now?: () => Date;
 }
 
-export interface BakeResult {
+interface BakeResult {
   imageId: string;
   parameterName: string;
   baseImageId: string;
@@ -276,7 +277,7 @@ async function ensureBucket(
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return;
   } catch (error) {
-    const status = httpStatus(error);
+    const status = awsHttpStatus(error);
     if (status === 403) {
       throw new BakeError(`bucket ${bucket} belongs to another account: choose one with --bucket`, {
         cause: error,
@@ -320,8 +321,7 @@ async function observeBuilder(ec2: EC2Client, instanceId: string): Promise<Obser
     }
     return { done: false, status: state ?? 'unknown' };
   } catch (error) {
-    // A new instance may not be visible to Describe* for a few seconds; throttling passes too.
-    if (isTransientLook(error)) return { done: false, status: `not visible yet (${errorName(error)})` };
+    if (isTransientLook(error)) return { done: false, status: `not visible yet (${awsErrorCode(error)})` };
     throw new BakeError(`DescribeInstances ${instanceId} failed`, { cause: error });
   }
 }
@@ -335,7 +335,7 @@ async function observeImage(ec2: EC2Client, imageId: string): Promise<Observatio
       return { done: false, status: image?.State ?? 'unknown' };
     return { failed: `the image is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}` };
   } catch (error) {
-    if (isTransientLook(error)) return { done: false, status: `not visible yet (${errorName(error)})` };
+    if (isTransientLook(error)) return { done: false, status: `not visible yet (${awsErrorCode(error)})` };
     throw new BakeError(`DescribeImages ${imageId} failed`, { cause: error });
   }
 }
@@ -366,7 +366,7 @@ async function cleanUp(env: BakeEnvironment, created: Created, failed: boolean):
       await action();
       env.onProgress(`cleanup: ${what}`);
     } catch (error) {
-      env.onProgress(`cleanup: could not ${what} (${errorName(error)}): remove it by hand`);
+      env.onProgress(`cleanup: could not ${what} (${awsErrorCode(error)}): remove it by hand`);
     }
   };
   const { imageId, instanceId, bucket, keys } = created;
@@ -393,14 +393,12 @@ async function cleanUp(env: BakeEnvironment, created: Created, failed: boolean):
 }
 
 /** One SDK call, its failure wrapped once in a BakeError naming the operation. */
-async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw new BakeError(`${operation} failed: ${errorName(error)}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  return wrapAwsCall(
+    send,
+    ({ code, cause }) =>
+      new BakeError(`${operation} failed: ${code}: ${(cause as Error).message}`, { cause }),
+  );
 }
 
 function required<T>(value: T | undefined, message: string): T {
@@ -408,22 +406,10 @@ function required<T>(value: T | undefined, message: string): T {
   return value;
 }
 
-function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
+// A new instance or image may not be visible to Describe* for a few seconds (EC2 is eventually consistent).
+const NOT_VISIBLE_YET = new Set(['InvalidInstanceID.NotFound', 'InvalidAMIID.NotFound']);
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : String(error);
-}
-
-const TRANSIENT_LOOKS = new Set([
-  'InvalidInstanceID.NotFound',
-  'InvalidAMIID.NotFound',
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-]);
-
+/** A failed look at something just made that the next poll may not see: not found yet, or throttled. */
 function isTransientLook(error: unknown): boolean {
-  return error instanceof Error && TRANSIENT_LOOKS.has(error.name);
+  return NOT_VISIBLE_YET.has(awsErrorCode(error)) || isThrottling(error);
 }

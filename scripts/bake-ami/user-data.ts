@@ -1,7 +1,7 @@
 /** EC2 refuses user data above 16 KB (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
-export interface BakeUserDataValues {
+interface BakeUserDataValues {
   bundleUrl: string;
   bundleSha256: string;
   resultUrl: string;
@@ -31,6 +31,6 @@ export function bakeUserData(script: string, values: BakeUserDataValues): string
   return userData;
 }
 
-export function shellQuote(value: string): string {
+function shellQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;
 }

@@ -10,7 +10,7 @@ export class WaitTimeoutError extends Error {}
 /** What one look at the awaited thing found. */
 export type Observation = { done: true } | { done: false; status: string } | { failed: string };
 
-export interface PollOptions {
+interface PollOptions {
   /** What is awaited, for progress lines and errors ("builder i-0abc to install and power off"). */
   what: string;
   observe: () => Promise<Observation>;

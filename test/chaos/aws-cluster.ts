@@ -13,8 +13,8 @@ import {
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { IDENTIFIER } from '../../ec2/sidecar/postgres/access-model';
 import { descendantsOf, isLive, listProcesses, type ProcessInfo } from '../../ec2/sidecar/proc/process-table';
+import { IDENTIFIER } from '../../shared/postgres-role';
 import {
   type Ec2FixtureServer,
   type EmulatedHost,

@@ -31,8 +31,8 @@ export const AWS_EC2_TIMING: ChaosEc2Timing = {
   // "Status checks are performed every minute, returning a pass or a fail status" (Amazon EC2 User Guide, "Status
   // checks for Amazon EC2 instances"): an instance that stops answering is `impaired` after one check period.
   impairedAfterMs: 60_000,
-  // An injected timeout answers after the sidecar's EC2 request timeout (10 s, ec2/lib/aws-clients.ts) and the
-  // failover Lambda's (5 s): the client has given up, the request was carried out. A fault, not an AWS timing.
+  // An injected timeout answers after the sidecar's EC2 request timeout (10 s, ec2/sidecar/aws-clients.ts) and the
+  // failover Lambda's (5 s, handlers/failover/aws-clients.ts): the client has given up, the request was carried out. A fault, not an AWS timing.
   timeoutFaultMs: 12_000,
   // An Auto Scaling replacement takes minutes on AWS (health check, launch, boot). It bounds how soon the tier
   // is back to full strength, never a takeover (a standby is already running), and the run waits for full

@@ -8,7 +8,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME, type LeaseRecord, parseLeaseItem } from '../../ec2/lib/lease-record';
+import { LEASE_NAME, type LeaseRecord, parseLeaseItem } from '../../shared/lease-record';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;

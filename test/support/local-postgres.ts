@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalPostgres, type LocalPostgres } from '../../ec2/lib/embedded-postgres';
+import { createLocalPostgres, type LocalPostgres } from '../../shared/embedded-postgres';
 
 /** A port the kernel just handed out on 127.0.0.1 and that nothing listens on now. */
 export async function freePort(): Promise<number> {

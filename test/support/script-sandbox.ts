@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** What a stub's shell body may refer to: the scratch root, the call log, and failure counters. */
-export interface StubContext {
+interface StubContext {
   root: string;
   log: string;
   /** A shell line that exits with `exitCode` while the counter `name` is above zero, counting it down. */
   failWhileCounting(name: string, exitCode: number): string;
 }
 
-export interface ScriptSandboxOptions {
+interface ScriptSandboxOptions {
   /** Absolute path of the script under test. */
   script: string;
   /** Prefix of the scratch folder's name in the temp folder. */

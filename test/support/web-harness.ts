@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
-import { createLogger } from '../../ec2/lib/logger';
-import { type ConnectionProvider, urlConnectionProvider } from '../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../ec2/web/db/database';
-import { migrateToLatest } from '../../ec2/web/db/migrate';
-import { type RunningWebServer, startWebServer } from '../../ec2/web/server';
+import { createLogger } from '../../shared/logger';
+import { type ConnectionProvider, urlConnectionProvider } from '../../web/db/connection-provider';
+import { createDatabase } from '../../web/db/database';
+import { migrateToLatest } from '../../web/db/migrate';
+import { type RunningWebServer, startWebServer } from '../../web/server';
 import { startTestPostgres, type TestPostgres } from './local-postgres';
 
 export interface WebHarness {
@@ -27,6 +27,7 @@ export async function startWebHarness(
   await migrateToLatest(migrator);
   await migrator.destroy();
   const web = await startWebServer({
+    dbPoolMax: 10,
     provider: options.provider?.(pg) ?? urlConnectionProvider(pg.url),
     logger: createLogger('web-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     port: 0,

@@ -4,8 +4,9 @@ import {
   type EC2Client,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../lib/logger';
+import { awsErrorCode, wrapAwsCall } from '../../../shared/aws-errors';
 import type { Clock } from '../clock';
+import type { SidecarLogger } from '../log-events';
 import { FenceError, type Fencer } from './fencer';
 import { type FenceState, fenceStateOf } from './instance-state';
 
@@ -22,7 +23,7 @@ const DATABASE_TAG = 'database';
 export function ec2Fencer(options: {
   ec2: EC2Client;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   selfId: string;
   stage: string;
   pollIntervalMs: number;
@@ -45,8 +46,9 @@ export function ec2Fencer(options: {
       const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
       name = result.Reservations?.[0]?.Instances?.[0]?.State?.Name;
     } catch (error) {
-      if ((error as { name?: string }).name !== 'InvalidInstanceID.NotFound')
-        throw new FenceError(`describe ${instanceId} failed`, { cause: error });
+      const code = awsErrorCode(error);
+      if (code !== 'InvalidInstanceID.NotFound')
+        throw new FenceError(`describe ${instanceId} failed (${code})`, { cause: error });
     }
     if (name !== undefined) {
       notFoundSince.delete(instanceId);
@@ -62,20 +64,20 @@ export function ec2Fencer(options: {
     const ids: string[] = [];
     let nextToken: string | undefined;
     do {
-      let page: DescribeInstancesCommandOutput;
-      try {
-        page = await ec2.send(
-          new DescribeInstancesCommand({
-            Filters: [
-              { Name: `tag:${STAGE_TAG}`, Values: [options.stage] },
-              { Name: `tag:${DATABASE_TAG}`, Values: ['true'] },
-            ],
-            ...(nextToken ? { NextToken: nextToken } : {}),
-          }),
-        );
-      } catch (error) {
-        throw new FenceError('listing the stage database instances failed', { cause: error });
-      }
+      const page: DescribeInstancesCommandOutput = await wrapAwsCall(
+        () =>
+          ec2.send(
+            new DescribeInstancesCommand({
+              Filters: [
+                { Name: `tag:${STAGE_TAG}`, Values: [options.stage] },
+                { Name: `tag:${DATABASE_TAG}`, Values: ['true'] },
+              ],
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          ),
+        ({ code, cause }) =>
+          new FenceError(`listing the stage database instances failed (${code})`, { cause }),
+      );
       for (const reservation of page.Reservations ?? [])
         for (const instance of reservation.Instances ?? [])
           if (instance.InstanceId && instance.InstanceId !== selfId) ids.push(instance.InstanceId);
@@ -92,17 +94,17 @@ export function ec2Fencer(options: {
       return;
     }
     if (before === 'unknown') throw new FenceError(`state of ${peerId} is unknown`);
-    try {
-      await ec2.send(
-        new StopInstancesCommand({
-          InstanceIds: [peerId],
-          Force: true,
-          SkipOsShutdown: options.skipOsShutdown,
-        }),
-      );
-    } catch (error) {
-      throw new FenceError(`force-stop of ${peerId} failed`, { cause: error });
-    }
+    await wrapAwsCall(
+      () =>
+        ec2.send(
+          new StopInstancesCommand({
+            InstanceIds: [peerId],
+            Force: true,
+            SkipOsShutdown: options.skipOsShutdown,
+          }),
+        ),
+      ({ code, cause }) => new FenceError(`force-stop of ${peerId} failed (${code})`, { cause }),
+    );
     logger.warn(
       { event: 'fence-requested', peerId, skipOsShutdown: options.skipOsShutdown },
       'force-stopping the previous holder',

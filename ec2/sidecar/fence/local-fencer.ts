@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
+import type { SidecarLogger } from '../log-events';
 import { isLive, listProcesses, readProcess, signal } from '../proc/process-table';
 import { FenceError, type Fencer } from './fencer';
 
@@ -18,7 +18,7 @@ interface Registration {
 export function localFencer(options: {
   registryDir: string;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   selfId: string;
   timeoutMs: number;
 }): Fencer & { register(): void } {

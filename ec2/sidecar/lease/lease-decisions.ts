@@ -1,4 +1,4 @@
-import type { LeaseRecord } from '../../lib/lease-record';
+import { type LeaseRecord, standingHandover, type TakeReason } from '../../../shared/lease-record';
 
 /** What the sidecar saw in the lease table. */
 export type LeaseObservation =
@@ -19,10 +19,8 @@ export type LeaseVersion =
  */
 export type FencePlan = { kind: 'none' } | { kind: 'holder'; peerId: string } | { kind: 'all-others' };
 
-export type TakeReason = 'holder-unknown' | 'released' | 'own-earlier-run' | 'expired';
-
 export type StandbyDecision =
-  | { kind: 'wait'; reason: 'held-by-peer' }
+  | { kind: 'wait'; reason: 'held-by-peer' | 'handed-over-to-peer' }
   | { kind: 'take'; reason: TakeReason; replaces: LeaseVersion; fence: FencePlan };
 
 export interface LeaseTiming {
@@ -32,8 +30,7 @@ export interface LeaseTiming {
   selfFenceMarginMs: number;
   /**
    * Added to the TTL before an unchanged lease counts as expired: covers the rate difference of two monotonic
-   * clocks and scheduling delay. (Named for the wall-clock skew it used to cover; wall clocks are no longer
-   * compared.)
+   * clocks and scheduling delay (CLOCK_SKEW_MS; wall clocks are never compared).
    */
   clockSkewMs: number;
 }
@@ -59,7 +56,9 @@ export function versionKey(observation: LeaseObservation): string {
  * `expiresAtMs` against a wall clock, as client-go's leader election does.
  *
  * - absent or malformed: the holder is unknown, so every other instance is fenced once the lease is written;
- * - released (its holder stopped PostgreSQL first): taken without fencing;
+ * - released (its holder stopped PostgreSQL first): taken without fencing; when the release names a standby
+ *   (a planned handover), only that standby takes it, unless it has not within TTL + margin of this observer
+ *   seeing the release (the named one died), after which anyone takes it as a plain release;
  * - held by this very instance (an earlier run of this sidecar, whose processes systemd has stopped before
  *   restarting it): taken back at once, the documented precedence of the former holder; the compare-and-swap
  *   still decides if a peer acts at the same moment;
@@ -89,8 +88,14 @@ export function decideStandby(input: {
   // A holder that had not finished fencing everyone passes that duty on, whatever else holds.
   const pending = record.fenceAllPending === true;
   const plan = (otherwise: FencePlan): FencePlan => (pending ? { kind: 'all-others' } : otherwise);
-  if (observation.releasedAtMs !== undefined)
+  if (observation.releasedAtMs !== undefined) {
+    const named = record.handedOverTo;
+    if (named === selfId)
+      return { kind: 'take', reason: 'handover', replaces, fence: plan({ kind: 'none' }) };
+    if (named !== undefined && unchangedForMs <= timing.ttlMs + timing.clockSkewMs)
+      return { kind: 'wait', reason: 'handed-over-to-peer' };
     return { kind: 'take', reason: 'released', replaces, fence: plan({ kind: 'none' }) };
+  }
   if (record.holderId === selfId)
     return { kind: 'take', reason: 'own-earlier-run', replaces, fence: plan({ kind: 'none' }) };
   if (unchangedForMs <= timing.ttlMs + timing.clockSkewMs) return { kind: 'wait', reason: 'held-by-peer' };
@@ -100,6 +105,24 @@ export function decideStandby(input: {
     replaces,
     fence: plan({ kind: 'holder', peerId: record.holderId }),
   };
+}
+
+/** The fencing token a take writes: one past the replaced one, or `seedToken` when there is none to read. */
+export function tokenAfter(replaces: LeaseVersion, seedToken: number): number {
+  return replaces.kind === 'version' ? replaces.fencingToken + 1 : seedToken;
+}
+
+/**
+ * Whether a renewal's answer asks this holder to hand over: a standing request naming another instance (a stale
+ * request is void, so a forgotten one cannot move the primary later).
+ */
+export function handoverTarget(
+  record: Pick<LeaseRecord, 'handover' | 'expiresAtMs'> | undefined,
+  selfId: string,
+): string | undefined {
+  const request = standingHandover(record);
+  if (!request || request.to === selfId) return undefined;
+  return request.to;
 }
 
 /**

@@ -1,6 +1,6 @@
-import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
-import { decideHolder, type LeaseTiming, leaseStamp } from './lease-decisions';
+import type { SidecarLogger } from '../log-events';
+import { decideHolder, handoverTarget, type LeaseTiming, leaseStamp } from './lease-decisions';
 import { LeaseConflictError, type LeaseStore } from './lease-store';
 
 export type LossReason = 'deadline-passed' | 'lease-taken';
@@ -22,8 +22,16 @@ export interface LeaseKeeper {
   readonly lost: Promise<LossReason>;
   /** Resolves when the watched server failed its probes; renewing has stopped by then. */
   readonly unhealthy: Promise<void>;
+  /** Resolves with the standby a renewal's answer asked this holder to hand the lease to (a planned switchover). */
+  readonly handoverRequested: Promise<string>;
   /** From now on, probe the server before each renewal (once it runs). */
   watchHealth(watch: HealthWatch): void;
+  /**
+   * The holder has begun stopping its server on purpose (SIGTERM or a handover): probes end (a server shutting
+   * down refuses connections, and must not cost the lease it is about to release), and each renewal from now on
+   * publishes when its writes stopped.
+   */
+  beginPlannedStop(writesStoppedAtMs: number): void;
   /** Stops renewing; the deadline still stands, so the lease runs out unless released first. */
   stopRenewing(): void;
   stop(): void;
@@ -33,12 +41,16 @@ export interface LeaseKeeper {
  * Keeps a freshly acquired lease: renews it every `renewIntervalMs`, and declares it lost at the self-fence
  * deadline (a watchdog of its own, so a renew request that hangs cannot postpone it) or as soon as a renewal is
  * refused. A lost lease is never regained: the sidecar restarts as a standby. Once told to watch the server,
- * it renews only while the server answers its probes, so a frozen server is not kept in office.
+ * it renews only while the server answers its probes, so a frozen server is not kept in office, and publishes
+ * each probe's answer with the renewal. A handover request comes back in a renewal's answer: it is passed on
+ * once, and renewing goes on (the holder keeps the lease until it has stopped PostgreSQL and released it), with
+ * no more probing once the planned stop has begun: renewing while our own server shuts down is safe (the lease
+ * is still ours, and a refused or late renewal still self-fences as ever).
  */
 export function keepLease(options: {
   store: LeaseStore;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
   holderId: string;
   fencingToken: number;
   /** Stamp the acquiring write carried. */
@@ -53,6 +65,7 @@ export function keepLease(options: {
   let stopped = false;
   let health: HealthWatch | undefined;
   let failedProbes = 0;
+  let plannedStop: { writesStoppedAtMs: number } | undefined;
   let resolveLost: (reason: LossReason) => void = () => {};
   const lost = new Promise<LossReason>((resolve) => {
     resolveLost = resolve;
@@ -60,6 +73,11 @@ export function keepLease(options: {
   let resolveUnhealthy: () => void = () => {};
   const unhealthy = new Promise<void>((resolve) => {
     resolveUnhealthy = resolve;
+  });
+  let resolveHandover: (to: string) => void = () => {};
+  let handoverSeen = false;
+  const handoverRequested = new Promise<string>((resolve) => {
+    resolveHandover = resolve;
   });
   const stopRenewing = new AbortController();
   const stopWatchdog = new AbortController();
@@ -94,6 +112,7 @@ export function keepLease(options: {
 
   /** Counts one probe's answer; false once the server has failed too many in a row: renewing stops for good. */
   function judgeProbe(answered: boolean): boolean {
+    if (plannedStop) return true; // a probe sent before the stop began
     if (answered) {
       failedProbes = 0;
       return true;
@@ -113,16 +132,30 @@ export function keepLease(options: {
       const probing = health?.probe();
       await clock.sleep(timing.renewIntervalMs, stopRenewing.signal);
       if (stopRenewing.signal.aborted || !check()) return;
-      if (probing && !judgeProbe(await probing)) return;
+      const probed = probing === undefined ? undefined : await probing;
+      if (probed !== undefined && !judgeProbe(probed)) return;
+      const answered = plannedStop ? undefined : probed;
       if (stopRenewing.signal.aborted || !check()) return;
       const stamp = leaseStamp({ wallMs: clock.wallMs(), monoMs: clock.monoMs() }, timing, lastExpiresAtMs);
       lastExpiresAtMs = stamp.expiresAtMs; // counted as written even if the reply is lost: it may be applied
       try {
-        await store.renew({ holderId, fencingToken, expiresAtMs: stamp.expiresAtMs });
+        const written = await store.renew({
+          holderId,
+          fencingToken,
+          expiresAtMs: stamp.expiresAtMs,
+          ...(answered === undefined ? {} : { postgresAnswering: answered }),
+          ...(plannedStop ?? {}),
+        });
         if (stopRenewing.signal.aborted) return;
         selfFenceAtMonoMs = Math.max(selfFenceAtMonoMs, stamp.selfFenceAtMonoMs);
         // A reply that arrives after its own deadline (the holder was frozen) extends nothing.
-        check();
+        if (!check()) return;
+        const handoverTo = handoverTarget(written, holderId);
+        if (handoverTo !== undefined && !handoverSeen) {
+          handoverSeen = true;
+          logger.warn({ event: 'handover-requested', to: handoverTo, fencingToken }, 'handover requested');
+          resolveHandover(handoverTo);
+        }
       } catch (error) {
         if (error instanceof LeaseConflictError) {
           check(true);
@@ -142,8 +175,13 @@ export function keepLease(options: {
     remainingMs: () => Math.max(0, selfFenceAtMonoMs - clock.monoMs()),
     lost,
     unhealthy,
+    handoverRequested,
     watchHealth(watch) {
-      health = watch;
+      if (!plannedStop) health = watch;
+    },
+    beginPlannedStop(writesStoppedAtMs) {
+      plannedStop = { writesStoppedAtMs };
+      health = undefined;
     },
     stopRenewing() {
       stopRenewing.abort();

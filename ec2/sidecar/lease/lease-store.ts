@@ -6,8 +6,14 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { parseLeaseItem } from '../../lib/lease-record';
-import type { LeaseObservation, LeaseVersion } from './lease-decisions';
+import { wrapAwsCall } from '../../../shared/aws-errors';
+import {
+  type LeaseRecord,
+  parseLeaseItem,
+  type Takeover,
+  takeoversAttribute,
+} from '../../../shared/lease-record';
+import { type LeaseObservation, type LeaseVersion, tokenAfter } from './lease-decisions';
 
 /** The store did not answer (timeout, throttling, network): the outcome of a write is unknown. */
 export class LeaseStoreError extends Error {
@@ -31,13 +37,40 @@ export interface LeaseStore {
     expiresAtMs: number;
     seedToken: number;
     fenceAllPending: boolean;
+    /** The takeover list to write, this take's own entry last. */
+    takeovers: Takeover[];
   }): Promise<number>;
   /** Clears `fenceAllPending` once every other instance is fenced. */
   fenceAllDone(input: { holderId: string; fencingToken: number }): Promise<void>;
-  renew(input: { holderId: string; fencingToken: number; expiresAtMs: number }): Promise<void>;
-  publishPrimary(input: { holderId: string; fencingToken: number; primarySinceMs: number }): Promise<void>;
-  /** Marks the lease free; only after PostgreSQL is stopped, so the next holder need not fence. */
-  release(input: { holderId: string; fencingToken: number; releasedAtMs: number }): Promise<void>;
+  /**
+   * Extends the lease, publishing the last health probe's answer when there was one; returns the item as written
+   * (how the holder learns of a handover request without a read of its own).
+   */
+  renew(input: {
+    holderId: string;
+    fencingToken: number;
+    expiresAtMs: number;
+    postgresAnswering?: boolean;
+    /** Set during a planned stop: when the holder began stopping PostgreSQL (its writes ended). */
+    writesStoppedAtMs?: number;
+  }): Promise<LeaseRecord | undefined>;
+  publishPrimary(input: {
+    holderId: string;
+    fencingToken: number;
+    primarySinceMs: number;
+    takeovers: Takeover[];
+  }): Promise<void>;
+  /**
+   * Marks the lease free; only after PostgreSQL is stopped, so the next holder need not fence. A planned handover
+   * names the standby that is to take it (`handedOverTo`); `writesStoppedAtMs` is when the stop began.
+   */
+  release(input: {
+    holderId: string;
+    fencingToken: number;
+    releasedAtMs: number;
+    handedOverTo?: string;
+    writesStoppedAtMs?: number;
+  }): Promise<void>;
 }
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
@@ -45,12 +78,15 @@ const s = (value: string): AttributeValue => ({ S: value });
 
 // Every write by a holder is conditional on it still being the holder of the same generation.
 const STILL_MINE = 'holderId = :holder AND fencingToken = :token AND attribute_not_exists(releasedAtMs)';
+// A new generation and a release both end whatever the previous one published or was asked.
+const GENERATION_STATE =
+  'primarySinceMs, postgresAnswering, handoverTo, handoverRequestedAtMs, handoverExpiresAtMs, handedOverTo, writesStoppedAtMs';
 // "Still malformed": exactly the items parseLeaseItem rejects (a wrong or missing type, an empty holder).
 const STILL_MALFORMED =
   'attribute_exists(lockName) AND (NOT attribute_type(holderId, :S) OR size(holderId) = :zero OR ' +
   'NOT attribute_type(fencingToken, :N) OR NOT attribute_type(expiresAtMs, :N))';
 
-/** The lease item (see ec2/lib/lease-record.ts) in DynamoDB, written only with conditional writes. */
+/** The lease item (see shared/lease-record.ts) in DynamoDB, written only with conditional writes. */
 export function dynamoDbLeaseStore(options: {
   client: DynamoDBClient;
   table: string;
@@ -62,15 +98,12 @@ export function dynamoDbLeaseStore(options: {
   // Every call is abandoned after requestTimeoutMs, whatever the client's own settings do.
   const deadline = () => AbortSignal.timeout(options.requestTimeoutMs);
 
-  async function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new LeaseConflictError(`lease ${operation}: condition failed`, { cause: error });
-      }
-      throw new LeaseStoreError(`lease ${operation}: store unavailable`, { cause: error });
-    }
+  function send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return wrapAwsCall(call, ({ code, cause }) =>
+      cause instanceof ConditionalCheckFailedException
+        ? new LeaseConflictError(`lease ${operation}: condition failed`, { cause })
+        : new LeaseStoreError(`lease ${operation}: store unavailable (${code})`, { cause }),
+    );
   }
 
   /** A holder's write: applied only while it still holds the same generation of the lease. */
@@ -79,8 +112,8 @@ export function dynamoDbLeaseStore(options: {
     holder: { holderId: string; fencingToken: number },
     updateExpression: string,
     values: Record<string, AttributeValue>,
-  ): Promise<void> {
-    await send(operation, () =>
+  ): Promise<Record<string, AttributeValue> | undefined> {
+    const output = await send(operation, () =>
       client.send(
         new UpdateItemCommand({
           TableName: table,
@@ -92,10 +125,12 @@ export function dynamoDbLeaseStore(options: {
             ':token': n(holder.fencingToken),
             ...values,
           },
+          ReturnValues: 'ALL_NEW',
         }),
         { abortSignal: deadline() },
       ),
     );
+    return output.Attributes;
   }
 
   return {
@@ -114,7 +149,7 @@ export function dynamoDbLeaseStore(options: {
         : { kind: 'present', record, releasedAtMs: Number(released) };
     },
 
-    async acquire({ replaces, holderId, expiresAtMs, seedToken, fenceAllPending }) {
+    async acquire({ replaces, holderId, expiresAtMs, seedToken, fenceAllPending, takeovers }) {
       const pending: Record<string, AttributeValue> = fenceAllPending
         ? { fenceAllPending: { BOOL: true } }
         : {};
@@ -128,6 +163,7 @@ export function dynamoDbLeaseStore(options: {
                 holderId: s(holderId),
                 fencingToken: n(seedToken),
                 expiresAtMs: n(expiresAtMs),
+                takeovers: takeoversAttribute(takeovers),
                 ...pending,
               },
               ...(replaces.kind === 'absent'
@@ -142,15 +178,15 @@ export function dynamoDbLeaseStore(options: {
         );
         return seedToken;
       }
-      const fencingToken = replaces.fencingToken + 1;
+      const fencingToken = tokenAfter(replaces, seedToken);
       await send('acquire', () =>
         client.send(
           new UpdateItemCommand({
             TableName: table,
             Key: key,
             UpdateExpression: fenceAllPending
-              ? 'SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires, fenceAllPending = :true REMOVE primarySinceMs, releasedAtMs'
-              : 'SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires REMOVE primarySinceMs, releasedAtMs, fenceAllPending',
+              ? `SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires, takeovers = :takeovers, fenceAllPending = :true REMOVE releasedAtMs, ${GENERATION_STATE}`
+              : `SET holderId = :holder, fencingToken = :next, expiresAtMs = :expires, takeovers = :takeovers REMOVE releasedAtMs, fenceAllPending, ${GENERATION_STATE}`,
             ConditionExpression: 'fencingToken = :seenToken AND expiresAtMs = :seenExpires',
             ExpressionAttributeValues: {
               ':holder': s(holderId),
@@ -158,6 +194,7 @@ export function dynamoDbLeaseStore(options: {
               ':expires': n(expiresAtMs),
               ':seenToken': n(replaces.fencingToken),
               ':seenExpires': n(replaces.expiresAtMs),
+              ':takeovers': takeoversAttribute(takeovers),
               ...(fenceAllPending ? { ':true': { BOOL: true } } : {}),
             },
           }),
@@ -167,25 +204,62 @@ export function dynamoDbLeaseStore(options: {
       return fencingToken;
     },
 
-    fenceAllDone: ({ holderId, fencingToken }) =>
-      updateIfStillMine('fence-all-done', { holderId, fencingToken }, 'REMOVE fenceAllPending', {}),
+    async fenceAllDone({ holderId, fencingToken }) {
+      await updateIfStillMine('fence-all-done', { holderId, fencingToken }, 'REMOVE fenceAllPending', {});
+    },
 
-    renew: ({ holderId, fencingToken, expiresAtMs }) =>
-      updateIfStillMine('renew', { holderId, fencingToken }, 'SET expiresAtMs = :expires', {
-        ':expires': n(expiresAtMs),
-      }),
+    async renew({ holderId, fencingToken, expiresAtMs, postgresAnswering, writesStoppedAtMs }) {
+      const set = ['expiresAtMs = :expires'];
+      const values: Record<string, AttributeValue> = { ':expires': n(expiresAtMs) };
+      if (postgresAnswering !== undefined) {
+        set.push('postgresAnswering = :answering');
+        values[':answering'] = { BOOL: postgresAnswering };
+      }
+      if (writesStoppedAtMs !== undefined) {
+        set.push('writesStoppedAtMs = :stopped');
+        values[':stopped'] = n(writesStoppedAtMs);
+      }
+      const item = await updateIfStillMine(
+        'renew',
+        { holderId, fencingToken },
+        `SET ${set.join(', ')}`,
+        values,
+      );
+      return parseLeaseItem(item);
+    },
 
-    publishPrimary: ({ holderId, fencingToken, primarySinceMs }) =>
-      updateIfStillMine('publish', { holderId, fencingToken }, 'SET primarySinceMs = :since', {
-        ':since': n(primarySinceMs),
-      }),
+    async publishPrimary({ holderId, fencingToken, primarySinceMs, takeovers }) {
+      await updateIfStillMine(
+        'publish',
+        { holderId, fencingToken },
+        'SET primarySinceMs = :since, takeovers = :takeovers',
+        { ':since': n(primarySinceMs), ':takeovers': takeoversAttribute(takeovers) },
+      );
+    },
 
-    release: ({ holderId, fencingToken, releasedAtMs }) =>
-      updateIfStillMine(
+    async release({ holderId, fencingToken, releasedAtMs, handedOverTo, writesStoppedAtMs }) {
+      const set = ['expiresAtMs = :zero', 'releasedAtMs = :released'];
+      const values: Record<string, AttributeValue> = { ':zero': n(0), ':released': n(releasedAtMs) };
+      if (handedOverTo !== undefined) {
+        set.push('handedOverTo = :to');
+        values[':to'] = s(handedOverTo);
+      }
+      if (writesStoppedAtMs !== undefined) {
+        set.push('writesStoppedAtMs = :stopped');
+        values[':stopped'] = n(writesStoppedAtMs);
+      }
+      // handedOverTo and writesStoppedAtMs are set here, so they are not among the attributes removed.
+      const remove = GENERATION_STATE.split(', ').filter(
+        (name) =>
+          !(name === 'handedOverTo' && handedOverTo !== undefined) &&
+          !(name === 'writesStoppedAtMs' && writesStoppedAtMs !== undefined),
+      );
+      await updateIfStillMine(
         'release',
         { holderId, fencingToken },
-        'SET expiresAtMs = :zero, releasedAtMs = :released REMOVE primarySinceMs',
-        { ':zero': n(0), ':released': n(releasedAtMs) },
-      ),
+        `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+        values,
+      );
+    },
   };
 }

@@ -9,7 +9,7 @@ import type { LeaseStore } from '../lease/lease-store';
  * itself is untouched.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-export const LEASE_METRIC_UNITS = {
+const LEASE_METRIC_UNITS = {
   /** Round trip of each successful renewal, as an array of values per line (percentiles on the dashboard). */
   LeaseRenewLatency: 'Milliseconds',
   /** Renewals that failed (store unavailable, or refused because the lease was taken). */
@@ -18,12 +18,16 @@ export const LEASE_METRIC_UNITS = {
   LeaseHeld: 'Count',
   /** Lease acquisitions: each is a new primary (first start, planned handover or failover). */
   Takeovers: 'Count',
-  /** Acquisitions that had to fence the previous holder first: unplanned failovers. */
+  /**
+   * Acquisitions that fence: the expired holder before the take, or every other instance right after it (the
+   * item was deleted or corrupt, so the holder is unknown): unplanned failovers. The stage's very first take
+   * (no item, and no holder ever recorded on the data directory) fences too, but replaces no primary.
+   */
   FencedTakeovers: 'Count',
 } as const;
 
-export type LeaseMetricName = keyof typeof LEASE_METRIC_UNITS;
-export const LEASE_METRIC_NAMES = Object.keys(LEASE_METRIC_UNITS) as LeaseMetricName[];
+type LeaseMetricName = keyof typeof LEASE_METRIC_UNITS;
+const LEASE_METRIC_NAMES = Object.keys(LEASE_METRIC_UNITS) as LeaseMetricName[];
 /** Every metric is written twice: for the tier (no dimension) and per instance. */
 export const LEASE_METRIC_DIMENSIONS: string[][] = [[], ['InstanceId']];
 // EMF accepts at most 100 values in one metric's array.
@@ -123,14 +127,16 @@ export function measuredLeaseStore(store: LeaseStore, metrics: LeaseMetrics, clo
     async renew(input) {
       const startedMs = clock.monoMs();
       try {
-        await store.renew(input);
+        const written = await store.renew(input);
+        metrics.renewed(clock.monoMs() - startedMs);
+        return written;
       } catch (error) {
         metrics.renewFailed();
         throw error;
       }
-      metrics.renewed(clock.monoMs() - startedMs);
     },
     async acquire(input) {
+      if (input.fenceAllPending && !isFirstEverTake(input)) metrics.fenced();
       let fencingToken: number;
       try {
         fencingToken = await store.acquire(input);
@@ -142,6 +148,14 @@ export function measuredLeaseStore(store: LeaseStore, metrics: LeaseMetrics, clo
       return fencingToken;
     },
   };
+}
+
+/**
+ * No lease item, and seeded with the first token (ec2/sidecar/sidecar.ts seeds with the data directory's recorded
+ * token + 1): no holder ever started PostgreSQL on this data directory, so there is no primary to replace.
+ */
+function isFirstEverTake(input: Parameters<LeaseStore['acquire']>[0]): boolean {
+  return input.replaces.kind === 'absent' && input.seedToken === 1;
 }
 
 /** The fencer, noting a confirmed fence so that the acquisition after it counts as a fenced takeover. */

@@ -1,4 +1,4 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { appRoleVerifier } from '../../../shared/postgres-role';
 
 /**
  * Who may log in, and how, written into the data directory at its first initialisation.
@@ -18,25 +18,6 @@ export type AccessModel =
       maxConnections: number;
     };
 
-/** Role and database names are written into SQL and pg_hba.conf: only plain lower-case identifiers. */
-export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
-const SCRAM_ITERATIONS = 4096;
-
-/**
- * A SCRAM-SHA-256 verifier in PostgreSQL's stored format (RFC 5803 as pg_authid keeps it). CREATE ROLE stores a
- * verifier as given, so the password itself never reaches the server, nor its log when a statement fails.
- * PostgreSQL applies SASLprep to the password at login; for printable ASCII (what Secrets Manager generates)
- * that is the identity, and other passwords are refused by `applicationBootstrap`.
- */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
-  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
-  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
-  const storedKey = createHash('sha256').update(clientKey).digest();
-  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
-  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
-}
-
 /** SQL run in single-user mode before the server first starts: one statement per line, per database. */
 export interface BootstrapScript {
   database: string;
@@ -54,11 +35,7 @@ export function applicationBootstrap(
   password: string,
 ): BootstrapScript[] {
   const { user, database } = application;
-  for (const name of [user, database]) {
-    if (!IDENTIFIER.test(name)) throw new Error(`not a plain lower-case identifier: ${name}`);
-  }
-  if (!/^[\x21-\x7e]+$/.test(password))
-    throw new Error('the application password must be printable ASCII without spaces');
+  const verifier = appRoleVerifier({ user, database, password });
   // Owned by the session's user, the bootstrap superuser (DB_SUPERUSER, the OS user PostgreSQL runs as), whatever
   // its name: a fixed `OWNER postgres` failed every first boot whose superuser is named otherwise.
   const createDatabase = database === 'postgres' ? [] : [`CREATE DATABASE "${database}";`];
@@ -66,7 +43,7 @@ export function applicationBootstrap(
     {
       database: 'postgres',
       statements: [
-        `CREATE ROLE "${user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT PASSWORD '${scramVerifier(password)}';`,
+        `CREATE ROLE "${user}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT PASSWORD '${verifier}';`,
         ...createDatabase,
         `REVOKE ALL ON DATABASE "${database}" FROM PUBLIC;`,
         `GRANT CONNECT ON DATABASE "${database}" TO "${user}";`,

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../../lib/logger';
 import type { Clock } from '../clock';
+import type { SidecarLogger } from '../log-events';
 import {
   descendantsOf,
   isLive,
@@ -14,7 +14,7 @@ import {
 import { acceptsConnections } from './readiness';
 import type { RunAs } from './run-as';
 
-export interface PostgresSettings {
+interface PostgresSettings {
   binDir: string;
   pgdata: string;
   port: number;
@@ -63,7 +63,7 @@ export function postgresServer(options: {
   settings: PostgresSettings;
   runAs: RunAs;
   clock: Clock;
-  logger: Logger;
+  logger: SidecarLogger;
 }) {
   const { settings, runAs, clock, logger } = options;
   let child: ChildProcess | undefined;

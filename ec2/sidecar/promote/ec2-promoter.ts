@@ -6,9 +6,10 @@ import {
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import type { Logger } from '../../lib/logger';
+import { wrapAwsCall } from '../../../shared/aws-errors';
+import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
-import { decideRoutes, type ObservedRoute } from './route-decisions';
+import { decideRoutes, type VipRoute } from './route-decisions';
 
 // EC2's Describe* are eventually consistent ("Eventual consistency in the Amazon EC2 API": retry starting with a
 // couple of seconds): a read right after ReplaceRoute may still show the old target. The check after the change
@@ -22,7 +23,7 @@ const VERIFY_FIRST_WAIT_MS = 500;
  */
 export function ec2Promoter(options: {
   ec2: EC2Client;
-  logger: Logger;
+  logger: SidecarLogger;
   instanceId: string;
   virtualIp: string;
   routeTableIds: string[];
@@ -33,15 +34,11 @@ export function ec2Promoter(options: {
   const destination = `${options.virtualIp}/32`;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw new PromoteError(`${what} failed`, { cause: error });
-    }
+  function call<T>(what: string, send: () => Promise<T>): Promise<T> {
+    return wrapAwsCall(send, ({ code, cause }) => new PromoteError(`${what} failed (${code})`, { cause }));
   }
 
-  async function observeRoutes(): Promise<ObservedRoute[]> {
+  async function observeRoutes(): Promise<VipRoute[]> {
     const result = await call('DescribeRouteTables', () =>
       ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: routeTableIds })),
     );

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Logger } from '../../lib/logger';
+import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
 
 /** The local suite's "route": a file naming the primary's port, which the writer follows like clients follow the VIP. */
-export interface LocalRoute {
+interface LocalRoute {
   holderId: string;
   port: number;
   fencingToken: number;
@@ -21,7 +21,7 @@ export function localPromoter(options: {
   routeFile: string;
   holderId: string;
   port: number;
-  logger: Logger;
+  logger: SidecarLogger;
   /** While this file exists, every promotion fails as EC2 throttling would (the fault suite's ec2-errors). */
   failWhileExists?: string;
 }): Promoter {

@@ -1,12 +1,12 @@
 import type { LoadTestResult, PeriodMetrics, RunInfo } from '../load-test-result';
 
 /** One line or bar series of a chart: a value per period, `null` where the period had none. */
-export interface Series {
+interface Series {
   name: string;
   values: (number | null)[];
 }
 
-export interface EndpointRow {
+interface EndpointRow {
   path: string;
   responses: number;
   /** Status code → count. */

@@ -5,7 +5,7 @@ import { renderReportHtml } from './render-report';
 import { shapeReportData } from './report-data';
 
 /** `results/x.json` → `results/x.html` */
-export function reportFileFor(resultFile: string): string {
+function reportFileFor(resultFile: string): string {
   return resultFile.replace(/(\.json)?$/, '.html');
 }
 

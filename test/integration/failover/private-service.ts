@@ -10,7 +10,9 @@ const SERVICE_FILES = [
   'tsconfig.json',
   'resources',
   'handlers',
+  'web',
   'ec2',
+  'shared',
   'userdata',
   'scripts',
 ];

@@ -49,7 +49,9 @@ after(() => service.remove());
 
 describe('the databaseFailover function in the template', () => {
   it('runs the bundled handler with its own role and the stage, virtual IP and lease table in its environment', () => {
+    // Act
     const fn = props('DatabaseFailoverLambdaFunction');
+    // Assess
     assert.equal(fn.Handler, 'handlers/database-failover.handler');
     assert.deepEqual(fn.Role, { 'Fn::GetAtt': ['DatabaseFailoverRole', 'Arn'] });
     assert.equal(fn.Timeout, 30);
@@ -65,6 +67,7 @@ describe('the databaseFailover function in the template', () => {
   });
 
   it('runs every minute and on EC2 instances stopping or terminating', () => {
+    // Act
     const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     const targetsFunction = (rule: { Properties: Json }) =>
       (rule.Properties.Targets as { Arn: unknown }[]).some(
@@ -73,6 +76,7 @@ describe('the databaseFailover function in the template', () => {
           JSON.stringify({ 'Fn::GetAtt': ['DatabaseFailoverLambdaFunction', 'Arn'] }),
       );
     const schedule = rules.find((r) => r.Properties.ScheduleExpression === 'rate(1 minute)');
+    // Assess
     assert.ok(schedule && targetsFunction(schedule));
     const stateChange = props('DatabaseFailoverStateChangeRule');
     assert.deepEqual(stateChange.EventPattern, {
@@ -89,7 +93,9 @@ describe('the databaseFailover function in the template', () => {
 
 describe('the failover role', () => {
   it('allows exactly the calls the controller makes, and no wildcard action', () => {
+    // Act
     const allowed = statements().flatMap(actions).sort();
+    // Assess
     assert.deepEqual(allowed, [
       'dynamodb:GetItem',
       'ec2:CreateRoute',
@@ -105,6 +111,7 @@ describe('the failover role', () => {
   });
 
   it('uses the resource "*" only for Describe calls, which take no other', () => {
+    // Act / Assess
     for (const statement of statements().filter(
       (s) => JSON.stringify(s.Resource).includes('"*"') || s.Resource === '*',
     )) {
@@ -116,7 +123,9 @@ describe('the failover role', () => {
   });
 
   it("changes routes only in this stage's database route tables", () => {
+    // Act
     const routeStatements = statements().filter((s) => actions(s).some((a) => a.endsWith('Route')));
+    // Assess
     assert.equal(routeStatements.length, 1);
     const [statement] = routeStatements;
     assert.deepEqual(statement?.Resource, {
@@ -129,7 +138,9 @@ describe('the failover role', () => {
   });
 
   it('reads only the lease table and writes only its own log group', () => {
+    // Prepare
     const byAction = (action: string) => statements().find((s) => actions(s).includes(action));
+    // Act / Assess
     assert.deepEqual(byAction('dynamodb:GetItem')?.Resource, { 'Fn::GetAtt': ['LeaseTable', 'Arn'] });
     assert.deepEqual(byAction('logs:PutLogEvents')?.Resource, {
       'Fn::GetAtt': ['DatabaseFailoverLogGroup', 'Arn'],

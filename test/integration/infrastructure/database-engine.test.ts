@@ -2,7 +2,17 @@
 // template.test.ts) and `aurora`, packaged with its defaults and with every aurora option away from its default.
 // Each mode must hold its own database tier and none of the other's.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
+import {
+  alarmMetrics,
+  dashboardWidgets,
+  describeMetric,
+  emittedMetrics,
+  isEmitted,
+  widgetMetrics,
+} from '../../support/cloudformation/monitoring-queries';
 import {
   loadResourceSpec,
   type ResourceSpec,
@@ -20,17 +30,21 @@ import {
 } from '../../support/cloudformation/template';
 
 const STAGE = 'ci';
+const repositoryRoot = resolve(import.meta.dirname, '../../..');
 const AURORA_OPTIONS = {
   databaseEngine: 'aurora',
-  databaseBackupRetentionDays: '14',
+  backupRetentionDays: '14',
   auroraEngineVersion: '17.4',
   auroraEngineMajorVersion: '17',
   auroraInstanceClass: 'db.serverless',
   auroraMinCapacity: '1',
   auroraMaxCapacity: '8',
   auroraMasterUsername: 'operator',
-  // The EC2 API endpoint serves only the instance tier's fencing and promotion (a separate stage option).
-  ec2Endpoint: 'false',
+  // Options that add instance-tier pieces with the instance tier (an SSH rule into the database group, the NAT
+  // rule for the database instances) and the alarm subscription, which aurora has too.
+  adminCidr: '203.0.113.7/32',
+  natType: 'gateway',
+  alarmEmail: 'ops@example.com',
 };
 
 let instances: Template;
@@ -54,6 +68,17 @@ const getAtt = (id: string, attribute: string) => ({ 'Fn::GetAtt': [id, attribut
 const apiEnvironment = (template: Template) =>
   (properties(template, 'ApiLambdaFunction').Environment as { Variables: Record<string, unknown> }).Variables;
 
+/** The value of a plain `export NAME=value` line of a launch template's user data. */
+function exportedLine(template: Template, launchTemplateId: string, name: string): string {
+  const data = properties(template, launchTemplateId).LaunchTemplateData as Record<string, unknown>;
+  const parts = ((data.UserData as Record<string, Record<string, unknown[]>>)['Fn::Base64']?.[
+    'Fn::Join'
+  ]?.[1] ?? []) as unknown[];
+  const line = parts.find((part) => typeof part === 'string' && part.startsWith(`export ${name}=`));
+  if (typeof line !== 'string') throw new Error(`${launchTemplateId} exports no plain ${name}`);
+  return line.slice(`export ${name}=`.length).trimEnd();
+}
+
 /** The value a launch template's user data exports for `name` (the piece after `export NAME=`). */
 function exportedValue(template: Template, launchTemplateId: string, name: string): unknown {
   const data = properties(template, launchTemplateId).LaunchTemplateData as Record<string, unknown>;
@@ -70,11 +95,13 @@ function exportedValue(template: Template, launchTemplateId: string, name: strin
 
 describe('databaseEngine: aurora', () => {
   it('writes templates that fit the CloudFormation resource specification', () => {
+    // Act / Assess
     assert.deepEqual(validateTemplate(aurora, spec), []);
     assert.deepEqual(validateTemplate(auroraFlipped, spec), []);
   });
 
   it('runs an encrypted, deletion-protected Aurora PostgreSQL cluster that snapshots when deleted or replaced', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const cluster = resource(template, 'DatabaseCluster');
       assert.equal(cluster.Type, 'AWS::RDS::DBCluster');
@@ -96,12 +123,24 @@ describe('databaseEngine: aurora', () => {
       assert.equal(props.MasterUserPassword, undefined);
     }
     // --param values arrive as strings, the defaults as numbers: CloudFormation takes either.
-    assert.equal(Number(properties(aurora, 'DatabaseCluster').BackupRetentionPeriod), 7);
+    // The instance tier's parameter (its AWS Backup plan keeps recovery points as long).
+    assert.equal(Number(properties(aurora, 'DatabaseCluster').BackupRetentionPeriod), 35);
+    assert.equal(
+      Number(
+        (
+          properties(instances, 'DatabaseBackupPlan').BackupPlan as {
+            BackupPlanRule: { Lifecycle: { DeleteAfterDays: unknown } }[];
+          }
+        ).BackupPlanRule[0]?.Lifecycle.DeleteAfterDays,
+      ),
+      35,
+    );
     assert.equal(Number(properties(auroraFlipped, 'DatabaseCluster').BackupRetentionPeriod), 14);
     assert.equal(properties(auroraFlipped, 'DatabaseCluster').MasterUsername, 'operator');
   });
 
   it('requires TLS on every connection, in the parameter group of the engine version it runs', () => {
+    // Act / Assess
     for (const [template, version, family] of [
       [aurora, '16.6', 'aurora-postgresql16'],
       [auroraFlipped, '17.4', 'aurora-postgresql17'],
@@ -117,6 +156,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('puts the writer in the first AZ and a reader, created after it, in the second', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const instancesOfCluster = resourcesOfType(template, 'AWS::RDS::DBInstance');
       assert.deepEqual(instancesOfCluster.map(([id]) => id).sort(), [
@@ -139,6 +179,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('takes the instance class, or Serverless v2 and its capacity range, from the stage', () => {
+    // Act / Assess
     for (const id of ['DatabaseWriterInstance', 'DatabaseReaderInstance']) {
       assert.equal(properties(aurora, id).DBInstanceClass, 'db.t4g.medium');
       assert.equal(properties(auroraFlipped, id).DBInstanceClass, 'db.serverless');
@@ -155,6 +196,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it('deploys none of the instance tier: no database group, EFS, lease table, failover function or its rules', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const types = typesOf(template);
       for (const type of ['AWS::EFS::FileSystem', 'AWS::EFS::MountTarget', 'AWS::DynamoDB::Table']) {
@@ -171,17 +213,36 @@ describe('databaseEngine: aurora', () => {
         ['WebLaunchTemplate'],
       );
       assert.deepEqual(
-        resourcesOfType(template, 'AWS::Lambda::Function').map(([id]) => id),
-        ['ApiLambdaFunction'],
+        resourcesOfType(template, 'AWS::Lambda::Function')
+          .map(([id]) => id)
+          .sort(),
+        ['ApiLambdaFunction', 'DatabaseBootstrapLambdaFunction'],
       );
       assert.deepEqual(
         resourcesOfType(template, 'AWS::IAM::Role')
           .map(([id]) => id)
           .sort(),
-        ['ApiFunctionRole', 'WebInstanceRole'],
+        ['ApiFunctionRole', 'DatabaseBootstrapRole', 'WebInstanceRole'],
       );
-      for (const id of ['EfsSecurityGroup', 'EfsFromDatabaseIngress', 'DatabaseFailoverStateChangeRule']) {
+      for (const id of [
+        'EfsSecurityGroup',
+        'EfsFromDatabaseIngress',
+        'DatabaseFailoverStateChangeRule',
+        'DatabaseLogGroup',
+        'DatabaseBackupVault',
+        'DynamoDbEndpoint',
+        'DatabaseCaReadersPolicy',
+      ]) {
         assert.equal(template.Resources[id], undefined, `${id} is absent`);
+      }
+      // The virtual IP and the CA parameter the database instances publish are nowhere, not even in a setting.
+      const text = JSON.stringify(template);
+      assert.ok(!text.includes('10.10.10.10'), 'no virtual IP');
+      assert.ok(!text.includes('database-ca-certificate'), 'no CA parameter');
+      // The route tables carry no virtual-IP route, so nothing tags them for the failover controller.
+      for (const id of ['PublicRouteTable', 'PrivateRouteTable']) {
+        const tags = properties(template, id).Tags as { Key: string }[];
+        assert.ok(!tags.some((tag) => tag.Key === 'database'), id);
       }
       const outputs = Object.keys(template.Outputs ?? {});
       for (const output of [
@@ -199,10 +260,94 @@ describe('databaseEngine: aurora', () => {
         assert.ok(!/^(ec2:|dynamodb:|elasticfilesystem:)/.test(action), `${action} is not granted`);
       }
     }
-    assert.equal(auroraFlipped.Resources.Ec2Endpoint, undefined);
+  });
+
+  it('opens nothing for database instances: no EC2 endpoint, no SSH from the bastion, no NAT rule', () => {
+    // The default aurora stage keeps ec2Endpoint at its default, true: the endpoint is left out all the same.
+    for (const template of auroraTemplates()) {
+      assert.deepEqual(
+        resourcesOfType(template, 'AWS::EC2::VPCEndpoint').map(([id]) => id),
+        ['S3Endpoint'],
+      );
+      assert.equal(template.Resources.Ec2EndpointSecurityGroup, undefined);
+      const fromDatabase = ingressRules(template).filter(
+        (rule) => rule.sourceGroup === 'DatabaseSecurityGroup',
+      );
+      assert.deepEqual(fromDatabase, [], 'no group admits the database group');
+      const sshIntoDatabase = ingressRules(template).filter(
+        (rule) => rule.group === 'DatabaseSecurityGroup' && admitsPort(rule, 22),
+      );
+      assert.deepEqual(sshIntoDatabase, []);
+    }
+    // With a bastion (adminCidr set) it still reaches the web instances only.
+    assert.equal(resource(auroraFlipped, 'Bastion').Type, 'AWS::EC2::Instance');
+    assert.equal(auroraFlipped.Resources.DatabaseFromBastionSsh, undefined);
+    assert.ok(auroraFlipped.Resources.WebFromBastionSsh);
+    assert.match(String(properties(aurora, 'DatabaseSecurityGroup').GroupDescription), /Aurora cluster/);
+  });
+
+  it("verifies the cluster against the RDS CAs: the AMI's bundle on the web instances, the runtime's file in Lambda", () => {
+    const bake = readFileSync(resolve(repositoryRoot, 'userdata/bake-ami.sh'), 'utf8');
+    const boot = readFileSync(resolve(repositoryRoot, 'userdata/webserver.sh'), 'utf8');
+    const baked = /^RDS_CA_BUNDLE=\$ROOT(\S+)$/m.exec(bake)?.[1];
+    assert.equal(baked, '/opt/cloudy/rds-ca/global-bundle.pem');
+    // The web boot checks it as part of the AMI contract.
+    assert.match(boot, new RegExp(`^RDS_CA_BUNDLE=${baked}$`, 'm'));
+    for (const template of auroraTemplates()) {
+      assert.equal(exportedLine(template, 'WebLaunchTemplate', 'DB_CA_FILE'), baked);
+      assert.equal(exportedLine(template, 'WebLaunchTemplate', 'DB_CA_PARAMETER'), '');
+      const env = apiEnvironment(template);
+      assert.equal(env.DB_CA_FILE, '/var/runtime/ca-cert.pem');
+      assert.equal(env.DB_CA_PARAMETER, '');
+      // No SSM read at all: the CA is a file.
+      const actions = policyStatements(template).flatMap((statement) => statement.actions);
+      assert.ok(!actions.some((action) => /^ssm:(Get|Put)Parameter/.test(action)), actions.join());
+    }
+  });
+
+  it("creates the app's role in the cluster before the web tier starts, with the secrets account's password", () => {
+    for (const template of auroraTemplates()) {
+      const role = resource(template, 'DatabaseAppRole');
+      assert.equal(role.Type, 'Custom::DatabaseAppRole');
+      assert.deepEqual([role.DependsOn].flat(), ['DatabaseWriterInstance', 'PrivateDefaultRoute']);
+      const props = role.Properties ?? {};
+      assert.deepEqual(props.ServiceToken, getAtt('DatabaseBootstrapLambdaFunction', 'Arn'));
+      assert.deepEqual(props.WriterHost, getAtt('DatabaseCluster', 'Endpoint.Address'));
+      assert.deepEqual(props.Port, getAtt('DatabaseCluster', 'Endpoint.Port'));
+      assert.deepEqual(props.MasterSecretArn, getAtt('DatabaseCluster', 'MasterUserSecret.SecretArn'));
+      const env = apiEnvironment(template);
+      assert.deepEqual(
+        [props.SecretRoleArn, props.SecretId, props.SecretRegion],
+        [env.DB_SECRET_ROLE_ARN, env.DB_SECRET_ID, env.DB_SECRET_REGION],
+      );
+      assert.deepEqual([resource(template, 'WebAutoScalingGroup').DependsOn].flat().sort(), [
+        'DatabaseAppRole',
+        'DatabaseWriterInstance',
+      ]);
+      // The function: in the private subnets, in the api function's group (the cluster admits no other), with
+      // the runtime's CA file, and a role that reads the two secrets and nothing else.
+      const fn = properties(template, 'DatabaseBootstrapLambdaFunction');
+      assert.deepEqual(fn.VpcConfig, {
+        SecurityGroupIds: [ref('ApiSecurityGroup')],
+        SubnetIds: [ref('PrivateSubnetA'), ref('PrivateSubnetB')],
+      });
+      assert.equal(
+        (fn.Environment as { Variables: Record<string, unknown> }).Variables.DB_CA_FILE,
+        '/var/runtime/ca-cert.pem',
+      );
+      assert.deepEqual(fn.Role, getAtt('DatabaseBootstrapRole', 'Arn'));
+      const statements = policyStatements(template)
+        .filter((statement) => statement.owner === 'DatabaseBootstrapRole')
+        .map((statement) => [statement.actions, statement.resources]);
+      assert.deepEqual(statements, [
+        [['sts:AssumeRole'], [env.DB_SECRET_ROLE_ARN]],
+        [['secretsmanager:GetSecretValue'], [getAtt('DatabaseCluster', 'MasterUserSecret.SecretArn')]],
+      ]);
+    }
   });
 
   it('admits PostgreSQL to the cluster from the web instances and the api function only', () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       const intoDatabase = ingressRules(template).filter((rule) => rule.group === 'DatabaseSecurityGroup');
       assert.deepEqual(
@@ -218,6 +363,7 @@ describe('databaseEngine: aurora', () => {
   });
 
   it("tells the web instances and the api function the cluster's writer and reader endpoints", () => {
+    // Act / Assess
     for (const template of auroraTemplates()) {
       assert.deepEqual(
         exportedValue(template, 'WebLaunchTemplate', 'DB_WRITER_HOST'),
@@ -248,13 +394,73 @@ describe('databaseEngine: aurora', () => {
   });
 });
 
+describe('databaseEngine: aurora, dashboard and alarms', () => {
+  const NOTIFYING = [
+    'DatabaseWriterUnavailableAlarm',
+    'DatabaseNoReaderAlarm',
+    'DatabaseReplicaLagAlarm',
+    'DatabaseWriterCpuAlarm',
+    'DatabaseWriterMemoryAlarm',
+    'Alb5xxRateAlarm',
+    'UnhealthyWebHostsAlarm',
+  ];
+
+  it('draws and alarms only on metrics Aurora, the ALB and the web tier emit', () => {
+    for (const template of auroraTemplates()) {
+      const emitted = emittedMetrics(template);
+      const drawn = dashboardWidgets(template, 'Dashboard').flatMap(widgetMetrics);
+      assert.ok(drawn.filter((metric) => metric.namespace === 'AWS/RDS').length >= 10);
+      assert.deepEqual(drawn.filter((metric) => !isEmitted(metric, emitted)).map(describeMetric), []);
+      for (const [id] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
+        const nobodyWrites = alarmMetrics(template, id).filter((metric) => !isEmitted(metric, emitted));
+        assert.deepEqual(nobodyWrites.map(describeMetric), [], id);
+      }
+    }
+  });
+
+  it("watches the cluster by role (the writer changes on failover), and sends every alarm to the stage's topic", () => {
+    for (const template of auroraTemplates()) {
+      const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
+        ([id]) => !['WebCpuHighAlarm', 'WebCpuLowAlarm'].includes(id),
+      );
+      assert.deepEqual(alarms.map(([id]) => id).sort(), [...NOTIFYING].sort());
+      for (const [id, alarm] of alarms) {
+        assert.deepEqual(alarm.Properties?.AlarmActions, [ref('AlarmTopic')], id);
+        assert.deepEqual(alarm.Properties?.OKActions, [ref('AlarmTopic')], id);
+        for (const metric of alarmMetrics(template, id).filter((m) => m.namespace === 'AWS/RDS')) {
+          assert.deepEqual(Object.keys(metric.dimensions).sort(), ['DBClusterIdentifier', 'Role'], id);
+        }
+      }
+      // No writer or no reader is what missing data means: those two alarms count it as breaching.
+      for (const id of ['DatabaseWriterUnavailableAlarm', 'DatabaseNoReaderAlarm']) {
+        assert.equal(properties(template, id).TreatMissingData, 'breaching', id);
+      }
+      const shown = dashboardWidgets(template, 'Dashboard')
+        .filter((widget) => widget.type === 'alarm')
+        .flatMap((widget) => widget.properties.alarms as string[]);
+      assert.deepEqual(shown.sort(), NOTIFYING.map((id) => `<<GetAtt:${id}.Arn>>`).sort());
+    }
+    assert.deepEqual(resourcesOfType(aurora, 'AWS::SNS::Subscription'), []);
+    assert.deepEqual(
+      resourcesOfType(auroraFlipped, 'AWS::SNS::Subscription').map(
+        ([, subscription]) => subscription.Properties,
+      ),
+      [{ TopicArn: ref('AlarmTopic'), Protocol: 'email', Endpoint: 'ops@example.com' }],
+    );
+  });
+});
+
 describe('databaseEngine: instances (the default)', () => {
   it('deploys no Aurora resource, and the failover controller with its trigger', () => {
+    // Act
     const rds = [...typesOf(instances)].filter((type) => type.startsWith('AWS::RDS::'));
+    // Assess
     assert.deepEqual(rds, []);
     assert.equal(resource(instances, 'DatabaseFailoverLambdaFunction').Type, 'AWS::Lambda::Function');
     assert.equal(resource(instances, 'DatabaseFailoverStateChangeRule').Type, 'AWS::Events::Rule');
     assert.equal(resource(instances, 'EfsSecurityGroup').Type, 'AWS::EC2::SecurityGroup');
     assert.equal(exportedValue(instances, 'WebLaunchTemplate', 'DB_READER_HOST'), '');
+    assert.equal(instances.Resources.DatabaseBootstrapLambdaFunction, undefined);
+    assert.equal(instances.Resources.DatabaseAppRole, undefined);
   });
 });

@@ -5,6 +5,7 @@
 // optional app authentication. `sls package` runs twice, offline: the defaults, and the options switched on.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { HEARTBEAT_TTL_ATTRIBUTE } from '../../../shared/lease-record';
 import { loadResourceSpec, validateTemplate } from '../../support/cloudformation/resource-spec';
 import { policyStatements } from '../../support/cloudformation/security-queries';
 import { packageTemplate } from '../../support/cloudformation/serverless-package';
@@ -87,6 +88,7 @@ function connectionBudget(template: Template) {
 
 describe('bounded public work', () => {
   it('reserves concurrency: the api function by stage parameter, the failover controller exactly one', () => {
+    // Act / Assess
     assert.equal(Number(properties(defaults, 'ApiLambdaFunction').ReservedConcurrentExecutions), 10);
     assert.equal(
       Number(properties(defaults, 'DatabaseFailoverLambdaFunction').ReservedConcurrentExecutions),
@@ -113,12 +115,14 @@ describe('bounded public work', () => {
   });
 
   it('writes max_connections explicitly: the database user data hands it to the first initialisation', () => {
+    // Act / Assess
     assert.equal(userDataExports(defaults, 'DatabaseLaunchTemplate').DB_MAX_CONNECTIONS, '120');
     const web = userDataExports(defaults, 'WebLaunchTemplate');
     assert.deepEqual([web.WEB_PROCESSES, web.DB_POOL_MAX], ['2', '10']);
   });
 
   it('puts a WAF rate-based rule on the ALB only when the stage asks for it', () => {
+    // Act / Assess
     assert.deepEqual(resourcesOfType(defaults, 'AWS::WAFv2::WebACL'), []);
     assert.deepEqual(resourcesOfType(defaults, 'AWS::WAFv2::WebACLAssociation'), []);
     const acl = properties(options, 'EdgeWebAcl');
@@ -139,9 +143,11 @@ describe('bounded public work', () => {
 
 describe('least privilege', () => {
   it('lets a database instance modify only its own attributes', () => {
+    // Act
     const statements = policyStatements(defaults).filter((s) =>
       s.actions.includes('ec2:ModifyInstanceAttribute'),
     );
+    // Assess
     assert.equal(statements.length, 1);
     assert.deepEqual(statements[0], {
       owner: 'DatabaseInstanceRole',
@@ -160,6 +166,7 @@ describe('least privilege', () => {
   });
 
   it('allows one IMDS hop everywhere: nothing on the instances runs in a container', () => {
+    // Act / Assess
     for (const template of [defaults, options]) {
       for (const [id] of resourcesOfType(template, 'AWS::EC2::LaunchTemplate')) {
         const metadata = launchTemplateData(template, id).MetadataOptions as Record<string, unknown>;
@@ -173,15 +180,24 @@ describe('least privilege', () => {
   });
 
   it('lets only the database instances publish the TLS CA, and the web tier and api function read it', () => {
+    // Act
     const onCa = policyStatements(defaults)
       .filter((s) => s.resources.some((r) => JSON.stringify(r) === JSON.stringify(CA_PARAMETER_ARN)))
       .map((s) => `${s.owner} ${s.effect} ${s.actions.join(',')}`)
       .sort();
+    // Assess
     assert.deepEqual(onCa, [
-      'ApiFunctionRole Allow ssm:GetParameter',
+      'DatabaseCaReadersPolicy Allow ssm:GetParameter',
       'DatabaseInstanceRole Allow ssm:PutParameter',
-      'WebInstanceRole Allow ssm:GetParameter',
     ]);
+    // The readers' policy is the web instances' and the api function's, and the web tier starts after it.
+    assert.deepEqual(properties(defaults, 'DatabaseCaReadersPolicy').Roles, [
+      ref('WebInstanceRole'),
+      ref('ApiFunctionRole'),
+    ]);
+    assert.ok(
+      [resource(defaults, 'WebAutoScalingGroup').DependsOn].flat().includes('DatabaseCaReadersPolicy'),
+    );
     assert.ok(
       !policyStatements(defaults).some((s) =>
         // Besides the CA parameter, only Session Manager's registration (ssm:UpdateInstanceInformation).
@@ -207,6 +223,7 @@ describe('least privilege', () => {
 
 describe('encryption', () => {
   it('encrypts the root volume of both launch templates, whatever the account default', () => {
+    // Act / Assess
     for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {
       const mappings = launchTemplateData(defaults, id).BlockDeviceMappings as Record<string, unknown>[];
       assert.deepEqual(
@@ -218,10 +235,12 @@ describe('encryption', () => {
   });
 
   it('lets only the database role mount the file system, and only over TLS', () => {
+    // Act
     const policy = properties(defaults, 'DatabaseFileSystem').FileSystemPolicy as {
       Statement: Record<string, unknown>[];
     };
     const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    // Assess
     assert.deepEqual(bySid.DenyWithoutTls, {
       Sid: 'DenyWithoutTls',
       Effect: 'Deny',
@@ -251,6 +270,7 @@ describe('encryption', () => {
 
 describe('nothing lost on sls remove', () => {
   it('retains the file system and the backup vault on delete and on replacement', () => {
+    // Act / Assess
     for (const id of ['DatabaseFileSystem', 'DatabaseBackupVault']) {
       const { DeletionPolicy, UpdateReplacePolicy } = resource(defaults, id);
       assert.deepEqual([DeletionPolicy, UpdateReplacePolicy], ['Retain', 'Retain'], id);
@@ -258,8 +278,10 @@ describe('nothing lost on sls remove', () => {
   });
 
   it('backs the file system up daily into the vault, kept for the stage retention', () => {
+    // Act
     const plan = (properties(options, 'DatabaseBackupPlan').BackupPlan as Record<string, unknown>)
       .BackupPlanRule as Record<string, unknown>[];
+    // Assess
     assert.equal(plan.length, 1);
     assert.deepEqual(plan[0]?.TargetBackupVault, ref('DatabaseBackupVault'));
     assert.equal(plan[0]?.ScheduleExpression, 'cron(0 3 * * ? *)');
@@ -276,8 +298,14 @@ describe('nothing lost on sls remove', () => {
   });
 
   it('keeps the lease table recoverable, and its item undeletable by anyone', () => {
+    // Act
     const table = properties(defaults, 'LeaseTable');
+    // Assess
     assert.deepEqual(table.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.deepEqual(table.TimeToLiveSpecification, {
+      AttributeName: HEARTBEAT_TTL_ATTRIBUTE,
+      Enabled: true,
+    });
     const statements = ((table.ResourcePolicy as Record<string, Record<string, unknown>>).PolicyDocument
       ?.Statement ?? []) as Record<string, unknown>[];
     assert.deepEqual(
@@ -296,18 +324,22 @@ describe('nothing lost on sls remove', () => {
 
 describe('optional app authentication', () => {
   it('is off by default: the api function and the web instances get empty settings', () => {
+    // Act
     const env = (
       properties(defaults, 'ApiLambdaFunction').Environment as { Variables: Record<string, unknown> }
     ).Variables;
+    // Assess
     assert.deepEqual([env.AUTH_ISSUER, env.AUTH_AUDIENCE], ['', '']);
     const web = userDataExports(defaults, 'WebLaunchTemplate');
     assert.deepEqual([web.AUTH_ISSUER, web.AUTH_AUDIENCE], ['', '']);
   });
 
   it('gives both the issuer and audience when the stage names them', () => {
+    // Act
     const env = (
       properties(options, 'ApiLambdaFunction').Environment as { Variables: Record<string, unknown> }
     ).Variables;
+    // Assess
     assert.deepEqual([env.AUTH_ISSUER, env.AUTH_AUDIENCE], [ISSUER, 'cloudy-api']);
     const web = userDataExports(options, 'WebLaunchTemplate');
     assert.deepEqual([web.AUTH_ISSUER, web.AUTH_AUDIENCE], [ISSUER, 'cloudy-api']);

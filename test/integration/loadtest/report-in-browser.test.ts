@@ -108,14 +108,17 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   it('runs its script without an error and loads nothing but the file itself', () => {
+    // Act / Assess
     assert.deepEqual(problems, []);
     assert.equal(requests.length, 1);
     assert.match(requests[0] ?? '', /^file:\/\/.*scale-up-local\.html$/);
   });
 
   it('draws requests per second as one line with a point per period', async () => {
+    // Act
     const chart = await readChart(page, 'chart-throughput');
 
+    // Assess
     assert.ok(chart.width > 500 && chart.height > 100, `chart is ${chart.width}×${chart.height}`);
     assert.equal(chart.lines.length, 1);
     assert.equal(chart.lines[0]?.points.length, data.times.length);
@@ -123,8 +126,10 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   it('draws p50, p95 and p99, the p99 line never below the p50 line', async () => {
+    // Act
     const chart = await readChart(page, 'chart-latency');
 
+    // Assess
     assert.deepEqual(
       chart.lines.map((line) => [line.name, line.points.length]),
       data.latencyMs.map((series) => [series.name, series.values.filter((v) => v !== null).length]),
@@ -137,9 +142,11 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   it('stacks a bar for each code in each period that had errors, inside the plot', async () => {
+    // Act
     const chart = await readChart(page, 'chart-errors');
     const expected = data.errorsByCode.reduce((sum, series) => sum + countOf(series.values), 0);
 
+    // Assess
     assert.ok(expected > 0, 'the sample has errors to draw');
     assert.equal(chart.bars.length, expected);
     for (const bar of chart.bars) {

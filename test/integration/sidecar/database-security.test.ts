@@ -10,16 +10,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createLogger } from '../../../ec2/lib/logger';
 import { dataDirectory } from '../../../ec2/sidecar/postgres/data-directory';
 import { acceptsConnections } from '../../../ec2/sidecar/postgres/readiness';
 import { runAsPostgresUser } from '../../../ec2/sidecar/postgres/run-as';
-import type { ConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import type { DatabaseConnection } from '../../../ec2/web/db/secret-to-connection';
-import { tlsVerificationFailure, verifyFullTls } from '../../../ec2/web/db/server-tls';
-import { startWebServer } from '../../../ec2/web/server';
+import { createLogger } from '../../../shared/logger';
+import { type ConnectionProvider, withVerifiedTls } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
+import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
+import { fileServerCa, tlsVerificationFailure, verifyFullTls } from '../../../web/db/server-tls';
+import { startWebServer } from '../../../web/server';
 import { freePort } from '../../support/local-postgres';
 import { makeTestCertificates, type TestCertificates } from '../../support/test-certificates';
 import { postJson } from '../../support/web-harness';
@@ -165,6 +165,26 @@ describe('the database as the sidecar initialises it', () => {
     assert.match(tlsVerificationFailure(error) ?? String(error), /not signed by the configured CA/);
   });
 
+  it('verifies the server against a CA bundle file (the aurora source): trusted when the bundle holds its CA', async () => {
+    // Prepare: bundles of several CAs, like the RDS global bundle (one per region), read as the app reads them
+    const withOurs = join(root, 'bundle-with-ours.pem');
+    const withoutOurs = join(root, 'bundle-without-ours.pem');
+    writeFileSync(withOurs, `${wrongCa}${certificates.caPem}`);
+    writeFileSync(withoutOurs, wrongCa);
+    const { ssl: _ssl, ...login } = appLogin();
+    const secret: ConnectionProvider<DatabaseConnection> = {
+      get: async () => login as DatabaseConnection,
+      invalidate: () => {},
+      isStale: () => false,
+    };
+    // Act
+    const trusted = await failureOf(await withVerifiedTls(secret, fileServerCa(withOurs)).get());
+    const untrusted = await failureOf(await withVerifiedTls(secret, fileServerCa(withoutOurs)).get());
+    // Assess
+    assert.equal(trusted, undefined);
+    assert.match(tlsVerificationFailure(untrusted) ?? String(untrusted), /not signed by the configured CA/);
+  });
+
   it('fails clearly when the certificate does not name the address the app expects', async () => {
     // Act: identity checked as if we had dialled the virtual IP (the packets still go to 127.0.0.1)
     const error = await failureOf(
@@ -204,6 +224,7 @@ describe('the database as the sidecar initialises it', () => {
     };
     const migrator = createDatabase({ provider, poolMax: 1 });
     const web = await startWebServer({
+      dbPoolMax: 10,
       provider,
       logger: createLogger('web-test', 'silent'),
       port: 0,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME } from '../../../ec2/lib/lease-record';
 import { dynamoDbLeaseStore, LeaseConflictError } from '../../../ec2/sidecar/lease/lease-store';
+import { LEASE_NAME } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 // The conditional writes against a DynamoDB-compatible server (dynalite on 127.0.0.1).
-const fresh = { seedToken: 1, fenceAllPending: false };
+const fresh = { seedToken: 1, fenceAllPending: false, takeovers: [] };
 describe('dynamoDbLeaseStore', () => {
   let server: LeaseStoreServer;
   let client: DynamoDBClient;
@@ -69,19 +69,20 @@ describe('dynamoDbLeaseStore', () => {
       LeaseConflictError,
     );
     await assert.rejects(
-      store.publishPrimary({ holderId: 'i-a', fencingToken: 1, primarySinceMs: 5 }),
+      store.publishPrimary({ holderId: 'i-a', fencingToken: 1, primarySinceMs: 5, takeovers: [] }),
       LeaseConflictError,
     );
     await assert.rejects(
       store.release({ holderId: 'i-a', fencingToken: 1, releasedAtMs: 5 }),
       LeaseConflictError,
     );
-    await store.publishPrimary({ holderId: 'i-b', fencingToken: 2, primarySinceMs: 11_000 });
+    await store.publishPrimary({ holderId: 'i-b', fencingToken: 2, primarySinceMs: 11_000, takeovers: [] });
     assert.deepEqual(await server.readLease(), {
       holderId: 'i-b',
       fencingToken: 2,
       expiresAtMs: 12_000,
       primarySinceMs: 11_000,
+      takeovers: [],
     });
   });
 
@@ -105,7 +106,7 @@ describe('dynamoDbLeaseStore', () => {
     // Assess
     assert.deepEqual(observed, {
       kind: 'present',
-      record: { holderId: 'i-a', fencingToken: 1, expiresAtMs: 0 },
+      record: { holderId: 'i-a', fencingToken: 1, expiresAtMs: 0, releasedAtMs: 4_000, takeovers: [] },
       releasedAtMs: 4_000,
     });
     await assert.rejects(
@@ -121,7 +122,7 @@ describe('dynamoDbLeaseStore', () => {
     assert.equal(next, 2);
     assert.deepEqual(await store.read(), {
       kind: 'present',
-      record: { holderId: 'i-b', fencingToken: 2, expiresAtMs: 9_000 },
+      record: { holderId: 'i-b', fencingToken: 2, expiresAtMs: 9_000, takeovers: [] },
     });
   });
 
@@ -147,6 +148,7 @@ describe('dynamoDbLeaseStore', () => {
       expiresAtMs: 5_000,
       seedToken: 8,
       fenceAllPending: true,
+      takeovers: [],
     });
     // Assess: a second standby that also saw it malformed loses; the mark stays until the holder clears it.
     assert.deepEqual(observed, { kind: 'malformed' });
@@ -158,17 +160,24 @@ describe('dynamoDbLeaseStore', () => {
         expiresAtMs: 5_000,
         seedToken: 8,
         fenceAllPending: true,
+        takeovers: [],
       }),
       LeaseConflictError,
     );
     assert.deepEqual(await store.read(), {
       kind: 'present',
-      record: { holderId: 'i-a', fencingToken: 8, expiresAtMs: 5_000, fenceAllPending: true },
+      record: {
+        holderId: 'i-a',
+        fencingToken: 8,
+        expiresAtMs: 5_000,
+        fenceAllPending: true,
+        takeovers: [],
+      },
     });
     await store.fenceAllDone({ holderId: 'i-a', fencingToken: 8 });
     assert.deepEqual(await store.read(), {
       kind: 'present',
-      record: { holderId: 'i-a', fencingToken: 8, expiresAtMs: 5_000 },
+      record: { holderId: 'i-a', fencingToken: 8, expiresAtMs: 5_000, takeovers: [] },
     });
     await assert.rejects(
       store.acquire({
@@ -177,6 +186,7 @@ describe('dynamoDbLeaseStore', () => {
         expiresAtMs: 5_000,
         seedToken: 9,
         fenceAllPending: true,
+        takeovers: [],
       }),
       LeaseConflictError,
     );

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
-import { authenticationFromConfig } from '../../../ec2/web/authentication-from-config';
-import { readWebConfig } from '../../../ec2/web/config';
+import { authenticationFromConfig } from '../../../web/authentication-from-config';
+import { readWebConfig } from '../../../web/config';
 import { startWebHarness, type WebHarness } from '../../support/web-harness';
 
 const AUDIENCE = 'cloudy-api';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ConnectionProvider } from '../../../ec2/web/db/connection-provider';
+import type { ConnectionProvider } from '../../../web/db/connection-provider';
 import { postJson, startWebHarness, type WebHarness } from '../../support/web-harness';
 
 async function statusWithin(url: string, wanted: number, attempts = 60): Promise<number> {
@@ -114,7 +114,9 @@ describe('a rotated database secret', () => {
   });
 
   it('is re-read after the server rejects the old password, without a restart', async () => {
+    // Act
     const first = await fetch(`${h.baseUrl}/users`);
+    // Assess
     assert.equal(first.status, 503);
     assert.doesNotMatch(await first.text(), /password|authentication/i);
 

@@ -25,13 +25,16 @@ describe('the api Lambda (the Express app through serverless-http, under /lambda
   });
 
   it('serves the sample ALB events: add a user, list users, check a prime', async () => {
+    // Prepare
     process.env.DATABASE_URL = pg.url;
     const { handler } = await import('../../../handlers/api');
 
+    // Act
     const added = (await handler(sampleEvent('api-post-user'), lambdaContext)) as AlbResult;
     const listed = (await handler(sampleEvent('api-get-users'), lambdaContext)) as AlbResult;
     const load = (await handler(sampleEvent('api-load'), lambdaContext)) as AlbResult;
 
+    // Assess
     assert.equal(added.statusCode, 201);
     assert.deepEqual(JSON.parse(added.body), { message: 'user lambda-user added successfully' });
     assert.equal(listed.statusCode, 200);
@@ -44,16 +47,20 @@ describe('the api Lambda (the Express app through serverless-http, under /lambda
   });
 
   it('links the next page under /lambda, where the function is reached', async () => {
+    // Prepare
     const { handler } = await import('../../../handlers/api');
     const firstPage = { ...sampleEvent('api-get-users'), queryStringParameters: { limit: '1' } };
 
+    // Act
     const page = (await handler(firstPage, lambdaContext)) as AlbResult;
 
+    // Assess
     const [user] = JSON.parse(page.body) as { id: number }[];
     assert.equal(page.headers?.link, `</lambda/users?limit=1&after=${user?.id}>; rel="next"`);
   });
 
   it('runs through the real CLI: sls invoke local -f api --path <sample ALB event>', async () => {
+    // Act
     const { stdout } = await run(
       'timeout',
       [
@@ -83,6 +90,7 @@ describe('the api Lambda (the Express app through serverless-http, under /lambda
       },
     );
     const result = JSON.parse(stdout.slice(stdout.indexOf('{'))) as AlbResult;
+    // Assess
     assert.equal(result.statusCode, 200);
     assert.ok(Array.isArray(JSON.parse(result.body)));
   });

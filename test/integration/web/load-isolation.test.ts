@@ -20,6 +20,7 @@ describe('/load under saturation', () => {
   });
 
   it('lowers the priority of the /load threads only, never of the threads that serve HTTP', async () => {
+    // Act / Assess
     assert.equal((await fetch(`${h.baseUrl}/load?number=7`)).status, 200);
 
     const before = niceOf(`/proc/${process.ppid}/stat`); // the test runner, which loads none of the app
@@ -33,10 +34,12 @@ describe('/load under saturation', () => {
   });
 
   it('answers 503 with Retry-After when the queue is full, instead of queueing without bound', async () => {
+    // Act
     const responses = await Promise.all(
       Array.from({ length: 4 }, () => fetch(`${h.baseUrl}/load?number=${SLOW_PRIME}`)),
     );
     const statuses = responses.map((r) => r.status).sort();
+    // Assess
     assert.deepEqual(statuses, [200, 200, 503, 503]);
     const refused = responses.find((r) => r.status === 503);
     assert.equal(refused?.headers.get('retry-after'), '1');
@@ -44,7 +47,9 @@ describe('/load under saturation', () => {
   });
 
   it('keeps /health and /users answering while every load thread is busy', async () => {
+    // Prepare
     const order: string[] = [];
+    // Act
     const load = Promise.all(
       [1, 2].map(() =>
         fetch(`${h.baseUrl}/load?number=${SLOW_PRIME}`).then(async (r) => {
@@ -60,6 +65,7 @@ describe('/load under saturation', () => {
     order.push(`users:${users.status}`);
     await load;
 
+    // Assess
     // The health check and the read came back before the CPU-bound work finished.
     assert.deepEqual(order.slice(0, 2), ['health:200', 'users:200']);
     assert.deepEqual(order.slice(2), ['load:200', 'load:200']);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
 import { startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 
 describe('migrateToLatest', () => {

@@ -1,7 +1,8 @@
 // Moving a stage's data from the instance tier to Aurora (docs/DEPLOY.md, "Moving from instances to aurora"):
-// the documented commands, run between two real servers. The source stands for the instance tier's PostgreSQL,
-// where the app's user is the superuser; the target for the Aurora cluster, where an administrator (the embedded
-// server's superuser here, the RDS-managed master user there) creates the app's own, unprivileged role first.
+// the documented commands, run between two real servers. The source stands for the instance tier's PostgreSQL as
+// the sidecar initialises it (the app's role owns its schema `cloudy` in the database `postgres`; the dump runs as
+// the superuser), the target for the Aurora cluster after the deploy: the bootstrap function made the app's role
+// as a non-superuser administrator (as the RDS master user is), and the app has migrated its empty schema.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,10 +11,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import { knexUsersRepository, type User } from '../../../ec2/web/users/users-repository';
+import { applicationBootstrap } from '../../../ec2/sidecar/postgres/access-model';
+import { ensureAppRole } from '../../../handlers/bootstrap/app-role';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
+import { knexUsersRepository, type User } from '../../../web/users/users-repository';
 import {
   type DistributionServer,
   distributionPostgres,
@@ -22,8 +25,16 @@ import {
 import { startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 
 const run = promisify(execFile);
-const APP_USER = 'cloudy';
-const APP_PASSWORD = 'the-secret-password';
+const APP = { user: 'cloudy', password: 'TheAppPassw0rd', database: 'postgres' };
+const ADMIN = { user: 'cloudyadmin', password: 'TheAdminPassw0rd' };
+
+/** `url` with another login. */
+function as(url: string, login: { user: string; password: string }): string {
+  const changed = new URL(url);
+  changed.username = login.user;
+  changed.password = login.password;
+  return changed.href;
+}
 
 /** The app's users through its own repository, as the app sees them. */
 async function withUsers<T>(
@@ -38,54 +49,68 @@ async function withUsers<T>(
   }
 }
 
-async function scalar(url: string, text: string): Promise<unknown> {
+const listAll = async (url: string) =>
+  withUsers(url, async (users) => JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[]);
+
+async function query(url: string, text: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query(text)).rows[0]?.value;
+    return (await client.query(text)).rows;
   } finally {
     await client.end();
   }
 }
 
-/** psql with the script on standard input (psql expands :'name' variables there, not in -c). */
-function psql(url: string, script: string, variables: Record<string, string>): Promise<unknown> {
-  const args = [
-    '--no-psqlrc',
-    '-v',
-    'ON_ERROR_STOP=1',
-    ...Object.entries(variables).flatMap(([k, v]) => ['-v', `${k}=${v}`]),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      join(distributionPostgres().bin, 'psql'),
-      [...args, '--dbname', url],
-      (error, stdout, stderr) =>
-        error ? reject(new Error(`psql failed: ${stderr}`, { cause: error })) : resolve(stdout),
-    );
-    child.stdin?.end(script);
-  });
+async function migrate(url: string): Promise<string[]> {
+  const db = createDatabase({ provider: urlConnectionProvider(url), poolMax: 1 });
+  try {
+    return await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 describe('moving the data from the instance tier to Aurora with pg_dump and pg_restore', () => {
   let source: DistributionServer;
   let target: TestPostgres;
   let work: string;
+  let dump: string;
+  let appOnSource: string;
+  let appOnTarget: string;
   let before_: User[];
 
   before(async () => {
-    source = await startDistributionServer(APP_USER, APP_PASSWORD);
     work = mkdtempSync(join(tmpdir(), 'cloudy-move-'));
-    // The instance tier as the app left it: migrated, with users.
-    const sourceDb = createDatabase({ provider: urlConnectionProvider(source.url), poolMax: 1 });
-    await migrateToLatest(sourceDb);
-    await sourceDb.destroy();
-    before_ = await withUsers(source.url, async (users) => {
+    dump = join(work, 'cloudy.dump');
+    // The instance tier as the sidecar initialises it and the app leaves it: migrated, with users.
+    source = await startDistributionServer('postgres', 'TheSuperuserPassw0rd');
+    for (const script of applicationBootstrap(APP, APP.password)) {
+      for (const statement of script.statements) await query(source.url, statement);
+    }
+    appOnSource = as(source.url, APP);
+    await migrate(appOnSource);
+    await withUsers(appOnSource, async (users) => {
       for (const name of ['ann', 'bob', 'carol'])
         await users.add({ username: name, email: `${name}@example.com` });
-      return JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[];
     });
+    before_ = await listAll(appOnSource);
+    // The cluster after the deploy: the bootstrap function's role, and the app's migrations on an empty schema.
     target = await startTestPostgres();
+    await query(
+      target.url,
+      `CREATE ROLE ${ADMIN.user} LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD '${ADMIN.password}'`,
+    );
+    await query(target.url, `GRANT CREATE ON DATABASE postgres TO ${ADMIN.user}`);
+    await ensureAppRole(async (database) => {
+      const client = new pg.Client({
+        connectionString: as(target.url.replace(/\/postgres$/, `/${database}`), ADMIN),
+      });
+      await client.connect();
+      return client;
+    }, APP);
+    appOnTarget = as(target.url, APP);
+    await migrate(appOnTarget);
   });
   after(async () => {
     await source?.destroy();
@@ -93,58 +118,74 @@ describe('moving the data from the instance tier to Aurora with pg_dump and pg_r
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('restores every user, the id sequence and the migration state under the app role, without privileges', async () => {
-    const { pgDump, pgRestore } = distributionPostgres();
-    const dump = join(work, 'cloudy.dump');
-    const appOnTarget = new URL(target.url);
-    appOnTarget.username = APP_USER;
-    appOnTarget.password = APP_PASSWORD;
-
-    // Act, step 1 (on the instance tier's primary): the public schema's tables, without owners or grants.
-    await run(pgDump, [
+  it("dumps the app's rows and id sequence only, as the superuser on the primary", async () => {
+    // Act (step 2 of the guide): the data of the app's schema, without knex's migration bookkeeping, which the
+    // app has already written on the cluster.
+    await run(distributionPostgres().pgDump, [
       '--format=custom',
-      '--no-owner',
-      '--no-privileges',
-      '--table=public.*',
+      '--data-only',
+      '--schema=cloudy',
+      '--exclude-table=cloudy.knex_migrations*',
       `--file=${dump}`,
       source.url,
     ]);
-    // Step 2 (as the cluster's administrator): the app's role, with the password of its secret.
-    await psql(
-      target.url,
-      "CREATE ROLE cloudy LOGIN PASSWORD :'password';\nGRANT CREATE ON SCHEMA public TO cloudy;\n",
-      { password: APP_PASSWORD },
+    const { stdout } = await run(distributionPostgres().pgRestore, ['--list', dump]);
+    // Assess
+    const entries = stdout.split('\n').filter((line) => /^\d+;/.test(line));
+    assert.deepEqual(
+      entries.map((line) => line.replace(/^\d+; \d+ \d+ /, '').replace(/ \S+$/, '')),
+      ['TABLE DATA cloudy users', 'SEQUENCE SET cloudy users_id_seq'],
     );
-    // Step 3 (as the app's role): everything in one transaction, stopping at the first error.
-    await run(pgRestore, [
+  });
+
+  it('refuses, whole, to restore over a user the new tier took before the restore: nothing half-written', async () => {
+    // Prepare: a write that reached the new tier between the deploy and the restore
+    await withUsers(appOnTarget, (users) => users.add({ username: 'zed', email: 'zed@example.com' }));
+    // Act (step 4, as the app's role, in one transaction)
+    const restore = run(distributionPostgres().pgRestore, [
+      '--data-only',
       '--no-owner',
       '--no-privileges',
       '--exit-on-error',
       '--single-transaction',
-      `--dbname=${appOnTarget.href}`,
+      `--dbname=${appOnTarget}`,
       dump,
     ]);
-
-    // Assess: the app on the target finds its schema up to date, its users, and goes on numbering after them.
-    const targetDb = createDatabase({ provider: urlConnectionProvider(appOnTarget.href), poolMax: 1 });
-    const applied = await migrateToLatest(targetDb);
-    await targetDb.destroy();
-    assert.deepEqual(applied, []);
-    const [after_, withDave] = await withUsers(appOnTarget.href, async (users) => {
-      const restored = JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[];
-      await users.add({ username: 'dave', email: 'dave@example.com' });
-      return [restored, JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[]] as const;
-    });
-    assert.deepEqual(after_, before_);
-    const added = withDave.find((user) => user.username === 'dave');
-    assert.ok(added && added.id > Math.max(...before_.map((user) => user.id)));
-    assert.equal(
-      await scalar(target.url, "select rolsuper as value from pg_roles where rolname = 'cloudy'"),
-      false,
+    // Assess
+    await assert.rejects(restore, /duplicate key value/);
+    assert.deepEqual(
+      (await listAll(appOnTarget)).map((user) => user.username),
+      ['zed'],
     );
-    assert.equal(
-      await scalar(target.url, "select tableowner as value from pg_tables where tablename = 'users'"),
-      'cloudy',
+    // The guide's remedy: those users were made after the dump, on an empty database.
+    await query(appOnTarget, 'DELETE FROM users');
+  });
+
+  it('restores every user and the id sequence under the app role; the app goes on numbering after them', async () => {
+    // Act (step 4)
+    await run(distributionPostgres().pgRestore, [
+      '--data-only',
+      '--no-owner',
+      '--no-privileges',
+      '--exit-on-error',
+      '--single-transaction',
+      `--dbname=${appOnTarget}`,
+      dump,
+    ]);
+    // Assess: its users, its schema up to date with the migrations recorded once, new ids after the old ones.
+    assert.deepEqual(await listAll(appOnTarget), before_);
+    assert.deepEqual(await migrate(appOnTarget), []);
+    const recorded = (url: string) => query(url, 'SELECT count(*)::int AS migrations FROM knex_migrations');
+    assert.deepEqual(await recorded(appOnTarget), await recorded(appOnSource));
+    const withDave = await withUsers(appOnTarget, async (users) => {
+      await users.add({ username: 'dave', email: 'dave@example.com' });
+      return JSON.parse((await users.list({ limit: 1000, after: 0 })).json) as User[];
+    });
+    const dave = withDave.find((user) => user.username === 'dave');
+    assert.ok(dave && dave.id > Math.max(...before_.map((user) => user.id)));
+    assert.deepEqual(
+      await query(target.url, "SELECT schemaname, tableowner FROM pg_tables WHERE tablename = 'users'"),
+      [{ schemaname: 'cloudy', tableowner: 'cloudy' }],
     );
   });
 });

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createLogger } from '../../../ec2/lib/logger';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import { type RunningWebServer, startWebServer } from '../../../ec2/web/server';
+import { createLogger } from '../../../shared/logger';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { migrateToLatest } from '../../../web/db/migrate';
+import { type RunningWebServer, startWebServer } from '../../../web/server';
 import { startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 import { type StreamingReplica, startStreamingReplica } from '../../support/streaming-replica';
 import { postJson } from '../../support/web-harness';
@@ -47,6 +47,7 @@ describe('a web server with a writer and a reader', () => {
     await migrator.destroy();
     replica = await startStreamingReplica(primary);
     web = await startWebServer({
+      dbPoolMax: 10,
       provider: urlConnectionProvider(primary.url),
       readerProvider: urlConnectionProvider(replica.url),
       logger: createLogger('web-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
@@ -65,8 +66,10 @@ describe('a web server with a writer and a reader', () => {
   });
 
   it('reports both on GET /ready', async () => {
+    // Act
     const res = await fetch(`${baseUrl}/ready`);
 
+    // Assess
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ready', writer: 'ready', reader: 'ready' });
   });

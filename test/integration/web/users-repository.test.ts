@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { urlConnectionProvider } from '../../../ec2/web/db/connection-provider';
-import { createDatabase } from '../../../ec2/web/db/database';
-import { DatabaseUnavailableError, DuplicateValueError } from '../../../ec2/web/db/database-errors';
-import { knexDatabaseHealth } from '../../../ec2/web/db/database-health';
-import { withPoolConnection } from '../../../ec2/web/db/knex-pool-connection';
-import { migrateToLatest } from '../../../ec2/web/db/migrate';
-import { type PreparedStatement, runPrepared } from '../../../ec2/web/db/prepared-statement';
-import { knexUsersRepository } from '../../../ec2/web/users/users-repository';
+import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { createDatabase } from '../../../web/db/database';
+import { DatabaseUnavailableError, DuplicateValueError } from '../../../web/db/database-errors';
+import { knexDatabaseHealth } from '../../../web/db/database-health';
+import { withPoolConnection } from '../../../web/db/knex-pool-connection';
+import { migrateToLatest } from '../../../web/db/migrate';
+import { type PreparedStatement, runPrepared } from '../../../web/db/prepared-statement';
+import { knexUsersRepository } from '../../../web/users/users-repository';
 import { freePort, startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 
 describe('the users repository and the database layer on a real PostgreSQL', () => {
@@ -128,13 +128,16 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
     });
 
     it('pages by id with limit and after, and says how many rows the page holds', async () => {
+      // Prepare
       const repository = knexUsersRepository(db);
       for (let i = 1; i <= 5; i += 1) await repository.add({ username: `p${i}`, email: `p${i}@example.com` });
 
+      // Act
       const first = await repository.list({ limit: 2, after: 0 });
       const last = await repository.list({ limit: 2, after: 4 });
       const beyond = await repository.list({ limit: 2, after: 5 });
 
+      // Assess
       assert.deepEqual(
         (JSON.parse(first.json) as { id: number }[]).map((u) => u.id),
         [1, 2],
@@ -148,12 +151,14 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
 
   describe('errors', () => {
     it('throws a duplicate value naming the column for a taken username or email', async () => {
+      // Prepare
       const repository = knexUsersRepository(db);
       await repository.add({ username: 'dora', email: 'dora@example.com' });
 
       const sameName = repository.add({ username: 'dora', email: 'other@example.com' });
       const sameEmail = repository.add({ username: 'dorothy', email: 'dora@example.com' });
 
+      // Act / Assess
       await assert.rejects(
         sameName,
         (error) => error instanceof DuplicateValueError && error.field === 'username',
@@ -187,10 +192,12 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
     });
 
     it('lets a programming error through as it is', async () => {
+      // Prepare
       const broken: PreparedStatement = {
         name: 'cloudy-test-broken',
         text: 'select * from no_such_table where id = $1',
       };
+      // Act / Assess
       await assert.rejects(
         runPrepared(db, broken, [1]),
         (error: { code?: string }) => error.code === '42P01',

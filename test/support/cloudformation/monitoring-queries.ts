@@ -8,9 +8,9 @@ import { emfFields, type RunMetrics } from '../../../handlers/failover/metrics';
 import { isRecord, properties, resourcesOfType, type Template } from './template';
 
 /** A dimension value, normalised: `Ref:X`, `GetAtt:X.Y`, a literal as `=text`, or `*` (any value). */
-export type DimensionValue = string;
+type DimensionValue = string;
 
-export interface MetricId {
+interface MetricId {
   namespace: string;
   name: string;
   dimensions: Record<string, DimensionValue>;
@@ -54,6 +54,42 @@ const ALL_GROUP_METRICS = [
   'GroupTerminatingInstances',
   'GroupTotalInstances',
 ];
+
+// Aurora's instance metrics (CloudWatch metrics for Amazon Aurora, AWS/RDS), the ones this project reads. Each
+// instance reports them under DBInstanceIdentifier, and CloudWatch aggregates them per cluster role (dimensions
+// DBClusterIdentifier + Role = WRITER or READER). The lag to each replica is reported by the replica, the largest
+// lag by the writer.
+const AURORA_INSTANCE_METRICS = ['CPUUtilization', 'DatabaseConnections', 'FreeableMemory'];
+const AURORA_ROLE_METRICS: Record<'WRITER' | 'READER', string[]> = {
+  WRITER: [...AURORA_INSTANCE_METRICS, 'AuroraReplicaLagMaximum'],
+  READER: [...AURORA_INSTANCE_METRICS, 'AuroraReplicaLag'],
+};
+
+/** The metrics of the template's Aurora clusters: a reader role exists only with a second instance. */
+function auroraMetrics(template: Template): MetricId[] {
+  const emitted: MetricId[] = [];
+  for (const [cluster] of resourcesOfType(template, 'AWS::RDS::DBCluster')) {
+    const members = resourcesOfType(template, 'AWS::RDS::DBInstance').filter(
+      ([, instance]) => normalise(instance.Properties?.DBClusterIdentifier) === `Ref:${cluster}`,
+    );
+    const roles = members.length > 1 ? (['WRITER', 'READER'] as const) : (['WRITER'] as const);
+    for (const role of roles) {
+      for (const name of AURORA_ROLE_METRICS[role]) {
+        emitted.push({
+          namespace: 'AWS/RDS',
+          name,
+          dimensions: { DBClusterIdentifier: `Ref:${cluster}`, Role: `=${role}` },
+        });
+      }
+    }
+    for (const [instance] of members) {
+      for (const name of AURORA_INSTANCE_METRICS) {
+        emitted.push({ namespace: 'AWS/RDS', name, dimensions: { DBInstanceIdentifier: `Ref:${instance}` } });
+      }
+    }
+  }
+  return emitted;
+}
 
 /** The `export NAME=value` of a launch template's user data prelude, as written. */
 function userDataExport(template: Template, launchTemplateId: string, name: string): string {
@@ -123,7 +159,16 @@ export function emittedMetrics(template: Template): MetricId[] {
     });
   }
 
-  // The failover controller's summary line, with the stage its function is told.
+  emitted.push(...auroraMetrics(template));
+  // With the instance tier: the failover controller and the database sidecars.
+  if (template.Resources.DatabaseFailoverLambdaFunction) emitted.push(...failoverMetrics(template));
+  if (template.Resources.DatabaseLaunchTemplate) emitted.push(...sidecarMetrics(template));
+  return emitted;
+}
+
+/** The failover controller's summary line, with the stage its function is told. */
+function failoverMetrics(template: Template): MetricId[] {
+  const emitted: MetricId[] = [];
   const failoverEnv = (
     properties(template, 'DatabaseFailoverLambdaFunction').Environment as Record<
       string,
@@ -150,7 +195,12 @@ export function emittedMetrics(template: Template): MetricId[] {
     }
   }
 
-  // The database sidecar's EMF lines, into the namespace the database user data names.
+  return emitted;
+}
+
+/** The database sidecar's EMF lines, into the namespace the database user data names. */
+function sidecarMetrics(template: Template): MetricId[] {
+  const emitted: MetricId[] = [];
   const databaseNamespace = userDataExport(template, 'DatabaseLaunchTemplate', 'METRICS_NAMESPACE');
   const line = leaseMetricsDocument({
     namespace: databaseNamespace,
@@ -187,7 +237,7 @@ export function isEmitted(read: MetricId, emitted: MetricId[]): boolean {
   });
 }
 
-export interface DashboardWidget {
+interface DashboardWidget {
   type: string;
   properties: Record<string, unknown>;
 }

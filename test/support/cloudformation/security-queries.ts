@@ -1,7 +1,7 @@
 import { isRecord, type Template } from './template';
 
 /** One rule admitting traffic into a security group, wherever in the template it is written. */
-export interface IngressRule {
+interface IngressRule {
   /** Logical id of the group the rule opens. */
   group: string;
   protocol: string;
@@ -51,7 +51,7 @@ export function admitsPort(rule: IngressRule, port: number): boolean {
   return rule.protocol === '-1' || (rule.fromPort <= port && port <= rule.toPort);
 }
 
-export interface PolicyStatement {
+interface PolicyStatement {
   /** Logical id of the role or policy holding the statement. */
   owner: string;
   effect: string;

@@ -20,7 +20,7 @@ const NOT_SERVICE = new Set([
   'docs',
 ]);
 
-export interface PackageRequest {
+interface PackageRequest {
   stage: string;
   /** Stage parameters given on the command line (`--param name=value`). */
   params?: Record<string, string>;

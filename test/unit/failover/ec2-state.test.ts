@@ -9,12 +9,14 @@ import {
 
 describe('toInstanceState', () => {
   it('keeps every state EC2 documents', () => {
+    // Act / Assess
     for (const state of ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated']) {
       assert.equal(toInstanceState(state), state);
     }
   });
 
   it('maps anything else, and nothing, to unknown', () => {
+    // Act / Assess
     for (const raw of ['hibernating', 'Running', '', undefined])
       assert.equal(toInstanceState(raw), 'unknown');
   });
@@ -22,6 +24,7 @@ describe('toInstanceState', () => {
 
 describe('toStatusCheck and toRouteState', () => {
   it('keep the documented values and map the rest to unknown', () => {
+    // Act / Assess
     assert.equal(toStatusCheck('insufficient-data'), 'insufficient-data');
     assert.equal(toStatusCheck('degraded'), 'unknown');
     assert.equal(toStatusCheck(undefined), 'unknown');
@@ -47,6 +50,7 @@ describe('instanceHealth', () => {
   ] as const;
   for (const [state, instanceStatus, systemStatus, expected] of rows) {
     it(`${state} with checks ${instanceStatus}/${systemStatus} is ${expected}`, () => {
+      // Act / Assess
       assert.equal(instanceHealth(state, instanceStatus, systemStatus), expected);
     });
   }

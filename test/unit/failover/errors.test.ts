@@ -45,7 +45,9 @@ describe('classifyAwsError', () => {
   ];
   for (const [name, error, expected] of rows) {
     it(`classifies ${name} as ${expected.name}, keeping the cause`, () => {
+      // Act
       const classified = classifyAwsError('DescribeInstances', error);
+      // Assess
       assert.ok(classified instanceof expected);
       assert.equal(classified.cause, error);
       assert.equal(classified.operation, 'DescribeInstances');
@@ -56,11 +58,14 @@ describe('classifyAwsError', () => {
 
 describe('callAws', () => {
   it('returns what the call returns', async () => {
+    // Act / Assess
     assert.equal(await callAws('GetItem', async () => 42), 42);
   });
 
   it('lets a deadline stop through unchanged', async () => {
+    // Prepare
     const stop = new DeadlineReachedError('ReplaceRoute');
+    // Act / Assess
     await assert.rejects(
       callAws('DescribeRouteTables', async () => {
         throw stop;

@@ -218,11 +218,14 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
   });
 
   it('route missing: sends CreateRoute to the longest-running healthy candidate', async () => {
+    // Prepare
     const { instances, statuses } = healthyPair();
     new Ec2World(instances, statuses, [ec2RouteTable('rtb-0111', undefined)]).install();
 
+    // Act
     await runFailover(harness().deps);
 
+    // Assess
     assert.deepEqual(
       ec2Mock.commandCalls(CreateRouteCommand).map((call) => call.args[0].input),
       [{ RouteTableId: 'rtb-0111', DestinationCidrBlock: '10.10.10.10/32', InstanceId: 'i-0aaa' }],
@@ -273,13 +276,16 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
   });
 
   it('asks for status checks in batches of 100 instance ids', async () => {
+    // Prepare
     const instances = Array.from({ length: 150 }, (_, n) =>
       ec2Instance(`i-${String(n).padStart(4, '0')}`, 'running', '2026-03-01T06:00:00Z'),
     );
     new Ec2World(instances, [], [ec2RouteTable('rtb-0111', vipRoute('i-0000'))]).install();
 
+    // Act
     await runFailover(harness().deps);
 
+    // Assess
     const batches = ec2Mock
       .commandCalls(DescribeInstanceStatusCommand)
       .map((c) => c.args[0].input.InstanceIds?.length);
@@ -288,14 +294,17 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
   });
 
   it('no healthy candidate: no route change, the metric says so', async () => {
+    // Prepare
     const { instances, statuses } = healthyPair();
     statuses[0] = ec2Status('i-0aaa', 'running', 'impaired', 'ok');
     statuses[1] = ec2Status('i-0bbb', 'running', 'initializing', 'initializing');
     new Ec2World(instances, statuses, [ec2RouteTable('rtb-0111', vipRoute('i-0aaa'))]).install();
     const h = harness();
 
+    // Act
     const report = await runFailover(h.deps);
 
+    // Assess
     assert.equal(report.result, 'held');
     assert.equal(mutations().length, 0);
     assert.equal(h.summaries()[0]?.NoHealthyCandidate, 1);
@@ -322,6 +331,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
   });
 
   it('throttled on one route table: the other is still changed', async () => {
+    // Prepare
     const { instances, statuses } = healthyPair();
     new Ec2World(instances, statuses, [
       ec2RouteTable('rtb-0111', undefined),
@@ -332,8 +342,10 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
       .rejects(ec2Error('RequestLimitExceeded', 503, 'Request limit exceeded.'));
     const h = harness();
 
+    // Act
     const report = await runFailover(h.deps);
 
+    // Assess
     assert.equal(report.result, 'transient-error');
     assert.deepEqual(
       report.actions.map((a) => [a.routeTableId, a.status]),
@@ -382,6 +394,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
   });
 
   it('AccessDenied on the lease read: a configuration error', async () => {
+    // Prepare
     const { instances, statuses } = healthyPair();
     new Ec2World(instances, statuses, [ec2RouteTable('rtb-0111', vipRoute('i-0aaa'))]).install();
     dynamoMock
@@ -389,17 +402,21 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
       .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
     const h = harness({}, readFailoverConfig({ STAGE, LEASE_TABLE: 'cloudy-prod-lease' }));
 
+    // Act / Assess
     await assert.rejects(runFailover(h.deps), AwsConfigurationError);
     assert.equal(mutations().length, 0);
   });
 
   it('near the deadline: starts no AWS call at all', async () => {
+    // Prepare
     const { instances, statuses } = healthyPair();
     new Ec2World(instances, statuses, [ec2RouteTable('rtb-0111', undefined)]).install();
     const h = harness({ deadline: lambdaDeadline(() => 3_000) });
 
+    // Act
     const report = await runFailover(h.deps);
 
+    // Assess
     assert.equal(report.result, 'deadline');
     assert.equal(ec2Mock.calls().length, 0);
   });

@@ -11,7 +11,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 
 export const STAGE = 'prod';
-export const VPC_ID = 'vpc-0a1b2c3d4e5f60718';
+const VPC_ID = 'vpc-0a1b2c3d4e5f60718';
 const stageTags: Tag[] = [
   { Key: 'Name', Value: 'cloudy-prod-database' },
   { Key: 'database', Value: 'true' },

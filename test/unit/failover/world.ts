@@ -1,5 +1,5 @@
 // Builders for observed worlds, shared by the failover unit tests.
-import type { LeaseRecord } from '../../../ec2/lib/lease-record';
+
 import { type FailoverConfig, readFailoverConfig } from '../../../handlers/failover/config';
 import type {
   Observation,
@@ -8,6 +8,7 @@ import type {
   ObservedRoute,
   ObservedRouteTable,
 } from '../../../handlers/failover/observation';
+import type { LeaseRecord } from '../../../shared/lease-record';
 
 export const STAGE = 'prod';
 export const NOW_MS = Date.parse('2026-01-01T12:00:00Z');

@@ -18,6 +18,7 @@ const withResource = (resource: Template['Resources'][string]): Template => ({
 
 describe('validateTemplate', () => {
   it('accepts a well-formed resource, with computed values anywhere', () => {
+    // Act
     const template = withResource({
       Type: 'AWS::EC2::LaunchTemplate',
       Properties: {
@@ -30,20 +31,24 @@ describe('validateTemplate', () => {
         },
       },
     });
+    // Assess
     assert.deepEqual(validateTemplate(template, spec), []);
   });
 
   it('rejects an unknown resource type', () => {
+    // Act / Assess
     assert.deepEqual(validateTemplate(withResource({ Type: 'AWS::EC2::LaunchTemplat' }), spec), [
       'Thing: unknown resource type AWS::EC2::LaunchTemplat',
     ]);
   });
 
   it('rejects an unknown property, at the top and nested', () => {
+    // Act
     const template = withResource({
       Type: 'AWS::EC2::LaunchTemplate',
       Properties: { Name: 'x', LaunchTemplateData: { MetadataOptions: { HttpToken: 'required' } } },
     });
+    // Assess
     assert.deepEqual(validateTemplate(template, spec), [
       'Thing.Name: unknown property',
       'Thing.LaunchTemplateData.MetadataOptions.HttpToken: unknown property',
@@ -51,14 +56,17 @@ describe('validateTemplate', () => {
   });
 
   it('rejects a missing required property', () => {
+    // Act
     const template = withResource({
       Type: 'AWS::AutoScaling::AutoScalingGroup',
       Properties: { MinSize: '1' },
     });
+    // Assess
     assert.deepEqual(validateTemplate(template, spec), ['Thing.MaxSize: required property missing']);
   });
 
   it('rejects a list where an object belongs and a scalar where a list belongs', () => {
+    // Act
     const template = withResource({
       Type: 'AWS::EC2::SecurityGroup',
       Properties: {
@@ -67,6 +75,7 @@ describe('validateTemplate', () => {
         Tags: [{ Key: 'a', Value: 'b' }],
       },
     });
+    // Assess
     assert.equal(validateTemplate(template, spec).length, 1);
     assert.match(validateTemplate(template, spec)[0] ?? '', /^Thing\.SecurityGroupIngress: expected a list/);
   });

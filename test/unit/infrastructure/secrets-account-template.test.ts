@@ -23,11 +23,14 @@ before(async () => {
 
 describe('secrets-account template', () => {
   it('fits the CloudFormation resource specification', () => {
+    // Act / Assess
     assert.deepEqual(validateTemplate(template, spec), []);
   });
 
   it('creates the secret under the name the app stage reads, with a generated password', () => {
+    // Act
     const secret = properties(template, 'DatabaseSecret');
+    // Assess
     assert.deepEqual(secret.Name, { 'Fn::Sub': '${Service}/${Stage}/database' });
     const generated = secret.GenerateSecretString as Record<string, unknown>;
     assert.equal(generated.GenerateStringKey, 'password');
@@ -35,8 +38,10 @@ describe('secrets-account template', () => {
     assert.deepEqual(generated.SecretStringTemplate, { 'Fn::Sub': '{"username":"${DatabaseUsername}"}' });
   });
 
-  it('lets only the three app roles of that stage and region assume the reader role (no prefix match)', () => {
+  it('lets only the app roles of that stage and region assume the reader role (no prefix match)', () => {
+    // Act
     const role = properties(template, 'SecretReaderRole');
+    // Assess
     assert.deepEqual(role.RoleName, { 'Fn::Sub': '${Service}-${Stage}-db-secret-reader' });
     const trust = role.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] };
     assert.deepEqual(trust.Statement, [
@@ -47,7 +52,8 @@ describe('secrets-account template', () => {
         Condition: {
           // A prefix such as role/cloudy-dev-* would also trust the roles of a stage named dev-x.
           ArnEquals: {
-            'aws:PrincipalArn': ['web', 'database', 'api'].map((tier) => ({
+            // database-bootstrap: Aurora's bootstrap function, which gives the app's role this password.
+            'aws:PrincipalArn': ['web', 'database', 'api', 'database-bootstrap'].map((tier) => ({
               'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AppAccountId}:role/\${Service}-\${Stage}-\${AppRegion}-${tier}`,
             })),
           },
@@ -57,6 +63,7 @@ describe('secrets-account template', () => {
   });
 
   it('lets the reader role read that one secret and nothing else', () => {
+    // Act / Assess
     assert.deepEqual(policyStatements(template), [
       {
         owner: 'SecretReaderRole',
@@ -68,6 +75,7 @@ describe('secrets-account template', () => {
   });
 
   it('outputs what the app stage is configured with', () => {
+    // Act / Assess
     assert.deepEqual(Object.keys(template.Outputs ?? {}).sort(), [
       'SecretArn',
       'SecretName',

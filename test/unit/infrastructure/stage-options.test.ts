@@ -15,6 +15,8 @@ interface StageOptions {
   alarmEmailSubscription: string;
   monitoring: string;
   alarmEmail: string;
+  bastionDatabaseSsh: string;
+  natDatabaseHttps: string;
 }
 type Resolver = ((input: {
   resolveVariable: (name: string) => Promise<unknown>;
@@ -37,11 +39,13 @@ const DEFAULTS = {
   dbSecretRegion: '',
   alarmEmail: '',
   databaseEngine: 'instances',
+  backupRetentionDays: '35',
 };
 const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-0000-0000-000000000000';
 
 describe('resources/options.cjs', () => {
   it('picks the default variants and leaves optional values to CloudFormation for the default stage', () => {
+    // Act / Assess
     assert.deepEqual(decideOptions(DEFAULTS, REGION), {
       nat: 'instance',
       ec2Endpoint: 'on',
@@ -52,12 +56,15 @@ describe('resources/options.cjs', () => {
       secretsAccountId: { Ref: 'AWS::AccountId' },
       dbSecretRegion: { Ref: 'AWS::Region' },
       alarmEmailSubscription: 'off',
-      monitoring: 'on',
+      monitoring: 'instances',
       alarmEmail: '',
+      bastionDatabaseSsh: 'off',
+      natDatabaseHttps: 'on',
     });
   });
 
   it('picks the other variant of every option, and passes set values through', () => {
+    // Act
     const options = decideOptions(
       {
         natType: 'gateway',
@@ -69,9 +76,11 @@ describe('resources/options.cjs', () => {
         dbSecretRegion: 'eu-central-1',
         alarmEmail: 'ops@example.com',
         databaseEngine: 'instances',
+        backupRetentionDays: 90, // AWS Backup keeps a recovery point as long as asked
       },
       REGION,
     );
+    // Assess
     assert.deepEqual(options, {
       nat: 'gateway',
       ec2Endpoint: 'off',
@@ -82,9 +91,33 @@ describe('resources/options.cjs', () => {
       secretsAccountId: '444455556666',
       dbSecretRegion: 'eu-central-1',
       alarmEmailSubscription: 'on',
-      monitoring: 'on',
+      monitoring: 'instances',
       alarmEmail: 'ops@example.com',
+      bastionDatabaseSsh: 'on',
+      natDatabaseHttps: 'off',
     });
+  });
+
+  it('leaves out every network piece of the instance tier with aurora, whatever the other options say', () => {
+    const withInstanceOptions = {
+      ...DEFAULTS,
+      ec2Endpoint: 'true',
+      adminCidr: '203.0.113.7/32',
+      natType: 'instance',
+      alarmEmail: 'ops@example.com',
+    };
+    const instances = decideOptions(withInstanceOptions, REGION);
+    const aurora = decideOptions({ ...withInstanceOptions, databaseEngine: 'aurora' }, REGION);
+    assert.deepEqual(
+      [instances.ec2Endpoint, instances.bastionDatabaseSsh, instances.natDatabaseHttps, instances.monitoring],
+      ['on', 'on', 'on', 'instances'],
+    );
+    assert.deepEqual(
+      [aurora.ec2Endpoint, aurora.bastionDatabaseSsh, aurora.natDatabaseHttps, aurora.monitoring],
+      ['off', 'off', 'off', 'aurora'],
+    );
+    // The bastion itself and the alarm subscription stay: they serve the web tier and the aurora alarms.
+    assert.deepEqual([aurora.bastion, aurora.alarmEmailSubscription], ['on', 'on']);
   });
 
   const rejected: [string, Record<string, unknown>, RegExp][] = [
@@ -111,35 +144,44 @@ describe('resources/options.cjs', () => {
     ['a region that is not one', { dbSecretRegion: 'Frankfurt' }, /dbSecretRegion is "Frankfurt"/],
     ['an alarm address that is not one', { alarmEmail: 'ops at example' }, /alarmEmail is "ops at example"/],
     [
+      'a backup retention that is no number of days',
+      { backupRetentionDays: '0' },
+      /backupRetentionDays is "0"/,
+    ],
+    [
+      'a backup retention longer than Aurora keeps backups, with aurora',
+      { databaseEngine: 'aurora', backupRetentionDays: 36 },
+      /backupRetentionDays is "36": expected at most 35 with databaseEngine "aurora"/,
+    ],
+    [
       'a database engine that is neither',
       { databaseEngine: 'rds' },
       /databaseEngine is "rds": expected "instances" or "aurora"/,
     ],
-    [
-      'an alarm address with the aurora engine, which has no alarms yet',
-      { databaseEngine: 'aurora', alarmEmail: 'ops@example.com' },
-      /alarmEmail is "ops@example.com": expected empty with databaseEngine "aurora"/,
-    ],
   ];
   for (const [what, change, message] of rejected) {
     it(`stops the package with a message naming the parameter for ${what}`, () => {
+      // Act / Assess
       assert.throws(() => decideOptions({ ...DEFAULTS, ...change }, REGION), message);
     });
   }
 
   it("reads each parameter and the region through osls's variable resolver", async () => {
+    // Prepare
     const asked: string[] = [];
     const values: Record<string, unknown> = {
       ...Object.fromEntries(Object.entries(DEFAULTS).map(([name, value]) => [`param:${name}`, value])),
       'param:natType': 'gateway',
       'self:provider.region': REGION,
     };
+    // Act
     const options = await resolveStageOptions({
       resolveVariable: async (name) => {
         asked.push(name);
         return values[name];
       },
     });
+    // Assess
     assert.equal(options.nat, 'gateway');
     assert.deepEqual(asked.sort(), Object.keys(values).sort());
   });

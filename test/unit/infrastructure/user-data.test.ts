@@ -9,12 +9,15 @@ const { withoutComments } = createRequire(import.meta.url)('../../../resources/u
 
 describe('withoutComments', () => {
   it('drops comment and blank lines but keeps the interpreter line and trailing comments of commands', () => {
+    // Prepare
     const script = '#!/bin/bash\n# why\nset -euo pipefail\n\n  # indented why\necho hi # stays\n';
 
+    // Act / Assess
     assert.equal(withoutComments(script), '#!/bin/bash\nset -euo pipefail\necho hi # stays\n');
   });
 
   it('keeps every line of a here-document, which is the content of a file', () => {
+    // Act
     const script = [
       '#!/bin/bash',
       "cat >/etc/unit <<'UNIT'",
@@ -28,6 +31,7 @@ describe('withoutComments', () => {
       '',
     ].join('\n');
 
+    // Assess
     assert.equal(
       withoutComments(script),
       [

@@ -28,11 +28,14 @@ describe('parseEnsureChecks', () => {
   });
 
   it('finds no checks when artillery printed none (a scenario without ensure, or a crash)', () => {
+    // Act / Assess
     assert.deepEqual(parseEnsureChecks('All VUs finished. Total time: 6 seconds\nok: not a check\n'), []);
   });
 
   it('ignores lines before the Checks: block that look like verdicts', () => {
+    // Prepare
     const output = 'fail: something a scenario logged\nChecks:\nok: maxErrorRate < 0\n';
+    // Act / Assess
     assert.deepEqual(parseEnsureChecks(output), [
       { passed: true, check: 'maxErrorRate < 0', optional: false },
     ]);

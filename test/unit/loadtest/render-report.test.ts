@@ -41,8 +41,10 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
 
 describe('renderReportHtml', () => {
   it('shows the verdict, the target, the totals and every check', () => {
+    // Act
     const html = renderReportHtml(data());
 
+    // Assess
     assert.match(html, /<span class="verdict passed">thresholds held<\/span>/);
     assert.match(html, /target <code>http:\/\/127\.0\.0\.1:8080<\/code>/);
     assert.match(html, /duration 1 min 15 s/);
@@ -52,24 +54,31 @@ describe('renderReportHtml', () => {
   });
 
   it('marks a breached run as failed', () => {
+    // Prepare
     const run = { ...data().run, exitCode: 1 } as ReportData['run'];
+    // Act / Assess
     assert.match(renderReportHtml(data({ run })), /<span class="verdict failed">thresholds breached<\/span>/);
   });
 
   it('references nothing outside the file and forbids fetching anything', () => {
+    // Act
     const html = renderReportHtml(data());
 
+    // Assess
     assert.doesNotMatch(html, /\b(src|href)=/);
     assert.doesNotMatch(html, /https?:\/\/(?!127\.0\.0\.1:8080|www\.w3\.org\/2000\/svg)/);
     assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
   });
 
   it('cannot be broken out of by a hostile name in the data', () => {
+    // Prepare
     const hostile = '</script><img src=x onerror=alert(1)>';
+    // Act
     const html = renderReportHtml(
       data({ errorsByCode: [{ name: hostile, values: [1, 0] }], title: hostile }),
     );
 
+    // Assess
     assert.equal(html.split('</script>').length - 1, 2, 'only the two real script elements close');
     assert.doesNotMatch(html, /<img/);
   });
@@ -77,6 +86,7 @@ describe('renderReportHtml', () => {
 
 describe('escapeHtml', () => {
   it('escapes the five characters that matter in text and attributes', () => {
+    // Act / Assess
     assert.equal(
       escapeHtml(`<a href="x">'&'</a>`),
       '&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;',

@@ -64,6 +64,7 @@ describe('access model', () => {
   });
 
   it('refuses names that are not plain identifiers and passwords SCRAM would normalise', () => {
+    // Act / Assess
     assert.throws(
       () => applicationBootstrap({ user: 'Cloudy"; --', database: 'cloudy' }, 'pw'),
       /identifier/,

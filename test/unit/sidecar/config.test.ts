@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError, readSidecarConfig } from '../../../ec2/sidecar/config';
+import { readSidecarConfig } from '../../../ec2/sidecar/config';
+import { ConfigurationError } from '../../../shared/configuration';
 
 const aws = {
   HOLDER_ID: 'i-0123456789abcdef0',
@@ -27,9 +28,15 @@ describe('readSidecarConfig', () => {
       selfFenceMarginMs: 3_000,
       clockSkewMs: 500,
     });
-    assert.deepEqual(config.routeTableIds, ['rtb-1', 'rtb-2']);
+    assert.deepEqual(config.mode, {
+      kind: 'aws',
+      region: 'eu-west-1',
+      stage: 'dev',
+      routeTableIds: ['rtb-1', 'rtb-2'],
+      virtualIp: '10.10.10.10',
+      skipOsShutdown: true,
+    });
     assert.equal(config.LEASE_NAME, 'database-primary');
-    assert.equal(config.VIRTUAL_IP, '10.10.10.10');
   });
 
   it('names every missing key', () => {
@@ -45,6 +52,7 @@ describe('readSidecarConfig', () => {
   });
 
   it('requires the region and route tables on AWS, the registry and route file locally', () => {
+    // Act / Assess
     assert.throws(() => readSidecarConfig({ ...aws, ROUTE_TABLE_IDS: ' , ' }), /ROUTE_TABLE_IDS/);
     assert.throws(
       () => readSidecarConfig({ ...aws, SIDECAR_MODE: 'local' }),
@@ -52,7 +60,32 @@ describe('readSidecarConfig', () => {
     );
   });
 
+  it('locally: the registry and the route file stand in for EC2, the superuser for the application role', () => {
+    // Prepare
+    const local = {
+      SIDECAR_MODE: 'local',
+      HOLDER_ID: 'sidecar-0',
+      LEASE_TABLE: 'lease',
+      PGDATA: '/tmp/pgdata',
+      DB_PASSWORD_FILE: '/tmp/password',
+      FENCE_REGISTRY_DIR: '/tmp/registry',
+      ROUTE_FILE: '/tmp/route.json',
+    };
+
+    // Act
+    const config = readSidecarConfig(local);
+
+    // Assess
+    assert.deepEqual(config.mode, {
+      kind: 'local',
+      registryDir: '/tmp/registry',
+      routeFile: '/tmp/route.json',
+    });
+    assert.equal(config.access.kind, 'superuser-password');
+  });
+
   it('refuses timings under which a lost renewal would already force a self-fence', () => {
+    // Act / Assess
     assert.throws(
       () => readSidecarConfig({ ...aws, LEASE_TTL_MS: '10000', LEASE_RENEW_INTERVAL_MS: '4000' }),
       /LEASE_RENEW_INTERVAL_MS/,
@@ -61,6 +94,7 @@ describe('readSidecarConfig', () => {
   });
 
   it('accepts a PostgreSQL wrapper only in local mode', () => {
+    // Act / Assess
     assert.throws(
       () => readSidecarConfig({ ...aws, POSTGRES_WRAPPER: 'unshare --pid --fork --' }),
       /POSTGRES_WRAPPER/,
@@ -81,7 +115,9 @@ describe('readSidecarConfig', () => {
   });
 
   it('refuses to run on AWS without an application role or its TLS files, or with the superuser as the app', () => {
+    // Prepare
     const { DB_APP_USER: _user, ...withoutAppUser } = aws;
+    // Act / Assess
     assert.throws(() => readSidecarConfig(withoutAppUser), /DB_APP_USER: required when SIDECAR_MODE=aws/);
     const { PG_SSL_KEY_FILE: _key, ...withoutKey } = aws;
     assert.throws(() => readSidecarConfig(withoutKey), /PG_SSL_KEY_FILE: required/);

@@ -7,9 +7,9 @@ import {
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLogger } from '../../../ec2/lib/logger';
 import { ec2Fencer } from '../../../ec2/sidecar/fence/ec2-fencer';
 import { FenceError } from '../../../ec2/sidecar/fence/fencer';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock } from './fake-clock';
 
 const ec2Mock = mockClient(EC2Client);
@@ -201,6 +201,7 @@ describe('ec2Fencer', () => {
   });
 
   it('refuses to fence its own instance', async () => {
+    // Act / Assess
     await assert.rejects(fencer().fence('i-self'), FenceError);
     assert.equal(ec2Mock.calls().length, 0);
   });

@@ -9,9 +9,9 @@ import {
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLogger } from '../../../ec2/lib/logger';
 import { ec2Promoter } from '../../../ec2/sidecar/promote/ec2-promoter';
 import { PromoteError } from '../../../ec2/sidecar/promote/promoter';
+import { createLogger } from '../../../shared/logger';
 
 const ec2Mock = mockClient(EC2Client);
 const VIP = '10.10.10.10/32';

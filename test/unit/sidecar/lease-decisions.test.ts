@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   decideHolder,
   decideStandby,
+  handoverTarget,
   type LeaseObservation,
   leaseStamp,
   type StandbyDecision,
@@ -14,7 +15,7 @@ const timing = { ttlMs: 10_000, clockSkewMs: 500 };
 const held = (
   holderId: string,
   expiresAtMs: number,
-  extra: { releasedAtMs?: number; fenceAllPending?: boolean } = {},
+  extra: { releasedAtMs?: number; fenceAllPending?: boolean; handedOverTo?: string } = {},
 ): LeaseObservation => ({
   kind: 'present',
   record: {
@@ -22,6 +23,7 @@ const held = (
     fencingToken: 7,
     expiresAtMs,
     ...(extra.fenceAllPending ? { fenceAllPending: true } : {}),
+    ...(extra.handedOverTo ? { handedOverTo: extra.handedOverTo } : {}),
   },
   ...(extra.releasedAtMs === undefined ? {} : { releasedAtMs: extra.releasedAtMs }),
 });
@@ -89,6 +91,38 @@ describe('decideStandby', () => {
       expected: { kind: 'take', reason: 'released', replaces: version(0), fence: { kind: 'none' } },
     },
     {
+      name: 'handed over to this instance (a switchover): take it without fencing',
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-self' }),
+      expected: { kind: 'take', reason: 'handover', replaces: version(0), fence: { kind: 'none' } },
+    },
+    {
+      name: 'handed over to another standby: wait for it, up to TTL + margin',
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-other' }),
+      unchangedForMs: 10_500,
+      expected: { kind: 'wait', reason: 'handed-over-to-peer' },
+    },
+    {
+      name: 'handed over to another standby that did not take it in TTL + margin: take it as released',
+      observation: held('i-peer', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-other' }),
+      unchangedForMs: 10_501,
+      expected: { kind: 'take', reason: 'released', replaces: version(0), fence: { kind: 'none' } },
+    },
+    {
+      name: 'handed over by an earlier run of this instance to a peer: wait for the peer, not taken back',
+      observation: held('i-self', 0, { releasedAtMs: NOW - 10, handedOverTo: 'i-other' }),
+      unchangedForMs: 0,
+      expected: { kind: 'wait', reason: 'handed-over-to-peer' },
+    },
+    {
+      name: 'handed over to this instance by a holder that had not yet fenced everyone: fence everyone',
+      observation: held('i-peer', 0, {
+        releasedAtMs: NOW - 10,
+        handedOverTo: 'i-self',
+        fenceAllPending: true,
+      }),
+      expected: { kind: 'take', reason: 'handover', replaces: version(0), fence: { kind: 'all-others' } },
+    },
+    {
       name: 'held by an earlier run of this instance, still valid: taken back at once (its precedence)',
       observation: held('i-self', NOW + 5_000),
       expected: {
@@ -130,9 +164,60 @@ describe('decideStandby', () => {
   }
 });
 
+describe('handoverTarget', () => {
+  // The lease as the renewal wrote it: the holder's wall clock + TTL.
+  const LEASE_EXPIRES = NOW + 10_000;
+  const request = (to: string, expiresAtMs: number) => ({
+    expiresAtMs: LEASE_EXPIRES,
+    handover: { to, requestedAtMs: NOW - 1_000, expiresAtMs },
+  });
+  const table: {
+    name: string;
+    record: Parameters<typeof handoverTarget>[0];
+    expected: string | undefined;
+  }[] = [
+    { name: 'no request: none', record: { expiresAtMs: LEASE_EXPIRES }, expected: undefined },
+    { name: 'no record (a fake or an empty answer): none', record: undefined, expected: undefined },
+    {
+      name: "a request past the lease's expiry, naming a standby: that standby",
+      record: request('i-b', LEASE_EXPIRES + 1),
+      expected: 'i-b',
+    },
+    {
+      name: 'a request naming the holder itself: none',
+      record: request('i-self', LEASE_EXPIRES + 30_000),
+      expected: undefined,
+    },
+    {
+      name: "a request the lease's expiry has reached (stale): none",
+      record: request('i-b', LEASE_EXPIRES),
+      expected: undefined,
+    },
+    {
+      // The requester's clock 60 s behind the holder's: its own "now" plays no part, only the lease it read.
+      name: "a request stamped from the lease it read, whatever the requester's clock: that standby",
+      record: {
+        expiresAtMs: LEASE_EXPIRES,
+        handover: { to: 'i-b', requestedAtMs: NOW - 60_000, expiresAtMs: LEASE_EXPIRES - 2_000 + 30_000 },
+      },
+      expected: 'i-b',
+    },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      // Act
+      const to = handoverTarget(row.record, 'i-self');
+      // Assess
+      assert.equal(to, row.expected);
+    });
+  }
+});
+
 describe('versionKey', () => {
   it('changes with every renewal, release and mark, and with nothing else', () => {
+    // Act
     const base = held('i-peer', NOW);
+    // Assess
     assert.equal(versionKey(base), versionKey(held('i-peer', NOW)));
     for (const other of [
       held('i-peer', NOW + 1),
@@ -164,23 +249,27 @@ describe('leaseStamp', () => {
   });
 
   it('always writes a new version, even when the wall clock stepped back', () => {
+    // Act
     const stamp = leaseStamp(
       { wallMs: NOW - 60_000, monoMs: 0 },
       { ttlMs: 10_000, selfFenceMarginMs: 3_000 },
       NOW,
     );
+    // Assess
     assert.equal(stamp.expiresAtMs, NOW + 1);
   });
 });
 
 describe('decideHolder', () => {
   it('renews before the deadline', () => {
+    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 6_999, selfFenceAtMonoMs: 7_000, leaseTaken: false }), {
       kind: 'renew',
     });
   });
 
   it('self-fences at the deadline, e.g. on waking from a pause, before trying to renew', () => {
+    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 7_000, selfFenceAtMonoMs: 7_000, leaseTaken: false }), {
       kind: 'self-fence',
       reason: 'deadline-passed',
@@ -188,6 +277,7 @@ describe('decideHolder', () => {
   });
 
   it('self-fences at once when the store says the lease is someone else’s', () => {
+    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 0, selfFenceAtMonoMs: 7_000, leaseTaken: true }), {
       kind: 'self-fence',
       reason: 'lease-taken',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../../ec2/lib/logger';
 import { keepLease, type LossReason } from '../../../ec2/sidecar/lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock, settle } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };
@@ -24,6 +24,7 @@ function fakeStore(behaviour: () => RenewBehaviour) {
       if (now === 'conflict') throw new LeaseConflictError('taken');
       if (now === 'unavailable') throw new LeaseStoreError('timeout');
       if (now === 'hang') await new Promise(() => {});
+      return undefined;
     },
   };
   return { store, renewals };
@@ -48,6 +49,79 @@ function start(clock: FakeClock, store: LeaseStore) {
 }
 
 describe('keepLease', () => {
+  it('publishes each probe answer with the renewal, and passes a handover request on once', async () => {
+    // Prepare: every renewal's answer carries a request to hand over to i-next; the second probe fails.
+    const clock = new FakeClock();
+    const published: (boolean | undefined)[] = [];
+    let probes = 0;
+    const store: LeaseStore = {
+      ...fakeStore(() => 'ok').store,
+      renew: async ({ postgresAnswering, expiresAtMs }) => {
+        published.push(postgresAnswering);
+        return {
+          holderId: 'i-self',
+          fencingToken: 3,
+          expiresAtMs,
+          handover: { to: 'i-next', requestedAtMs: clock.wallMs(), expiresAtMs: clock.wallMs() + 30_000 },
+        };
+      },
+    };
+    const { keeper, lost } = start(clock, store);
+    const requests: string[] = [];
+    void keeper.handoverRequested.then((to) => requests.push(to));
+    // Act: the renewals at 2 s and 4 s had no probe running (one starts with each interval); 6 s and 8 s did.
+    await clock.advance(2_000);
+    keeper.watchHealth({ probe: async () => ++probes !== 2, failuresAllowed: 2 });
+    await clock.advance(6_000);
+    // Assess: renewing goes on (the holder itself stops PostgreSQL and releases).
+    assert.deepEqual(published, [undefined, undefined, true, false]);
+    assert.deepEqual(requests, ['i-next']);
+    assert.equal(keeper.isValid(), true);
+    assert.equal(lost(), undefined);
+    keeper.stop();
+  });
+
+  it('once a planned stop begins, renews without probing and publishes when writes stopped', async () => {
+    // Prepare: the server refuses every probe from the moment its shutdown begins (at 4 s).
+    const clock = new FakeClock();
+    const published: Parameters<LeaseStore['renew']>[0][] = [];
+    const store: LeaseStore = {
+      ...fakeStore(() => 'ok').store,
+      renew: async (input) => {
+        published.push(input);
+        return undefined;
+      },
+    };
+    const { keeper, lost } = start(clock, store);
+    let stopping = false;
+    let probes = 0;
+    keeper.watchHealth({
+      probe: async () => {
+        probes += 1;
+        return !stopping;
+      },
+      failuresAllowed: 1,
+    });
+    let unhealthy = false;
+    void keeper.unhealthy.then(() => {
+      unhealthy = true;
+    });
+    await clock.advance(4_000);
+    // Act: 30 s of shutdown, three TTLs.
+    stopping = true;
+    keeper.beginPlannedStop(1_234);
+    await clock.advance(30_000);
+    // Assess
+    assert.equal(keeper.isValid(), true);
+    assert.equal(lost(), undefined);
+    assert.equal(unhealthy, false);
+    assert.equal(probes, 2, 'only the probes started before the stop (at 2 s and 4 s)');
+    const during = published.slice(2);
+    assert.equal(during.length, 15);
+    assert.ok(during.every((r) => r.writesStoppedAtMs === 1_234 && r.postgresAnswering === undefined));
+    keeper.stop();
+  });
+
   it('stays valid for as long as renewals succeed', async () => {
     // Prepare
     const clock = new FakeClock();
@@ -110,8 +184,8 @@ describe('keepLease', () => {
     const store: LeaseStore = {
       ...fakeStore(() => 'ok').store,
       renew: () =>
-        new Promise<void>((resolve) => {
-          release = resolve;
+        new Promise<undefined>((resolve) => {
+          release = () => resolve(undefined);
         }),
     };
     const { lost } = start(clock, store);

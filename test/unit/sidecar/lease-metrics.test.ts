@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../../ec2/lib/logger';
 import type { Fencer } from '../../../ec2/sidecar/fence/fencer';
 import { keepLease } from '../../../ec2/sidecar/lease/lease-keeper';
 import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
 import { leaseMetrics, measuredFencer, measuredLeaseStore } from '../../../ec2/sidecar/metrics/lease-metrics';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };
@@ -67,6 +67,7 @@ function fakeStore(clock: FakeClock, renew: () => 'ok' | 'unavailable' | 'confli
       const outcome = renew();
       if (outcome === 'unavailable') throw new LeaseStoreError('timeout');
       if (outcome === 'conflict') throw new LeaseConflictError('taken');
+      return undefined;
     },
   };
   return store;
@@ -161,6 +162,7 @@ describe('lease metrics', () => {
       expiresAtMs: 1,
       seedToken: 1,
       fenceAllPending: false,
+      takeovers: [],
     }); // first start or a released lease
     await fencer.fence('i-peer');
     await store.acquire({
@@ -169,11 +171,19 @@ describe('lease metrics', () => {
       expiresAtMs: 1,
       seedToken: 1,
       fenceAllPending: false,
+      takeovers: [],
     }); // a failover
     await fencer.fence('i-peer');
     raceLost = true;
     await assert.rejects(
-      store.acquire({ replaces, holderId: 'i-self', expiresAtMs: 1, seedToken: 1, fenceAllPending: false }),
+      store.acquire({
+        replaces,
+        holderId: 'i-self',
+        expiresAtMs: 1,
+        seedToken: 1,
+        fenceAllPending: false,
+        takeovers: [],
+      }),
       LeaseConflictError,
     );
     raceLost = false;
@@ -183,12 +193,40 @@ describe('lease metrics', () => {
       expiresAtMs: 1,
       seedToken: 1,
       fenceAllPending: false,
+      takeovers: [],
     }); // judged on its own
     // Assess
     assert.deepEqual(lines.map(values), [
       { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },
       { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
       { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },
+    ]);
+  });
+  it("counts a take that fences every other instance (the item deleted or corrupt) as a fenced takeover, not the stage's first", async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const { metrics, lines } = collect(clock);
+    const store = measuredLeaseStore(
+      fakeStore(clock, () => 'ok'),
+      metrics,
+      clock,
+    );
+    const take = { holderId: 'i-self', expiresAtMs: 1, fenceAllPending: true, takeovers: [] };
+    // Act
+    await store.acquire({ ...take, replaces: { kind: 'absent' }, seedToken: 1 }); // the stage's first start
+    await store.acquire({ ...take, replaces: { kind: 'absent' }, seedToken: 8 }); // item deleted after token 7
+    await store.acquire({ ...take, replaces: { kind: 'malformed' }, seedToken: 1 }); // item corrupt
+    await store.acquire({
+      ...take,
+      replaces: { kind: 'version', fencingToken: 8, expiresAtMs: 1 },
+      seedToken: 1,
+    }); // its holder died before fencing them all
+    // Assess
+    assert.deepEqual(lines.map(values), [
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 0 },
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
+      { LeaseHeld: 1, Takeovers: 1, FencedTakeovers: 1 },
     ]);
   });
 });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLogger } from '../../../ec2/lib/logger';
 import { FenceError } from '../../../ec2/sidecar/fence/fencer';
 import type { LeaseObservation } from '../../../ec2/sidecar/lease/lease-decisions';
 import { LeaseConflictError, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
@@ -11,6 +10,7 @@ import type { PostgresExit, PostgresServer } from '../../../ec2/sidecar/postgres
 import { ec2Promoter } from '../../../ec2/sidecar/promote/ec2-promoter';
 import type { Promoter } from '../../../ec2/sidecar/promote/promoter';
 import { runSidecar, type SidecarOutcome } from '../../../ec2/sidecar/sidecar';
+import { createLogger } from '../../../shared/logger';
 import { FakeClock, settle } from './fake-clock';
 
 const timing = { ttlMs: 10_000, renewIntervalMs: 2_000, selfFenceMarginMs: 3_000, clockSkewMs: 500 };
@@ -25,27 +25,53 @@ function world(options: {
   syncOk?: boolean;
   killOk?: boolean;
   recordedToken?: number;
+  /** Each renewal's answer carries this handover request (valid for 30 s from the renewal). */
+  handoverTo?: string;
+  /**
+   * How long a fast shutdown takes (a long checkpoint); PostgreSQL refuses connections meanwhile, as the real one
+   * does. Like the real stopCleanly, it kills instead past its timeout or once the lease is no longer valid.
+   */
+  shutdownTakesMs?: number;
+  heartbeatFails?: boolean;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
+  const releases: Parameters<LeaseStore['release']>[0][] = [];
+  const acquisitions: Parameters<LeaseStore['acquire']>[0][] = [];
+  const renewals: Parameters<LeaseStore['renew']>[0][] = [];
+  const beats: { atMonoMs: number; seenLeaseExpiresAtMs: number }[] = [];
+  let shuttingDown = false;
   let exit: (value: PostgresExit) => void = () => {};
   const store: LeaseStore = {
     read: async () => options.lease,
-    acquire: async ({ replaces, seedToken }) => {
+    acquire: async (input) => {
+      const { replaces, seedToken } = input;
+      acquisitions.push(input);
       calls.push('acquire');
       return replaces.kind === 'version' ? replaces.fencingToken + 1 : seedToken;
     },
     fenceAllDone: async () => {
       calls.push('fence-all-done');
     },
-    renew: async () => {
+    renew: async (input) => {
+      renewals.push(input);
       if (options.renewal === 'refused') throw new LeaseConflictError('taken');
       if (options.renewal === 'hang') await new Promise(() => {});
+      const { handoverTo } = options;
+      return handoverTo === undefined
+        ? undefined
+        : {
+            holderId: 'i-self',
+            fencingToken: 1,
+            expiresAtMs: clock.wallMs() + 10_000,
+            handover: { to: handoverTo, requestedAtMs: clock.wallMs(), expiresAtMs: clock.wallMs() + 30_000 },
+          };
     },
     publishPrimary: async () => {
       calls.push('publish');
     },
-    release: async () => {
+    release: async (input) => {
+      releases.push(input);
       calls.push('release');
     },
   };
@@ -57,15 +83,25 @@ function world(options: {
       });
     },
     waitUntilReady: async () => true,
-    probe: async () => options.probe?.() ?? true,
+    probe: async () => !shuttingDown && (options.probe?.() ?? true),
     kill: async () => {
       calls.push('kill');
       if (options.killOk === false) return false;
       exit({ code: null, signal: 'SIGKILL' });
       return true;
     },
-    stopCleanly: async () => {
+    stopCleanly: async ({ timeoutMs, keepWaiting }) => {
       calls.push('stop-cleanly');
+      shuttingDown = true;
+      const startedMs = clock.monoMs();
+      while (clock.monoMs() - startedMs < (options.shutdownTakesMs ?? 0)) {
+        if (clock.monoMs() - startedMs > timeoutMs || !keepWaiting()) {
+          calls.push('kill');
+          exit({ code: null, signal: 'SIGKILL' });
+          return 'killed';
+        }
+        await clock.sleep(50);
+      }
       exit({ code: 0, signal: null });
       return 'clean';
     },
@@ -91,6 +127,12 @@ function world(options: {
     promotionDeadlineMs: 20_000,
     probeFailuresAllowed: 2,
     store,
+    heartbeat: {
+      beat: async (seenLeaseExpiresAtMs) => {
+        beats.push({ atMonoMs: clock.monoMs(), seenLeaseExpiresAtMs });
+        if (options.heartbeatFails) throw new Error('store unavailable');
+      },
+    },
     fencer: {
       fence: async (peerId) => {
         calls.push(`fence ${peerId}`);
@@ -117,6 +159,10 @@ function world(options: {
   return {
     clock,
     calls,
+    releases,
+    acquisitions,
+    renewals,
+    beats,
     outcome: () => outcome,
     crashPostgres: () => exit({ code: null, signal: 'SIGKILL' }),
     sigterm: () => shutdown.abort(),
@@ -171,6 +217,31 @@ describe('runSidecar', () => {
     assert.equal(w.outcome(), 'shutdown');
   });
 
+  it('writes a heartbeat every 5 s while it waits, with the lease expiry it read; a failed one changes nothing', async () => {
+    // Prepare: a peer holds the lease; one standby's heartbeats all fail.
+    const held: LeaseObservation = {
+      kind: 'present',
+      record: { holderId: 'i-peer', fencingToken: 2, expiresAtMs: 1_500 },
+    };
+    const w = world({ lease: held });
+    const failing = world({ lease: held, heartbeatFails: true });
+    // Act: 10 s, short of the 10.5 s after which the unchanged lease counts as expired.
+    await w.clock.advance(10_000);
+    await failing.clock.advance(10_000);
+    w.sigterm();
+    failing.sigterm();
+    await Promise.all([w.done, failing.done]);
+    // Assess
+    assert.deepEqual(w.beats, [
+      { atMonoMs: 0, seenLeaseExpiresAtMs: 1_500 },
+      { atMonoMs: 5_000, seenLeaseExpiresAtMs: 1_500 },
+      { atMonoMs: 10_000, seenLeaseExpiresAtMs: 1_500 },
+    ]);
+    assert.equal(failing.beats.length, 3);
+    assert.deepEqual([w.calls, failing.calls], [[], []]);
+    assert.deepEqual([w.outcome(), failing.outcome()], ['shutdown', 'shutdown']);
+  });
+
   it('kills PostgreSQL and ends the run when a renewal is refused', async () => {
     // Act
     const w = world({ lease: { kind: 'absent' }, renewal: 'refused' });
@@ -206,6 +277,111 @@ describe('runSidecar', () => {
     // Assess
     assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
     assert.equal(w.outcome(), 'shutdown');
+  });
+
+  it('on a handover request in a renewal answer: fast shutdown, sync, then a release naming the standby', async () => {
+    // Prepare: every renewal answer asks for a handover to i-next.
+    const w = world({ lease: { kind: 'absent' }, handoverTo: 'i-next' });
+    // Act: the first renewal is 2 s after the take.
+    await w.clock.advance(2_100);
+    await w.done;
+    // Assess: PostgreSQL stopped before the lease was released, and never killed.
+    assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
+    assert.ok(!w.calls.includes('kill'));
+    assert.equal(w.releases[0]?.handedOverTo, 'i-next');
+    assert.ok((w.releases[0]?.writesStoppedAtMs ?? 0) <= (w.releases[0]?.releasedAtMs ?? 0));
+    assert.equal(w.outcome(), 'handed-over');
+  });
+
+  it('keeps renewing through a slow fast shutdown, whose refused probes do not count, then hands over', async () => {
+    // Prepare: the shutdown takes 15 s (longer than the TTL, and than the probe failures allowed).
+    const w = world({ lease: { kind: 'absent' }, handoverTo: 'i-next', shutdownTakesMs: 15_000 });
+    // Act
+    await w.clock.advance(2_100);
+    const stopRequestedAtMs = w.clock.wallMs() - 100;
+    await w.clock.advance(16_000);
+    await w.done;
+    // Assess: never killed, the lease released to i-next, and the stop published with every renewal meanwhile.
+    assert.deepEqual(w.calls.slice(-3), ['stop-cleanly', 'syncfs', 'release']);
+    assert.ok(!w.calls.includes('kill'));
+    assert.equal(w.releases[0]?.handedOverTo, 'i-next');
+    const during = w.renewals.filter((r) => r.writesStoppedAtMs !== undefined);
+    assert.ok(during.length >= 7, `renewals during the stop: ${during.length}`);
+    assert.ok(
+      during.every((r) => r.writesStoppedAtMs === stopRequestedAtMs && r.postgresAnswering === undefined),
+    );
+    assert.equal(w.outcome(), 'handed-over');
+  });
+
+  it('reports a planned stop that released nothing as such, not as a handover or a shutdown', async () => {
+    // Prepare: the writeback cannot be confirmed, so the lease must not be released.
+    const handover = world({ lease: { kind: 'absent' }, handoverTo: 'i-next', syncOk: false });
+    const sigterm = world({ lease: { kind: 'absent' }, syncOk: false });
+    // Act
+    await handover.clock.advance(2_100);
+    await handover.done;
+    await sigterm.clock.advance(100);
+    sigterm.sigterm();
+    await sigterm.clock.advance(100);
+    await sigterm.done;
+    // Assess
+    assert.deepEqual(handover.releases, []);
+    assert.deepEqual(sigterm.releases, []);
+    assert.equal(handover.outcome(), 'stopped-unreleased');
+    assert.equal(sigterm.outcome(), 'stopped-unreleased');
+  });
+
+  it('ignores a handover request that names itself', async () => {
+    // Prepare
+    const w = world({ lease: { kind: 'absent' }, handoverTo: 'i-self' });
+    // Act
+    await w.clock.advance(6_100);
+    // Assess: still holding (renewing) after three renewals.
+    assert.equal(w.outcome(), undefined);
+    assert.ok(!w.calls.includes('stop-cleanly'));
+    w.sigterm();
+    await w.done;
+    assert.equal(w.releases[0]?.handedOverTo, undefined);
+  });
+
+  it('takes a lease handed over to it without fencing, and records the takeover with the previous holder', async () => {
+    // Prepare: i-old stopped at t0 and released the lease, naming this instance.
+    const w = world({
+      lease: {
+        kind: 'present',
+        record: {
+          holderId: 'i-old',
+          fencingToken: 4,
+          expiresAtMs: 0,
+          handedOverTo: 'i-self',
+          writesStoppedAtMs: 1_700_000_000_000,
+          takeovers: [
+            { holderId: 'i-old', fencingToken: 4, reason: 'expired', fenced: 'holder', acquiredAtMs: 1 },
+          ],
+        },
+        releasedAtMs: 1_700_000_000_100,
+      },
+    });
+    // Act
+    await w.clock.advance(100);
+    w.sigterm();
+    await w.done;
+    // Assess
+    assert.ok(!w.calls.some((call) => call.startsWith('fence')));
+    assert.deepEqual(w.calls.slice(0, 2), ['acquire', 'claim 5']);
+    assert.deepEqual(
+      w.acquisitions[0]?.takeovers.map(({ holderId, reason, fenced, previousHolderId }) => ({
+        holderId,
+        reason,
+        fenced,
+        previousHolderId,
+      })),
+      [
+        { holderId: 'i-old', reason: 'expired', fenced: 'holder', previousHolderId: undefined },
+        { holderId: 'i-self', reason: 'handover', fenced: 'none', previousHolderId: 'i-old' },
+      ],
+    );
+    assert.equal(w.acquisitions[0]?.takeovers[1]?.previousWritesStoppedAtMs, 1_700_000_000_000);
   });
 
   it('when PostgreSQL dies under it, kills what is left, releases the lease and steps down', async () => {

@@ -8,6 +8,7 @@ import { writeOutageMs } from '../../chaos/web-writer';
 
 describe('fenceStateOf', () => {
   it('maps every EC2 state, and anything else to unknown', () => {
+    // Prepare
     const table: [string | undefined, string][] = [
       ['stopped', 'stopped'],
       ['terminated', 'stopped'],
@@ -19,6 +20,7 @@ describe('fenceStateOf', () => {
       ['hibernating', 'unknown'],
       [undefined, 'unknown'],
     ];
+    // Act / Assess
     for (const [ec2State, expected] of table)
       assert.equal(fenceStateOf(ec2State), expected, String(ec2State));
   });
@@ -26,6 +28,7 @@ describe('fenceStateOf', () => {
 
 describe('decideRoutes', () => {
   it('replaces, creates, or leaves each table alone', () => {
+    // Act / Assess
     assert.deepEqual(
       decideRoutes(
         [
@@ -48,7 +51,9 @@ describe('decideRoutes', () => {
 
 describe('parseStat', () => {
   it('reads state, parent, group and start time, even with spaces and parentheses in the name', () => {
+    // Prepare
     const stat = '4242 (post gres) (x)) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 0 0';
+    // Act / Assess
     assert.deepEqual(parseStat(stat), {
       pid: 4242,
       ppid: 17,
@@ -60,12 +65,14 @@ describe('parseStat', () => {
   });
 
   it('rejects text that is not a stat line', () => {
+    // Act / Assess
     assert.equal(parseStat('garbage'), undefined);
   });
 });
 
 describe('descendantsOf', () => {
   it('follows parents, and not re-parented orphans', () => {
+    // Prepare
     const p = (pid: number, ppid: number): ProcessInfo => ({
       pid,
       ppid,
@@ -75,6 +82,7 @@ describe('descendantsOf', () => {
       startTime: 0,
     });
     const all = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 1), p(20, 1)];
+    // Act / Assess
     assert.deepEqual(
       descendantsOf(10, all).map((d) => d.pid),
       [11, 12],
@@ -84,13 +92,16 @@ describe('descendantsOf', () => {
 
 describe('chaos report', () => {
   it('takes nearest-rank percentiles', () => {
+    // Prepare
     const values = [5, 1, 4, 2, 3, 6, 7, 8, 9, 10];
+    // Act / Assess
     assert.equal(percentile(values, 50), 5);
     assert.equal(percentile(values, 99), 10);
     assert.ok(Number.isNaN(percentile([], 50)));
   });
 
   it('pads table columns as the formatter does, so the generated file passes the lint', () => {
+    // Act / Assess
     assert.equal(
       markdownTable(['fault', 'n'], [['sigkill-holder', '12']]),
       ['| fault          | n   |', '| -------------- | --- |', '| sigkill-holder | 12  |'].join('\n'),
@@ -98,7 +109,9 @@ describe('chaos report', () => {
   });
 
   it('adds each run above the earlier ones, only between its markers', () => {
+    // Prepare
     const text = '# Benchmarks\n\nweb\n<!-- chaos:start -->\nold\n<!-- chaos:end -->\ntail\n';
+    // Act / Assess
     assert.equal(
       addRunBetweenMarkers(text, 'new'),
       '# Benchmarks\n\nweb\n<!-- chaos:start -->\nnew\n\nold\n<!-- chaos:end -->\ntail\n',

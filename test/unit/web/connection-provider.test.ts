@@ -3,7 +3,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { crossAccountSecretProvider, SecretAccessError } from '../../../ec2/web/db/connection-provider';
+import { crossAccountSecretProvider, SecretAccessError } from '../../../web/db/connection-provider';
 
 const ROLE_ARN = 'arn:aws:iam::222222222222:role/cloudy-dev-db-secret-reader';
 const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:cloudy/dev/db-AbCdEf';
@@ -70,25 +70,30 @@ describe('crossAccountSecretProvider', () => {
   });
 
   it('reads the secret once and serves later connections from the cache', async () => {
+    // Prepare
     stsMock.on(AssumeRoleCommand).resolves(assumedRole);
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"app","password":"pw"}' });
     const { instance } = provider();
 
+    // Act
     await Promise.all([instance.get(), instance.get()]);
     await instance.get();
 
+    // Assess
     assert.equal(stsMock.commandCalls(AssumeRoleCommand).length, 1);
     assert.equal(secretsMock.commandCalls(GetSecretValueCommand).length, 1);
     assert.equal(instance.isStale(), false);
   });
 
   it('re-reads a rotated secret after invalidate()', async () => {
+    // Act
     stsMock.on(AssumeRoleCommand).resolves(assumedRole);
     secretsMock
       .on(GetSecretValueCommand)
       .resolvesOnce({ SecretString: '{"username":"app","password":"old"}' })
       .resolves({ SecretString: '{"username":"app","password":"new"}' });
     const { instance } = provider();
+    // Assess
     assert.equal((await instance.get()).password, 'old');
 
     instance.invalidate();
@@ -99,6 +104,7 @@ describe('crossAccountSecretProvider', () => {
   });
 
   it('reports AccessDenied on AssumeRole as a named error with the cause, and retries on the next call', async () => {
+    // Prepare
     const denied = Object.assign(new Error('not authorized to perform sts:AssumeRole'), {
       name: 'AccessDenied',
     });
@@ -106,6 +112,7 @@ describe('crossAccountSecretProvider', () => {
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"app","password":"pw"}' });
     const { instance } = provider();
 
+    // Act / Assess
     await assert.rejects(
       instance.get(),
       (error: unknown) =>
@@ -115,6 +122,7 @@ describe('crossAccountSecretProvider', () => {
   });
 
   it('reports a missing secret or one without a string value', async () => {
+    // Prepare
     stsMock.on(AssumeRoleCommand).resolves(assumedRole);
     secretsMock
       .on(GetSecretValueCommand)
@@ -126,6 +134,7 @@ describe('crossAccountSecretProvider', () => {
       .resolves({ SecretBinary: new Uint8Array([1, 2]) });
     const { instance } = provider();
 
+    // Act / Assess
     await assert.rejects(instance.get(), /cannot read secret/);
     await assert.rejects(instance.get(), /has no string value/);
   });

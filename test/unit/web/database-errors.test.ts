@@ -6,10 +6,11 @@ import {
   isAuthenticationFailure,
   isDatabaseUnavailable,
   toDatabaseError,
-} from '../../../ec2/web/db/database-errors';
+} from '../../../web/db/database-errors';
 
 describe('toDatabaseError', () => {
   it('turns a unique violation into a duplicate value naming the column, whatever the table', () => {
+    // Act / Assess
     for (const [table, constraint, field] of [
       ['users', 'users_email_unique', 'email'],
       ['users', 'users_username_unique', 'username'],
@@ -24,6 +25,7 @@ describe('toDatabaseError', () => {
   });
 
   it('names no column for a unique constraint outside the naming convention', () => {
+    // Act / Assess
     for (const driverError of [
       { code: '23505', table: 'users', constraint: 'users_pkey' },
       { code: '23505', table: 'users', constraint: 'users__unique' },
@@ -37,6 +39,7 @@ describe('toDatabaseError', () => {
   });
 
   it('treats an unreachable or restarting database as temporarily unavailable, keeping the cause', () => {
+    // Prepare
     const unavailable = [
       { name: 'KnexTimeoutError', message: 'Knex: Timeout acquiring a connection.' },
       { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' },
@@ -49,6 +52,7 @@ describe('toDatabaseError', () => {
       // An untrusted server certificate: never talked to, so away to the client (db/server-tls.ts).
       { code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' },
     ];
+    // Act / Assess
     for (const driverError of unavailable) {
       const error = toDatabaseError(driverError);
       assert.ok(error instanceof DatabaseUnavailableError, JSON.stringify(driverError));
@@ -58,8 +62,11 @@ describe('toDatabaseError', () => {
   });
 
   it('passes programming errors through unchanged, for the generic 500 handler', () => {
+    // Prepare
     const missingTable = { code: '42P01', message: 'relation "users" does not exist' };
+    // Act
     const bug = new TypeError('x is undefined');
+    // Assess
     assert.equal(toDatabaseError(missingTable), missingTable);
     assert.equal(toDatabaseError(bug), bug);
     assert.equal(toDatabaseError(undefined), undefined);
@@ -68,7 +75,9 @@ describe('toDatabaseError', () => {
 
 describe('isDatabaseUnavailable', () => {
   it('recognises an error already translated, as the read routing sees runPrepared failures', () => {
+    // Prepare
     const refused = { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' };
+    // Act / Assess
     assert.equal(isDatabaseUnavailable(toDatabaseError(refused)), true);
     assert.equal(isDatabaseUnavailable(toDatabaseError({ code: '23505' })), false);
   });
@@ -76,6 +85,7 @@ describe('isDatabaseUnavailable', () => {
 
 describe('isAuthenticationFailure', () => {
   it('recognises rejected credentials only', () => {
+    // Act / Assess
     assert.equal(isAuthenticationFailure({ code: '28P01' }), true);
     assert.equal(isAuthenticationFailure({ code: '28000' }), true);
     assert.equal(isAuthenticationFailure({ code: 'ECONNREFUSED' }), false);

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { beforeEach, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readWebConfig } from '../../../ec2/web/config';
-import { providersFromConfig } from '../../../ec2/web/db/provider-from-config';
+import { readWebConfig } from '../../../web/config';
+import { providersFromConfig } from '../../../web/db/provider-from-config';
 
 const stsMock = mockClient(STSClient);
 const secretsMock = mockClient(SecretsManagerClient);
@@ -17,6 +20,13 @@ const SECRET_SETTINGS = {
   DB_SECRET_REGION: 'eu-west-1',
   DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
 };
+// databaseEngine aurora: the CA comes from a PEM file (the RDS bundle in the AMI), not from SSM.
+const caFolder = mkdtempSync(join(tmpdir(), 'cloudy-ca-'));
+const BUNDLE = `${CA}${CA.replace('MIIB', 'MIIC')}`;
+const bundleFile = join(caFolder, 'global-bundle.pem');
+writeFileSync(bundleFile, BUNDLE);
+const AURORA_SETTINGS = { ...SECRET_SETTINGS, DB_CA_PARAMETER: '', DB_CA_FILE: bundleFile };
+after(() => rmSync(caFolder, { recursive: true, force: true }));
 
 describe('providersFromConfig', () => {
   beforeEach(() => {
@@ -35,24 +45,27 @@ describe('providersFromConfig', () => {
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"cloudy","password":"pw"}' });
   });
 
-  it('aurora: the writer and reader endpoints with the one secret, read once', async () => {
+  it('aurora: the writer and reader endpoints with the one secret, read once, verified against the CA file', async () => {
+    // Prepare
     const { writer, reader } = providersFromConfig(
       readWebConfig({
-        ...SECRET_SETTINGS,
+        ...AURORA_SETTINGS,
         DB_WRITER_HOST: 'cloudy-dev.cluster-c0ffee.eu-west-1.rds.amazonaws.com',
         DB_READER_HOST: 'cloudy-dev.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com',
       }),
     );
 
+    // Act
     const [onWriter, onReader] = await Promise.all([writer.get(), reader?.get()]);
 
+    // Assess
     assert.deepEqual(onWriter, {
       host: 'cloudy-dev.cluster-c0ffee.eu-west-1.rds.amazonaws.com',
       port: 5432,
       user: 'cloudy',
       password: 'pw',
       database: 'postgres',
-      ssl: { ca: CA, rejectUnauthorized: true },
+      ssl: { ca: BUNDLE, rejectUnauthorized: true },
     });
     assert.deepEqual(onReader, {
       ...onWriter,
@@ -60,14 +73,17 @@ describe('providersFromConfig', () => {
     });
     assert.equal(stsMock.commandCalls(AssumeRoleCommand).length, 1);
     assert.equal(secretsMock.commandCalls(GetSecretValueCommand).length, 1);
+    assert.equal(ssmMock.commandCalls(GetParameterCommand).length, 0, 'no SSM parameter with Aurora');
   });
 
   it('aurora: a reader rejecting the password makes both re-read the secret (rotation)', async () => {
+    // Act
     const { writer, reader } = providersFromConfig(
-      readWebConfig({ ...SECRET_SETTINGS, DB_WRITER_HOST: 'w.example', DB_READER_HOST: 'r.example' }),
+      readWebConfig({ ...AURORA_SETTINGS, DB_WRITER_HOST: 'w.example', DB_READER_HOST: 'r.example' }),
     );
     await writer.get();
 
+    // Assess
     reader?.invalidate();
 
     assert.equal(writer.isStale(), true);
@@ -75,6 +91,7 @@ describe('providersFromConfig', () => {
   });
 
   it('instances: the virtual IP and no reader (the stack exports an empty DB_READER_HOST)', async () => {
+    // Act
     const { writer, reader } = providersFromConfig(
       readWebConfig({
         ...SECRET_SETTINGS,
@@ -84,11 +101,13 @@ describe('providersFromConfig', () => {
       }),
     );
 
+    // Assess
     assert.equal(((await writer.get()) as { host?: string }).host, '10.10.10.10');
     assert.equal(reader, undefined);
   });
 
   it('locally: DATABASE_READER_URL beside DATABASE_URL', async () => {
+    // Act
     const { writer, reader } = providersFromConfig(
       readWebConfig({
         DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/postgres',
@@ -96,6 +115,7 @@ describe('providersFromConfig', () => {
       }),
     );
 
+    // Assess
     assert.deepEqual(await writer.get(), { connectionString: 'postgres://u:p@127.0.0.1:5432/postgres' });
     assert.deepEqual(await reader?.get(), { connectionString: 'postgres://u:p@127.0.0.1:5433/postgres' });
   });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ValidationError } from '../../../ec2/web/http/errors';
-import { parseLoadNumber } from '../../../ec2/web/prime/load-input';
+import { ValidationError } from '../../../web/http/errors';
+import { parseLoadNumber } from '../../../web/prime/load-input';
 import {
   parseNewUser,
   parseUserPage,
   USERS_PAGE_DEFAULT,
   USERS_PAGE_MAX,
-} from '../../../ec2/web/users/user-input';
+} from '../../../web/users/user-input';
 
 function fieldOf(work: () => unknown): string | undefined {
   try {
@@ -21,6 +21,7 @@ function fieldOf(work: () => unknown): string | undefined {
 
 describe('parseNewUser', () => {
   it('accepts a username and an email', () => {
+    // Act / Assess
     assert.deepEqual(parseNewUser({ username: 'ann', email: 'ann@example.com' }), {
       username: 'ann',
       email: 'ann@example.com',
@@ -28,12 +29,15 @@ describe('parseNewUser', () => {
   });
 
   it('accepts the longest allowed values', () => {
+    // Act
     const email = `${'a'.repeat(108)}@example.com`;
+    // Assess
     assert.equal(email.length, 120);
     assert.deepEqual(parseNewUser({ username: 'u'.repeat(80), email }), { username: 'u'.repeat(80), email });
   });
 
   it('names the field that is wrong', () => {
+    // Prepare
     const cases: [unknown, string][] = [
       [{ email: 'a@example.com' }, 'username'],
       [{ username: '', email: 'a@example.com' }, 'username'],
@@ -49,6 +53,7 @@ describe('parseNewUser', () => {
       ['ann', 'body'],
       [[{ username: 'ann', email: 'a@example.com' }], 'body'],
     ];
+    // Act / Assess
     for (const [body, field] of cases)
       assert.equal(
         fieldOf(() => parseNewUser(body)),
@@ -58,6 +63,7 @@ describe('parseNewUser', () => {
   });
 
   it('refuses fields it does not know instead of silently dropping them', () => {
+    // Act / Assess
     assert.throws(
       () => parseNewUser({ username: 'ann', email: 'a@example.com', admin: true }),
       /unknown field admin/,
@@ -67,10 +73,12 @@ describe('parseNewUser', () => {
 
 describe('parseUserPage', () => {
   it('defaults to the first page of the default size', () => {
+    // Act / Assess
     assert.deepEqual(parseUserPage({}), { limit: USERS_PAGE_DEFAULT, after: 0 });
   });
 
   it('reads limit and after', () => {
+    // Act / Assess
     assert.deepEqual(parseUserPage({ limit: '5', after: '42' }), { limit: 5, after: 42 });
     assert.deepEqual(parseUserPage({ after: '2147483647' }), {
       limit: USERS_PAGE_DEFAULT,
@@ -79,6 +87,7 @@ describe('parseUserPage', () => {
   });
 
   it('rejects limits outside 1..max and ids that are not whole numbers', () => {
+    // Act / Assess
     for (const query of [
       { limit: '0' },
       { limit: String(USERS_PAGE_MAX + 1) },
@@ -101,12 +110,14 @@ describe('parseUserPage', () => {
 
 describe('parseLoadNumber', () => {
   it('accepts 1 through 2^53 - 1', () => {
+    // Act / Assess
     assert.equal(parseLoadNumber('1'), 1);
     assert.equal(parseLoadNumber('112272535095293'), 112272535095293);
     assert.equal(parseLoadNumber('9007199254740991'), Number.MAX_SAFE_INTEGER);
   });
 
   it('rejects everything else with the field named', () => {
+    // Act / Assess
     for (const raw of [
       undefined,
       '',

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { toDatabaseError } from '../../../ec2/web/db/database-errors';
+import { toDatabaseError } from '../../../web/db/database-errors';
 import {
   chooseReadTarget,
   RETRY_READER_AFTER_MS,
   readerFirst,
   writerOnly,
-} from '../../../ec2/web/db/read-routing';
+} from '../../../web/db/read-routing';
 
 // Stand-ins for the two pools: the routing only hands them to the work, it never calls them.
 const writer = { name: 'writer' } as unknown as Knex;
@@ -23,6 +23,7 @@ describe('chooseReadTarget', () => {
   ];
   for (const [name, downUntil, now, expected] of cases) {
     it(`${name}: ${expected}`, () => {
+      // Act / Assess
       assert.equal(chooseReadTarget(downUntil, now), expected);
     });
   }
@@ -30,8 +31,10 @@ describe('chooseReadTarget', () => {
 
 describe('readerFirst', () => {
   it('runs reads on the reader while it answers', async () => {
+    // Act
     const route = readerFirst({ writer, reader });
 
+    // Assess
     assert.equal(await route.replicaTolerant(nameOf), 'reader');
   });
 
@@ -62,23 +65,28 @@ describe('readerFirst', () => {
   });
 
   it('falls back as well when the failure comes as a database-level error (runPrepared)', async () => {
+    // Prepare
     const unavailable = toDatabaseError(refused);
     const route = readerFirst({ writer, reader });
 
+    // Act
     const answered = await route.replicaTolerant(async (db) => {
       const name = await nameOf(db);
       if (name === 'reader') throw unavailable;
       return name;
     });
 
+    // Assess
     assert.equal(answered, 'writer');
   });
 
   it('does not retry on the writer a read that failed for another reason than availability', async () => {
+    // Prepare
     const tried: string[] = [];
     const route = readerFirst({ writer, reader });
     const bug = Object.assign(new Error('column "nope" does not exist'), { code: '42703' });
 
+    // Act / Assess
     await assert.rejects(
       route.replicaTolerant(async (db) => {
         tried.push(await nameOf(db));
@@ -92,6 +100,7 @@ describe('readerFirst', () => {
 
 describe('writerOnly', () => {
   it('runs every read on the writer', async () => {
+    // Act / Assess
     assert.equal(await writerOnly(writer).replicaTolerant(nameOf), 'writer');
   });
 });

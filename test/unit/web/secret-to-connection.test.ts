@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidSecretError, secretToConnection } from '../../../ec2/web/db/secret-to-connection';
+import { InvalidSecretError, secretToConnection } from '../../../web/db/secret-to-connection';
 
 describe('secretToConnection', () => {
   it('maps an RDS-style secret and defaults the host to the virtual IP', () => {
+    // Act
     const secret = JSON.stringify({
       username: 'app',
       password: 's3cr3t',
       dbname: 'cloudy',
       engine: 'postgres',
     });
+    // Assess
     assert.deepEqual(secretToConnection(secret, '10.10.10.10'), {
       host: '10.10.10.10',
       port: 5432,
@@ -20,15 +22,19 @@ describe('secretToConnection', () => {
   });
 
   it('keeps a host and port the secret names (port may be a string)', () => {
+    // Act
     const secret = JSON.stringify({ username: 'app', password: 'pw', host: 'db.internal', port: '6432' });
     const connection = secretToConnection(secret, '10.10.10.10');
+    // Assess
     assert.equal(connection.host, 'db.internal');
     assert.equal(connection.port, 6432);
     assert.equal(connection.database, 'postgres');
   });
 
   it('names missing keys without echoing any value', () => {
+    // Prepare
     const secret = JSON.stringify({ username: 'app', port: 99999, host: 'leaky-host-value' });
+    // Act / Assess
     assert.throws(
       () => secretToConnection(secret, '10.10.10.10'),
       (error: unknown) =>
@@ -41,6 +47,7 @@ describe('secretToConnection', () => {
   });
 
   it('rejects text that is not JSON without echoing it', () => {
+    // Act / Assess
     assert.throws(
       () => secretToConnection('password=hunter2', '10.10.10.10'),
       (error: unknown) => error instanceof InvalidSecretError && !error.message.includes('hunter2'),

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type ConnectionProvider, withVerifiedTls } from '../../../ec2/web/db/connection-provider';
-import type { DatabaseConnection } from '../../../ec2/web/db/secret-to-connection';
-import { ServerCaError, ssmServerCa, tlsVerificationFailure } from '../../../ec2/web/db/server-tls';
+import { type ConnectionProvider, withVerifiedTls } from '../../../web/db/connection-provider';
+import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
+import { fileServerCa, ServerCaError, ssmServerCa, tlsVerificationFailure } from '../../../web/db/server-tls';
 
 const PARAMETER = '/cloudy/dev/database-ca-certificate';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n';
@@ -45,6 +48,39 @@ describe('ssmServerCa', () => {
     );
     await assert.rejects(ca.get(), /holds no PEM certificate/);
     assert.equal(await ca.get(), CA);
+  });
+});
+
+describe('fileServerCa', () => {
+  it('reads every certificate of the file once, again after invalidate(), and names a file it cannot use', async () => {
+    // Prepare
+    const folder = mkdtempSync(join(tmpdir(), 'cloudy-ca-file-'));
+    const bundle = join(folder, 'global-bundle.pem');
+    const other = CA.replace('MIIB', 'MIIC');
+    writeFileSync(bundle, `${CA}${other}`);
+    const ca = fileServerCa(bundle);
+    const missing = fileServerCa(join(folder, 'absent.pem'));
+    const empty = join(folder, 'empty.pem');
+    writeFileSync(empty, '');
+    try {
+      // Act
+      const first = await ca.get();
+      writeFileSync(bundle, other);
+      const cached = await ca.get();
+      ca.invalidate();
+      const reread = await ca.get();
+      // Assess
+      assert.equal(first, `${CA}${other}`);
+      assert.equal(cached, first);
+      assert.equal(reread, other);
+      await assert.rejects(
+        missing.get(),
+        (error: Error) => error instanceof ServerCaError && error.message.includes('absent.pem'),
+      );
+      await assert.rejects(fileServerCa(empty).get(), /empty\.pem holds no PEM certificate/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 
@@ -89,6 +125,7 @@ describe('withVerifiedTls', () => {
 
 describe('tlsVerificationFailure', () => {
   it('explains an untrusted chain, a wrong name and an expired certificate, and nothing else', () => {
+    // Act / Assess
     assert.match(
       tlsVerificationFailure({ code: 'SELF_SIGNED_CERT_IN_CHAIN' }) ?? '',
       /not signed by the configured CA/,

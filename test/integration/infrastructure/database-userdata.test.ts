@@ -1,0 +1,404 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LEASE_NAME } from '../../../shared/lease-record';
+import { createScriptSandbox, type ScriptSandbox } from '../../support/script-sandbox';
+
+const SCRIPT = fileURLToPath(new URL('../../../userdata/database.sh', import.meta.url));
+
+// What resources/database-instances.yml's prelude exports before the script's text.
+const PRELUDE = {
+  STAGE: 'dev',
+  AWS_REGION: 'eu-west-1',
+  STACK_NAME: 'cloudy-dev',
+  LEASE_TABLE: 'cloudy-dev-lease',
+  EFS_FILE_SYSTEM_ID: 'fs-0123456789abcdef0',
+  VIRTUAL_IP: '10.10.10.10',
+  ROUTE_TABLE_IDS: 'rtb-public,rtb-private',
+  DB_SECRET_ROLE_ARN: 'arn:aws:iam::222222222222:role/cloudy-dev-secret-reader',
+  DB_SECRET_ID: 'cloudy/dev/database',
+  DB_SECRET_REGION: 'eu-central-1',
+  SIGNAL_RESOURCE: 'DatabaseAutoScalingGroup',
+  LOG_GROUP: '/cloudy/dev/database',
+  DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
+  DB_MAX_CONNECTIONS: '120',
+  METRICS_NAMESPACE: 'cloudy/dev',
+};
+const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
+const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
+// Far in the future: the lease is not expired.
+const EXPIRES = String(Date.now() + 3_600_000);
+/** The lease item as `aws dynamodb get-item` prints it: held by `holder`, published as primary or not yet. */
+const leaseItem = (holder: string, published: boolean) =>
+  JSON.stringify({
+    Item: {
+      lockName: { S: LEASE_NAME },
+      holderId: { S: holder },
+      fencingToken: { N: '3' },
+      expiresAtMs: { N: EXPIRES },
+      ...(published ? { primarySinceMs: { N: '1700000000000' } } : {}),
+    },
+  });
+
+/**
+ * A scratch instance: the baked files under CLOUDY_ROOT, and stubs for every command that would change the
+ * machine (systemctl, mount, chown) or reach the network (curl to IMDS, aws, cfn-signal). Each stub appends
+ * its command line to calls.log; `mount` fails while its failure counter is above zero, STS while `sts` is,
+ * and the lease read answers "no primary published yet" while `lease` is. The lease holder is the file
+ * `holder` (this instance, i-0abc, by default). With a "stop" file, the script's first wait (`sleep`) sends
+ * it SIGTERM, as systemd does when the instance is shut down mid-boot.
+ */
+function scratchInstance(): ScriptSandbox {
+  return createScriptSandbox({
+    script: SCRIPT,
+    prefix: 'cloudy-database-',
+    files: {
+      'opt/cloudy/dist/sidecar/main.mjs': '',
+      'usr/bin/postgres': '',
+      'usr/bin/initdb': '',
+      'usr/sbin/mount.efs': '',
+    },
+    stubs: {
+      'usr/bin/node-24': '',
+      'opt/aws/bin/cfn-signal': '',
+      [AGENT_CTL]: '',
+      // The AMI's jq; the script runs the real one from PATH.
+      'usr/bin/jq': '',
+      systemctl: '',
+      chown: '',
+      sleep: ({ root }) => `if [ -e "${root}/stop" ]; then kill -TERM $PPID; fi`,
+      mountpoint: ({ root }) => `test -e "${root}/mounted"`,
+      mount: ({ root, failWhileCounting }) => `${failWhileCounting('mount', 32)}; touch "${root}/mounted"`,
+      curl: 'case "$*" in *api/token*) echo imds-token ;; *instance-id*) echo i-0abc ;; esac',
+      aws: ({ root, log, failWhileCounting }) =>
+        [
+          'case "$1 $2" in',
+          `  "sts assume-role") ${failWhileCounting('sts', 255)}; echo '{"AccessKeyId":"AKIAX","SecretAccessKey":"sk","SessionToken":"st"}' ;;`,
+          `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; cat "${root}/secret.json" 2>/dev/null || echo '${SECRET}' ;;`,
+          '  "dynamodb get-item")',
+          `    HOLDER=$(cat "${root}/holder" 2>/dev/null || echo i-0abc)`,
+          `    ITEM='${leaseItem('HOLDER', true)}'`,
+          `    n=$(cat "${root}/lease-failures" 2>/dev/null || echo 0)`,
+          `    if [ "$n" -gt 0 ]; then echo $((n - 1)) >"${root}/lease-failures"; ITEM='${leaseItem('HOLDER', false)}'; fi`,
+          '    echo "$ITEM" | sed "s/HOLDER/$HOLDER/" ;;',
+          'esac',
+        ].join('\n'),
+    },
+    env: { RETRY_SECONDS: '0', MOUNT_ATTEMPTS: '3', AWS_ATTEMPTS: '3', READY_ATTEMPTS: '4' },
+    prelude: PRELUDE,
+  });
+}
+
+describe('userdata/database.sh', () => {
+  let instance: ScriptSandbox;
+  beforeEach(() => {
+    instance = scratchInstance();
+  });
+  afterEach(() => instance.remove());
+
+  it("installs nothing, masks PostgreSQL's own unit, mounts EFS with TLS, and starts the sidecar", () => {
+    // Prepare
+    instance.failNext('mount', 1);
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
+    const calls = instance.calls();
+    assert.ok(!calls.some((call) => /^(dnf|yum|rpm) /.test(call)), 'no package install at boot');
+    assert.ok(calls.includes('systemctl mask postgresql.service'));
+    assert.equal(calls.filter((call) => call.startsWith('mount ')).length, 2, 'retried the mount once');
+    assert.match(
+      instance.file('etc/fstab'),
+      /^fs-0123456789abcdef0:\/ \/var\/lib\/cloudy\/efs efs _netdev,tls,iam,noresvport,lookupcache=positive,acdirmin=0,acdirmax=0 0 0$/m,
+    );
+    assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/lib/cloudy/efs`));
+    const sidecarStart = calls.indexOf('systemctl enable --now cloudy-database-sidecar.service');
+    assert.deepEqual(calls.slice(sidecarStart - 1, sidecarStart + 2), [
+      'systemctl daemon-reload',
+      'systemctl enable --now cloudy-database-sidecar.service',
+      'systemctl is-active --quiet cloudy-database-sidecar.service',
+    ]);
+  });
+
+  it('signals readiness only once the lease names a primary that serves, after the sidecar started', () => {
+    // Prepare: the first two reads find the lease taken but no primary published yet (initdb, start, route).
+    instance.failNext('lease', 2);
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
+    const calls = instance.calls();
+    const reads = calls.filter((call) => call.startsWith('aws dynamodb get-item'));
+    assert.equal(reads.length, 3);
+    assert.match(reads[0] ?? '', /--table-name cloudy-dev-lease --consistent-read/);
+    assert.ok(
+      (reads[0] ?? '').includes(`{"lockName":{"S":"${LEASE_NAME}"}}`),
+      "the key of the sidecar's lease",
+    );
+    const signals = calls.filter((call) => call.startsWith('cfn-signal'));
+    assert.deepEqual(signals, [
+      'cfn-signal --exit-code 0 --reason the database tier serves (i-0abc is the primary) --stack cloudy-dev --resource DatabaseAutoScalingGroup --region eu-west-1',
+    ]);
+    assert.ok(
+      calls.indexOf('systemctl enable --now cloudy-database-sidecar.service') <
+        calls.findIndex((call) => call.startsWith('aws dynamodb get-item')),
+    );
+    assert.equal(calls.at(-1), signals[0]);
+  });
+
+  it('signals readiness as a standby when another instance is the serving primary (a rollout)', () => {
+    // Prepare
+    writeFileSync(join(instance.root, 'holder'), 'i-0old');
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      instance.calls().at(-1) ?? '',
+      /^cfn-signal --exit-code 0 --reason the database tier serves \(i-0abc is the standby of i-0old\) /,
+    );
+  });
+
+  it('signals failure when no primary serves within the bound', () => {
+    // Prepare
+    instance.failNext('lease', 10);
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    const signals = instance.calls().filter((call) => call.startsWith('cfn-signal'));
+    assert.equal(signals.length, 1);
+    assert.match(
+      signals[0] ?? '',
+      /^cfn-signal --exit-code 1 --reason no primary served after 4 checks of the lease/,
+    );
+  });
+
+  it('sends no failure signal when SIGTERM stops it during the boot (the instance is being replaced)', () => {
+    // Prepare
+    instance.failNext('lease', 10);
+    writeFileSync(join(instance.root, 'stop'), '');
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 143, result.stderr);
+    assert.match(result.stdout, /stopped by SIGTERM/);
+    assert.ok(
+      instance.calls().some((call) => call.startsWith('aws dynamodb get-item')),
+      'stopped while waiting',
+    );
+    assert.deepEqual(
+      instance.calls().filter((call) => call.startsWith('cfn-signal')),
+      [],
+    );
+  });
+
+  it('retries STS while the NAT is not yet forwarding, and signals failure when it never answers', () => {
+    // Prepare
+    instance.failNext('sts', 2);
+    // Act
+    const recovered = instance.run();
+    // Assess
+    assert.equal(recovered.status, 0, recovered.stderr);
+    assert.equal(instance.calls().filter((call) => call.startsWith('aws sts')).length, 3);
+
+    // Prepare
+    instance.clearCalls();
+    instance.failNext('sts', 5);
+    // Act
+    const failed = instance.run();
+    // Assess
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /could not assume the secret reader role after 3 attempts/);
+    assert.match(
+      instance.calls().find((call) => call.startsWith('cfn-signal')) ?? '',
+      /^cfn-signal --exit-code 1 --reason database\.sh failed with status 1, see the log group \/cloudy\/dev\/database/,
+    );
+  });
+
+  it("ships the boot and sidecar logs to the tier's log group before anything can fail", () => {
+    // Prepare
+    instance.failNext('mount', 5);
+    // Act
+    instance.run();
+    // Assess
+    const calls = instance.calls();
+    assert.ok(
+      calls.indexOf(
+        'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/cloudy.json',
+      ) < calls.findIndex((call) => call.startsWith('mount ')),
+      'the agent ships the log of a failed mount',
+    );
+    const agent = JSON.parse(instance.file('opt/aws/amazon-cloudwatch-agent/etc/cloudy.json'));
+    assert.deepEqual(
+      agent.logs.logs_collected.files.collect_list.map((entry: Record<string, string>) => [
+        entry.file_path,
+        entry.log_group_name,
+        entry.log_stream_name,
+      ]),
+      [
+        ['/var/log/cloud-init-output.log', '/cloudy/dev/database', '{instance_id}/cloud-init-output'],
+        ['/var/log/cloudy/sidecar.log', '/cloudy/dev/database', '{instance_id}/sidecar'],
+        ['/var/log/cloudy/sidecar-metrics.log', '/cloudy/dev/database', '{instance_id}/sidecar-metrics'],
+      ],
+    );
+    // The sidecar (postgres) appends its metric lines to a file the root-owned log folder holds for it.
+    assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/log/cloudy/sidecar-metrics.log`));
+  });
+
+  it('refuses an AMI without the baked packages', () => {
+    // Prepare
+    rmSync(join(instance.root, 'usr/bin/postgres'));
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /\/usr\/bin\/postgres is missing: this AMI was not made by npm run bake-ami/);
+    assert.match(instance.calls().find((call) => call.startsWith('cfn-signal')) ?? '', /--exit-code 1 /);
+  });
+
+  it('reads the password with the assumed role, into a private file, never into the settings', () => {
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(
+      instance.calls().includes('key=AKIAX token=st'),
+      'the secret was read with the assumed credentials',
+    );
+    assert.equal(instance.file('etc/cloudy/db-password'), 's3cret pass\n');
+    assert.equal(instance.mode('etc/cloudy/db-password'), 0o600);
+    const env = instance.file('etc/cloudy/database-sidecar.env');
+    assert.doesNotMatch(env, /s3cret/);
+    assert.doesNotMatch(result.stdout + result.stderr, /s3cret/);
+    for (const line of [
+      'SIDECAR_MODE=aws',
+      'HOLDER_ID=i-0abc',
+      'STAGE=dev',
+      'LEASE_TABLE=cloudy-dev-lease',
+      'ROUTE_TABLE_IDS=rtb-public,rtb-private',
+      'VIRTUAL_IP=10.10.10.10',
+      'PGDATA=/var/lib/cloudy/efs/pgdata',
+      'DB_SUPERUSER=postgres',
+      'DB_APP_USER=cloudy_app',
+      'DB_APP_DATABASE=postgres',
+      'DB_PASSWORD_FILE=/etc/cloudy/db-password',
+      'PG_SSL_CERT_FILE=/var/lib/cloudy/efs/tls/server.crt',
+      'PG_SSL_KEY_FILE=/var/lib/cloudy/efs/tls/server.key',
+      'PG_MAX_CONNECTIONS=120',
+      'METRICS_FILE=/var/log/cloudy/sidecar-metrics.log',
+      'METRICS_NAMESPACE=cloudy/dev',
+    ]) {
+      assert.ok(env.split('\n').includes(line), line);
+    }
+  });
+
+  it('writes a unit that runs the sidecar as postgres, puts the virtual IP on lo, and stops it gracefully', () => {
+    // Act
+    instance.run();
+    // Assess
+    const unit = instance.file('etc/systemd/system/cloudy-database-sidecar.service').split('\n');
+    for (const line of [
+      'User=postgres',
+      'ExecStartPre=+/usr/sbin/ip address replace 10.10.10.10/32 dev lo',
+      'ExecStart=/usr/bin/node-24 /opt/cloudy/dist/sidecar/main.mjs',
+      'RequiresMountsFor=/var/lib/cloudy/efs',
+      'KillMode=mixed',
+      'Restart=always',
+      'RestartPreventExitStatus=78',
+      'StandardOutput=append:/var/log/cloudy/sidecar.log',
+    ]) {
+      assert.ok(unit.includes(line), line);
+    }
+  });
+
+  it('is idempotent: a second run leaves the same files and one fstab line', () => {
+    // Prepare
+    instance.run();
+    const first = [
+      'etc/fstab',
+      'etc/cloudy/database-sidecar.env',
+      'etc/systemd/system/cloudy-database-sidecar.service',
+    ].map((path) => instance.file(path));
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
+    const second = [
+      'etc/fstab',
+      'etc/cloudy/database-sidecar.env',
+      'etc/systemd/system/cloudy-database-sidecar.service',
+    ].map((path) => instance.file(path));
+    assert.deepEqual(second, first);
+    assert.equal(instance.file('etc/fstab').trim().split('\n').length, 1);
+  });
+
+  it('creates the TLS certificate beside PGDATA once, naming the virtual IP, and publishes its CA', () => {
+    // Act
+    const first = instance.run();
+    const certificate = instance.file('var/lib/cloudy/efs/tls/server.crt');
+    const second = instance.run();
+    // Assess
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(instance.file('var/lib/cloudy/efs/tls/server.crt'), certificate, 'kept, not made again');
+    const tls = join(instance.root, 'var/lib/cloudy/efs/tls');
+    const verified = execFileSync('openssl', [
+      'verify',
+      '-CAfile',
+      join(tls, 'ca.crt'),
+      join(tls, 'server.crt'),
+    ]);
+    assert.match(verified.toString(), /server\.crt: OK/);
+    const san = execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(tls, 'server.crt'),
+      '-noout',
+      '-ext',
+      'subjectAltName',
+    ]);
+    assert.match(san.toString(), /IP Address:10\.10\.10\.10/);
+    assert.equal(instance.mode('var/lib/cloudy/efs/tls/server.key'), 0o600);
+    assert.ok(!existsSync(join(tls, 'ca.key')), "the CA's key is gone once it has signed");
+    const published = instance
+      .calls()
+      .filter((call) => call.startsWith('aws ssm put-parameter'))
+      .map((call) => call.replace(instance.root, ''));
+    assert.deepEqual(published, [
+      'aws ssm put-parameter --region eu-west-1 --name /cloudy/dev/database-ca-certificate --type String --overwrite --value file:///var/lib/cloudy/efs/tls/ca.crt',
+      'aws ssm put-parameter --region eu-west-1 --name /cloudy/dev/database-ca-certificate --type String --overwrite --value file:///var/lib/cloudy/efs/tls/ca.crt',
+    ]);
+  });
+
+  it('refuses a secret that names the superuser', () => {
+    // Act
+    writeFileSync(join(instance.root, 'secret.json'), '{"username":"postgres","password":"pw"}');
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /must name the application's own role/);
+  });
+
+  it('fails at once, naming the key, when the prelude left a setting out', () => {
+    // Act
+    const { LEASE_TABLE: _omitted, ...withoutLeaseTable } = PRELUDE;
+    const result = instance.run(withoutLeaseTable);
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /LEASE_TABLE is not set/);
+  });
+
+  it('gives up when EFS cannot be mounted', () => {
+    // Prepare
+    instance.failNext('mount', 5);
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /could not mount fs-0123456789abcdef0 after 3 attempts/);
+  });
+});
