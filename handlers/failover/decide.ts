@@ -84,7 +84,11 @@ function chooseByLease(
   fleet: Fleet,
 ): TargetChoice {
   if (lease.kind === 'absent') return { target: undefined, reason: 'the lease table names no primary yet' };
-  const { holderId, expiresAtMs, primarySinceMs } = lease.record;
+  const { holderId, expiresAtMs, primarySinceMs, releasedAtMs } = lease.record;
+  // A release sets expiresAtMs to 0: say when it was released, not how long ago the epoch was.
+  if (releasedAtMs !== undefined) {
+    return { target: undefined, reason: `${holderId} released the lease ${nowMs - releasedAtMs} ms ago` };
+  }
   if (expiresAtMs <= nowMs) {
     return { target: undefined, reason: `the lease of ${holderId} expired ${nowMs - expiresAtMs} ms ago` };
   }

@@ -157,6 +157,18 @@ const rows: Row[] = [
     reason: /expired 1000 ms ago/,
   },
   {
+    name: 'lease released: no route change while the next holder takes over, and the reason says so',
+    observed: world(
+      [a, b],
+      [table('rtb-1', routeTo(a.instanceId))],
+      lease(a.instanceId, { expiresAtMs: 0, releasedAtMs: Date.parse('2026-01-01T11:59:58Z') }),
+    ),
+    config: leaseConfig,
+    outcome: 'hold',
+    actions: [],
+    reason: /i-0aaa released the lease 2000 ms ago/,
+  },
+  {
     name: 'lease table empty: no route change',
     observed: world([a, b], [table('rtb-1', undefined)], { kind: 'absent' }),
     config: leaseConfig,
