@@ -10,8 +10,8 @@ import { startSamplerProcess } from './sampler-client';
 import type { SamplerReport } from './server-sampler';
 import { bundleForChaos } from './sidecar-bundle';
 import type { DataVerification } from './verify-data';
-import { startVipRouter } from './vip-router';
-import { missingUsers, startWebApp, startWebWriter, writeOutageMs } from './web-writer';
+import { appConnection, startWebTier } from './web-tier';
+import { missingUsers, startWebWriter, writeOutageMs } from './web-writer';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -127,10 +127,6 @@ export async function runChaos(options: {
     cleanup.push(async () => {
       samplerState = await sampler.stop();
     });
-    const router = await startVipRouter(() => cluster.routedPort());
-    cluster.emulator.onChange(() => router.reroute());
-    cleanup.push(() => router.close());
-
     const failoverProgram = join(cluster.root, 'failover-loop.mjs');
     await bundleForChaos(join(REPO, 'test/chaos/failover-loop.ts'), failoverProgram);
     const failoverLog = join(cluster.logDir, 'failover.log');
@@ -161,13 +157,7 @@ export async function runChaos(options: {
     });
 
     await waitFor('first primary', options.livenessTimeoutMs, () => cluster.primary());
-    const web = await startWebApp({
-      databaseUrl:
-        `postgresql://${APP.user}:${APP.password}@127.0.0.1:${router.port}/${APP.database}` +
-        `?sslmode=verify-full&sslrootcert=${encodeURIComponent(cluster.caFile)}`,
-      logFile: join(cluster.logDir, 'web.log'),
-      timeoutMs: options.livenessTimeoutMs,
-    });
+    const web = await startWebTier(cluster, { timeoutMs: options.livenessTimeoutMs });
     cleanup.push(() => web.stop());
     const writer = startWebWriter({
       baseUrl: web.baseUrl,
@@ -175,12 +165,6 @@ export async function runChaos(options: {
       requestTimeoutMs: 5_000,
     });
     cleanup.push(() => writer.stop());
-    const appConnection = {
-      user: APP.user,
-      password: APP.password,
-      database: APP.database,
-      ssl: cluster.tlsOptions,
-    };
 
     const cycles: CycleResult[] = [];
     const rotation = options.faults ?? FAULTS;
@@ -230,7 +214,7 @@ export async function runChaos(options: {
         );
         const missing = await missingUsers({
           port: current.port,
-          connection: appConnection,
+          connection: appConnection(cluster),
           acknowledged: writer.acknowledged(),
         });
         lost += missing.length;
@@ -264,7 +248,7 @@ export async function runChaos(options: {
     );
     const missingAtEnd = await missingUsers({
       port: last.port,
-      connection: appConnection,
+      connection: appConnection(cluster),
       acknowledged: writer.acknowledged(),
     });
     lost += missingAtEnd.length;

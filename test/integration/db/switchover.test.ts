@@ -1,18 +1,21 @@
-// `npm run db -- switchover` end to end: real sidecars (the bundled ec2/sidecar/main.ts in local mode, as the fault
-// suite runs them) and real PostgreSQL on one shared data directory, the lease in dynalite, the instances in the
-// emulated EC2 API, all on 127.0.0.1. A client commits at a fixed rate throughout; the outage it saw is printed
-// (docs/BENCHMARKS.md, "Planned switchover"), never asserted.
+// `npm run db -- switchover` end to end on the production path: database instances in the emulated EC2 API, each
+// a real sidecar in SIDECAR_MODE=aws (test/chaos/aws-cluster.ts: the production fencer and promoter against the
+// emulator) with real PostgreSQL on one shared data directory, the lease in dynalite, and the command pointed at
+// the same emulator and lease table. A client writes through the web app behind the VIP router throughout; the
+// write outage it saw is printed (docs/BENCHMARKS.md, "Planned switchover"), never asserted. All on 127.0.0.1;
+// runs as root or, in unprivileged user namespaces, as any user.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CHAOS_PASSWORD, type Cluster, type Primary, startCluster } from '../../chaos/cluster';
-import { missingRows } from '../../chaos/writer';
-import { type Ec2FixtureServer, startEc2FixtureServer } from '../../support/ec2-api-server';
+import { type AwsCluster, STAGE, VIRTUAL_IP } from '../../chaos/aws-cluster';
+import type { Primary } from '../../chaos/cluster';
+import { startCluster } from '../../chaos/cluster';
+import { AWS_EC2_TIMING } from '../../chaos/ec2-timing';
+import { appConnection, startWebTier } from '../../chaos/web-tier';
+import { missingUsers, startWebWriter, writeOutageMs } from '../../chaos/web-writer';
 import { runDbCli } from './run-db-cli';
-import { startTimedWriter } from './timed-writer';
 
-const STAGE = 'local';
 const SWITCHOVERS = Number(process.env.SWITCHOVERS ?? 3);
 // The sidecar's defaults (ec2/sidecar/config.ts) and systemd's RestartSec=2 (userdata/database.sh).
 const TIMING = {
@@ -23,50 +26,44 @@ const TIMING = {
   standbyPollMs: 500,
   restartDelayMs: 2_000,
 };
-// A client committing every 50 ms sees an outage to within 50 ms.
+// A client writing every 50 ms sees an outage to within 50 ms.
 const WRITE_INTERVAL_MS = 50;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const giveUpAt = Date.now() + timeoutMs;
   while (Date.now() < giveUpAt) {
     const value = await probe();
     if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 600_000 }, () => {
-  let cluster: Cluster;
-  let ec2: Ec2FixtureServer;
-  let ids: string[] = [];
+describe('npm run db -- switchover (AWS-mode sidecars, the emulated EC2 API, PostgreSQL)', {
+  timeout: 600_000,
+}, () => {
+  let cluster: AwsCluster;
+  let web: Awaited<ReturnType<typeof startWebTier>> | undefined;
 
   before(async () => {
-    cluster = await startCluster({ sidecars: 3, timing: TIMING, keepLogs: process.env.KEEP_LOGS === '1' });
-    await waitFor('a first primary', 180_000, () => cluster.primary());
-    // The first holder found no lease item, so it fenced every other sidecar before starting PostgreSQL; one it
-    // killed comes back under a new id (a new instance). Once every slot's current process has registered, the
-    // ids stay: from here on a sidecar restarts under its own id (systemd restarting the unit on the same
-    // instance), so the emulated instances keep standing for them.
-    await waitFor('every sidecar up', 120_000, async () =>
-      cluster.slots.every(registered) ? true : undefined,
-    );
-    ids = cluster.slots.map((slot) => slot.current?.id ?? '');
-    ec2 = await startEc2FixtureServer({
-      instances: ids.map((instanceId, index) => ({
-        instanceId,
-        state: 'running' as const,
-        instanceCheck: 'ok',
-        systemCheck: 'ok',
-        launchTime: new Date(Date.UTC(2026, 11, 1, 0, index)).toISOString(),
-        tags: { database: 'true', 'cloudy:stage': STAGE },
-      })),
-      routeTables: [],
+    cluster = await startCluster({
+      mode: 'aws',
+      sidecars: 3,
+      timing: TIMING,
+      // EC2 as AWS documents it (test/chaos/ec2-timing.ts); a clean handover stops nothing, so only the
+      // Describe* lag meets the switchover itself.
+      ec2: AWS_EC2_TIMING,
+      skipOsShutdown: true,
+      promotionDeadlineMs: 60_000,
+      keepLogs: process.env.KEEP_LOGS === '1',
     });
+    await waitFor('a first primary', 180_000, () => cluster.primary());
+    web = await startWebTier(cluster, { timeoutMs: 60_000 });
   });
 
   after(async () => {
-    await ec2?.close();
+    await web?.stop();
     await cluster?.stop();
   });
 
@@ -80,40 +77,34 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
       .join('\n');
   }
 
-  /** The slot's sidecar is running: its current process has registered for fencing, so it polls the lease. */
-  function registered(slot: Cluster['slots'][number]): boolean {
-    const current = slot.current;
-    if (!current) return false;
-    const registration = join(cluster.root, 'fence-registry', `${current.id}.json`);
-    return (
-      existsSync(registration) && JSON.parse(readFileSync(registration, 'utf8')).pgid === current.child.pid
-    );
+  /** A primary whose sidecar runs, with every other instance's sidecar up and polling the lease. */
+  async function stablePrimary(): Promise<Primary | undefined> {
+    const primary = cluster.allUp() ? await cluster.primary() : undefined;
+    return primary && cluster.slotOf(primary.holderId) ? primary : undefined;
   }
 
-  it('hands the primary to the standby without fencing, losing no acknowledged commit', async () => {
+  it('hands the primary and the VIP route to the named standby, fencing nobody, losing no acknowledged write', async () => {
     // Prepare
-    const writer = startTimedWriter({
-      routeFile: cluster.routeFile,
-      password: CHAOS_PASSWORD,
+    assert.ok(web);
+    const writer = startWebWriter({
+      baseUrl: web.baseUrl,
       intervalMs: WRITE_INTERVAL_MS,
+      requestTimeoutMs: 5_000,
     });
-    const results: { from: string; to: string; sidecarsMs: number; clientMs: number }[] = [];
-    let primary: Primary = await waitFor('the primary', 60_000, () => cluster.primary());
+    const results: { from: string; to: string; sidecarsMs: number; clientMs: number | undefined }[] = [];
+    // The first holder found no lease item and fenced the instances it did not know; the Auto Scaling group
+    // replaced them. From here on no instance is replaced, so the ids stay.
+    let primary = await waitFor('every instance up', 180_000, stablePrimary);
+    const ids = cluster.slots.map((slot) => slot.instanceId);
+    const stopsBefore = cluster.emulator.requests.filter((r) => r.action === 'StopInstances').length;
     let lastRun = { code: 0, stdout: '', stderr: '' };
     try {
       for (let round = 0; round < SWITCHOVERS; round++) {
         const from = primary;
-        // The previous primary's sidecar has restarted as a standby.
-        await waitFor('every sidecar up', 120_000, async () =>
-          cluster.slots.every(registered) ? true : undefined,
-        );
-        // Let the writer commit on the current primary first, so its gap is measured from a steady state.
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        const fromSlot = cluster.slotOf(from.holderId);
-        assert.ok(fromSlot);
-        fromSlot.restartWithSameId = true;
+        // The client writes on the current primary first, so its outage is measured from a steady state.
+        await writer.ackAfter(performance.now(), 30_000);
+        await sleep(1_000);
         const startedMs = performance.now();
-
         // Round 0 lets the command choose (the longest-running healthy standby); later rounds name the next
         // instance after the primary, round robin, so that the other standby, also polling, must leave the
         // released lease to the named one.
@@ -123,7 +114,7 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
         lastRun = await runDbCli(
           ['switchover', '--stage', STAGE, '--yes', ...(target ? ['--to', target] : [])],
           {
-            ec2: ec2.endpoint,
+            ec2: cluster.emulator.endpoint,
             dynamodb: cluster.store.endpoint,
             leaseTable: cluster.store.table,
           },
@@ -136,32 +127,39 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
           const now = await cluster.primary();
           return now && now.holderId !== from.holderId ? now : undefined;
         });
-        if (target) assert.equal(primary.holderId, target, 'the named standby took over');
-        // One more commit after the new primary, so that the gap is closed.
-        const acknowledgedBefore = writer.acknowledged().length;
-        await waitFor('a commit on the new primary', 30_000, async () =>
-          writer.acknowledged().length > acknowledgedBefore ? true : undefined,
-        );
+        const takeoverAt = performance.now();
+        await writer.ackAfter(takeoverAt, 30_000);
 
         // Assess
+        if (target) assert.equal(primary.holderId, target, 'the named standby took over');
+        assert.ok(ids.includes(primary.holderId), 'a standby instance, not a replacement, took over');
         assert.equal(
           run.stdout.match(/took the lease \(token \d+, no fencing: the release was clean\)/g)?.length,
           1,
         );
         const lease = await cluster.store.readLease();
-        const takeover = lease?.takeovers?.at(-1);
+        assert.equal(lease?.holderId, primary.holderId);
         assert.equal(primary.fencingToken, from.fencingToken + 1, 'one new generation, no detour');
+        const takeover = lease?.takeovers?.at(-1);
         assert.equal(takeover?.reason, 'handover');
         assert.equal(takeover?.fenced, 'none');
         assert.equal(takeover?.previousHolderId, from.holderId);
+        // The new primary's promoter moved the VIP: the route table (the network's view) targets its instance.
+        assert.equal(
+          cluster.routeTarget(),
+          primary.holderId,
+          `the ${VIRTUAL_IP}/32 route targets the new primary`,
+        );
         const outage = /Write outage \(the sidecars' events[^)]*\): ([\d.]+) s/.exec(run.stdout);
         assert.ok(outage?.[1], run.stdout);
         results.push({
           from: from.holderId,
           to: primary.holderId,
           sidecarsMs: Number(outage[1]) * 1000,
-          clientMs: writer.longestGapAfter(startedMs),
+          clientMs: writeOutageMs(writer.attempts(), startedMs, takeoverAt),
         });
+        // The previous primary's sidecar restarts as a standby on its instance (systemd).
+        primary = await waitFor('every instance up again', 120_000, stablePrimary);
       }
     } catch (error) {
       throw new Error(
@@ -173,28 +171,31 @@ describe('npm run db -- switchover (real sidecars and PostgreSQL)', { timeout: 6
       await writer.stop();
     }
 
-    // Assess: every acknowledged commit is on the last primary.
-    const lost = await missingRows({
+    // Assess: a clean handover stops no instance, and every acknowledged write is on the last primary.
+    const stops = cluster.emulator.requests.filter((r) => r.action === 'StopInstances');
+    assert.equal(stops.length, stopsBefore, 'no StopInstances during the switchovers');
+    assert.ok(writer.acknowledged().length > 0, 'the client wrote through the web app');
+    const lost = await missingUsers({
       port: primary.port,
-      password: CHAOS_PASSWORD,
+      connection: appConnection(cluster),
       acknowledged: writer.acknowledged(),
     });
     assert.deepEqual(lost, []);
     assert.equal(results.length, SWITCHOVERS);
+    const ms = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(0)} ms`);
     for (const r of results) {
       process.stdout.write(
-        `# switchover ${r.from} → ${r.to}: client write outage ${r.clientMs.toFixed(0)} ms, ` +
-          `sidecars' events ${r.sidecarsMs.toFixed(0)} ms\n`,
+        `# switchover ${r.from} → ${r.to}: client write outage ${ms(r.clientMs)}, sidecars' events ${ms(r.sidecarsMs)}\n`,
       );
     }
-    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    const sorted = (values: (number | undefined)[]) =>
+      values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
     const client = sorted(results.map((r) => r.clientMs));
     const sidecars = sorted(results.map((r) => r.sidecarsMs));
-    const p50 = (values: number[]) => values[Math.floor((values.length - 1) / 2)] ?? 0;
+    const p50 = (values: number[]) => values[Math.floor((values.length - 1) / 2)];
     process.stdout.write(
-      `# ${results.length} switchovers: client write outage p50 ${p50(client).toFixed(0)} ms, ` +
-        `max ${(client.at(-1) ?? 0).toFixed(0)} ms; sidecars' events p50 ${p50(sidecars).toFixed(0)} ms, ` +
-        `max ${(sidecars.at(-1) ?? 0).toFixed(0)} ms\n`,
+      `# ${results.length} switchovers: client write outage (web app through the VIP) p50 ${ms(p50(client))}, ` +
+        `max ${ms(client.at(-1))}; sidecars' events p50 ${ms(p50(sidecars))}, max ${ms(sidecars.at(-1))}\n`,
     );
   });
 });
