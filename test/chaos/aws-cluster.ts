@@ -55,7 +55,7 @@ interface InstanceSlot {
   current?: { child: ChildProcess; log: string };
 }
 
-export interface AwsClusterOptions {
+interface AwsClusterOptions {
   sidecars: number;
   timing: ClusterTiming;
   ec2: ChaosEc2Timing;
@@ -359,7 +359,6 @@ export async function startAwsCluster(options: AwsClusterOptions) {
   }
 
   return {
-    mode: 'aws' as const,
     root,
     pgdata,
     logDir,

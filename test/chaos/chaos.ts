@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { APP, STAGE, VIRTUAL_IP } from './aws-cluster';
-import { type ClusterTiming, type Primary, startCluster } from './cluster';
+import { APP, STAGE, startAwsCluster, VIRTUAL_IP } from './aws-cluster';
+import type { ClusterTiming, Primary } from './cluster';
 import type { ChaosEc2Timing } from './ec2-timing';
 import { FAULTS, type Fault, injectFault } from './faults';
 import { LOCAL_AWS_ENV } from './lease-store-server';
@@ -104,8 +104,7 @@ export async function runChaos(options: {
   progress?: (line: string) => void;
 }): Promise<ChaosResult> {
   const progress = options.progress ?? (() => {});
-  const cluster = await startCluster({
-    mode: 'aws',
+  const cluster = await startAwsCluster({
     sidecars: options.sidecars,
     timing: options.timing,
     ec2: options.ec2,

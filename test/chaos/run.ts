@@ -68,7 +68,6 @@ const timing = {
   selfFenceMarginMs: Math.floor(ttlMs * 0.3),
   clockSkewMs: 500,
   standbyPollMs: 500,
-  restartDelayMs: ec2.restartDelayMs,
 };
 out(describeEc2Timing(ec2));
 out(`fence with SkipOsShutdown: ${skipOsShutdown}; promotion deadline ${promotionDeadlineMs} ms`);

@@ -51,7 +51,10 @@ export async function startWebApp(options: {
             if (exited) return;
             const gone = new Promise((done) => child.once('exit', done));
             child.kill('SIGTERM');
-            await Promise.race([gone, sleep(20_000)]);
+            // The wait for a graceful exit must not keep the test process alive once the app is gone.
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([gone, new Promise((done) => (timer = setTimeout(done, 20_000)))]);
+            clearTimeout(timer);
             child.kill('SIGKILL');
           },
         };

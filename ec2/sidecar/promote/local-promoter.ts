@@ -2,14 +2,14 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
 
-/** The local suite's "route": a file naming the primary's port, which the writer follows like clients follow the VIP. */
+/** Local mode's "route": a file naming the primary's port, for a development client to follow as clients follow the VIP. */
 interface LocalRoute {
   holderId: string;
   port: number;
   fencingToken: number;
 }
 
-export function readLocalRoute(file: string): LocalRoute | undefined {
+function readLocalRoute(file: string): LocalRoute | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LocalRoute;
   } catch {

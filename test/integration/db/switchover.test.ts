@@ -8,23 +8,21 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AwsCluster, STAGE, VIRTUAL_IP } from '../../chaos/aws-cluster';
+import { type AwsCluster, STAGE, startAwsCluster, VIRTUAL_IP } from '../../chaos/aws-cluster';
 import type { Primary } from '../../chaos/cluster';
-import { startCluster } from '../../chaos/cluster';
 import { AWS_EC2_TIMING } from '../../chaos/ec2-timing';
 import { appConnection, startWebTier } from '../../chaos/web-tier';
 import { missingUsers, startWebWriter, writeOutageMs } from '../../chaos/web-writer';
 import { runDbCli } from './run-db-cli';
 
 const SWITCHOVERS = Number(process.env.SWITCHOVERS ?? 3);
-// The sidecar's defaults (ec2/sidecar/config.ts) and systemd's RestartSec=2 (userdata/database.sh).
+// The sidecar's defaults (ec2/sidecar/config.ts); systemd's RestartSec=2 (userdata/database.sh) is AWS_EC2_TIMING's.
 const TIMING = {
   ttlMs: 10_000,
   renewIntervalMs: 2_000,
   selfFenceMarginMs: 3_000,
   clockSkewMs: 500,
   standbyPollMs: 500,
-  restartDelayMs: 2_000,
 };
 // A client writing every 50 ms sees an outage to within 50 ms.
 const WRITE_INTERVAL_MS = 50;
@@ -47,8 +45,7 @@ describe('npm run db -- switchover (AWS-mode sidecars, the emulated EC2 API, Pos
   let web: Awaited<ReturnType<typeof startWebTier>> | undefined;
 
   before(async () => {
-    cluster = await startCluster({
-      mode: 'aws',
+    cluster = await startAwsCluster({
       sidecars: 3,
       timing: TIMING,
       // EC2 as AWS documents it (test/chaos/ec2-timing.ts); a clean handover stops nothing, so only the

@@ -21,7 +21,6 @@ describe('database tier under faults on the production path (short run)', { time
         selfFenceMarginMs: 900,
         clockSkewMs: 100,
         standbyPollMs: 250,
-        restartDelayMs: 500,
       },
       ec2: scaledEc2Timing(0.2),
       skipOsShutdown: true,
