@@ -257,7 +257,6 @@ chown postgres:postgres "$ROOT$PASSWORD_FILE"
 # systemd reads the environment file as root before it drops to the service user.
 write_file "$CONFIG_DIR/database-sidecar.env" 0600 <<ENV
 NODE_OPTIONS=--enable-source-maps
-SIDECAR_MODE=aws
 HOLDER_ID=$INSTANCE_ID
 STAGE=$STAGE
 AWS_REGION=$AWS_REGION

@@ -1,15 +1,13 @@
 // The database sidecar (systemd unit written by userdata/database.sh): guarantees that at most one PostgreSQL
 // runs on the shared data directory. See docs/DATABASE-TIER.md.
 import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigurationError } from '../../shared/configuration';
 import { createLogger } from '../../shared/logger';
 import { createLeaseDynamoDbClient, createSidecarEc2Client } from './aws-clients';
-import { type Clock, steppableClock, systemClock } from './clock';
+import { type Clock, systemClock } from './clock';
 import { readSidecarConfig, type SidecarConfig } from './config';
 import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
-import { localFencer } from './fence/local-fencer';
 import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
 import { dynamoDbStandbyHeartbeat } from './lease/standby-heartbeat';
 import type { SidecarLogger } from './log-events';
@@ -18,7 +16,6 @@ import { dataDirectory } from './postgres/data-directory';
 import { killOurPostgresNow, postgresServer } from './postgres/postgres-server';
 import { runAsPostgresUser } from './postgres/run-as';
 import { ec2Promoter } from './promote/ec2-promoter';
-import { localPromoter } from './promote/local-promoter';
 import type { Promoter } from './promote/promoter';
 import { runSidecar, type SidecarOutcome } from './sidecar';
 
@@ -43,47 +40,29 @@ const NOT_FOUND_GRACE_MS = 5 * 60_000;
 // Configuration errors are not fixed by restarting; systemd's RestartPreventExitStatus names this code.
 const EXIT_CONFIGURATION = 78;
 // Set once the configuration is read: what the crash handler must stop.
-let postgresScope: { pgdata: string; hostOwnsDataDirectory: boolean } | undefined;
+let ourPgdata: string | undefined;
 
 function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer; promoter: Promoter } {
-  const { mode } = config;
-  if (mode.kind === 'local') {
-    const fencer = localFencer({
-      registryDir: mode.registryDir,
-      clock,
-      logger,
-      selfId: config.HOLDER_ID,
-      timeoutMs: config.FENCE_TIMEOUT_MS,
-    });
-    fencer.register();
-    const promoter = localPromoter({
-      routeFile: mode.routeFile,
-      holderId: config.HOLDER_ID,
-      port: config.PG_PORT,
-      logger,
-      ...(config.FAULT_DIR ? { failWhileExists: join(config.FAULT_DIR, 'promote-fails') } : {}),
-    });
-    return { fencer, promoter };
-  }
-  const ec2 = createSidecarEc2Client(mode.region);
+  const { ec2: settings } = config;
+  const ec2 = createSidecarEc2Client(settings.region);
   return {
     fencer: ec2Fencer({
       ec2,
       clock,
       logger,
       selfId: config.HOLDER_ID,
-      stage: mode.stage,
+      stage: settings.stage,
       pollIntervalMs: 2000,
       timeoutMs: config.FENCE_TIMEOUT_MS,
       notFoundGraceMs: NOT_FOUND_GRACE_MS,
-      skipOsShutdown: mode.skipOsShutdown,
+      skipOsShutdown: settings.skipOsShutdown,
     }),
     promoter: ec2Promoter({
       ec2,
       logger,
       instanceId: config.HOLDER_ID,
-      virtualIp: mode.virtualIp,
-      routeTableIds: mode.routeTableIds,
+      virtualIp: settings.virtualIp,
+      routeTableIds: settings.routeTableIds,
     }),
   };
 }
@@ -117,7 +96,7 @@ async function main(): Promise<number> {
     logger.fatal({ event: 'configuration-error', err: error }, error.message);
     return EXIT_CONFIGURATION;
   }
-  postgresScope = { pgdata: config.PGDATA, hostOwnsDataDirectory: config.SIDECAR_MODE === 'aws' };
+  ourPgdata = config.PGDATA;
   const shutdown = new AbortController();
   process.once('SIGTERM', () => {
     logger.warn({ event: 'sigterm' }, 'SIGTERM: stepping down');
@@ -126,9 +105,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => shutdown.abort());
 
   const runAs = runAsPostgresUser();
-  const clock = config.FAULT_DIR
-    ? steppableClock(join(config.FAULT_DIR, 'wall-clock-offset-ms'))
-    : systemClock;
+  const clock = systemClock;
   const { fencer: plainFencer, promoter } = fenceAndPromote(config, clock);
   const metrics = metricsOf(config);
   // A request must not outlive the renew interval, but gets a sane floor on a slow network.
@@ -172,8 +149,6 @@ async function main(): Promise<number> {
         port: config.PG_PORT,
         listenAddresses: config.PG_LISTEN_ADDRESSES,
         socketDir: config.PG_SOCKET_DIR,
-        wrapper: config.postgresWrapper,
-        hostOwnsDataDirectory: postgresScope.hostOwnsDataDirectory,
         killTimeoutMs: config.KILL_TIMEOUT_MS,
         probeTimeoutMs: config.probeTimeoutMs,
       },
@@ -200,7 +175,7 @@ main().then(
   (error: unknown) => {
     logger.fatal({ event: 'crashed', err: error }, 'database sidecar crashed');
     // Whatever failed, no PostgreSQL of ours may outlive the sidecar that guards it.
-    if (postgresScope) killOurPostgresNow(postgresScope);
+    if (ourPgdata) killOurPostgresNow(ourPgdata);
     process.exit(1);
   },
 );

@@ -68,7 +68,7 @@ interface AwsClusterOptions {
 /**
  * N database instances on one machine sharing one data directory, as N instances share the EFS directory, on
  * the code path that runs on AWS: each instance is an id in the emulated EC2 API (test/support/ec2-api-server.ts,
- * tagged as resources/database-instances.yml tags them) and a sidecar in SIDECAR_MODE=aws in pid, IPC and mount
+ * tagged as resources/database-instances.yml tags them) and a production sidecar in pid, IPC and mount
  * namespaces of its own (its /proc shows only the instance's processes, as on a host), fencing with the
  * production ec2-fencer and promoting with the production ec2-promoter against the emulator, the lease store
  * through a partition proxy per instance, the application-role access model with TLS. Stopping an instance
@@ -268,7 +268,6 @@ export async function startAwsCluster(options: AwsClusterOptions) {
           AWS_ENDPOINT_URL_EC2: emulator.endpoint,
           CHAOS_WALL_CLOCK_OFFSET_FILE: slot.clockOffsetFile,
           LOG_LEVEL: 'info',
-          SIDECAR_MODE: 'aws',
           HOLDER_ID: slot.instanceId,
           STAGE,
           ROUTE_TABLE_IDS: ROUTE_TABLE_ID,

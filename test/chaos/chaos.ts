@@ -79,7 +79,7 @@ function runProgram(file: string, args: string[], ids: { uid?: number; gid?: num
 }
 
 /**
- * The fault-injection run on the production path: database instances in SIDECAR_MODE=aws against the emulated
+ * The fault-injection run on the production path: database instances (production sidecars) against the emulated
  * EC2 API and the lease store, the failover Lambda in the loop, the web app reached through the VIP router, and
  * a client writing through it at a fixed rate while faults rotate over the holder; the sampler watches the data
  * directory all along. `livenessTimeoutMs` only stops a stuck run, it measures nothing.

@@ -66,7 +66,7 @@ export function renderChaosTable(input: {
   const { sampler } = result;
   return [
     `Run of ${input.startedAt.toISOString().slice(0, 16)}Z: \`npm run chaos -- ${input.command}\` (${result.cycles.length} cycles), ` +
-      `production path: ${input.sidecars} instances (SIDECAR_MODE=aws, ec2-fencer with ` +
+      `production path: ${input.sidecars} instances (ec2-fencer with ` +
       `SkipOsShutdown ${input.skipOsShutdown ? 'on' : '**off**'}, ec2-promoter, promotion deadline ` +
       `${input.promotionDeadlineMs / 1000} s) on one shared data directory, the failover Lambda in the loop ` +
       `(${result.failoverRuns} runs), writes through the web app and the VIP router; lease TTL ${timing.ttlMs / 1000} s ` +

@@ -29,7 +29,7 @@ if (values.help) {
   out(`npm run chaos -- [options]
 
 Faults rotate over the lease holder of a database tier run on its production path: instances in
-SIDECAR_MODE=aws (the production ec2-fencer and ec2-promoter) against an emulated EC2 API on 127.0.0.1, the
+production sidecars (the ec2-fencer and ec2-promoter) against an emulated EC2 API on 127.0.0.1, the
 lease in dynalite behind a partition proxy per instance, the failover Lambda's handler in the loop, and a client
 POSTing /users through the real web app and a VIP router that follows the emulated route table. The table goes
 to docs/BENCHMARKS.md.

@@ -1,22 +1,17 @@
 import { appRoleVerifier } from '../../../shared/postgres-role';
 
 /**
- * Who may log in, and how, written into the data directory at its first initialisation.
- *
- * `application-role` (instances): the superuser has no password and logs in only over the local socket by
- * peer authentication (the sidecar's readiness probe and maintenance as the `postgres` OS user); the
- * application's own role owns one schema in one database and may log in only over TLS with SCRAM.
- * `superuser-password` (the local fault suite only): the superuser logs in over TCP with a password.
+ * Who may log in, and how, written into the data directory at its first initialisation: the superuser has no
+ * password and logs in only over the local socket by peer authentication (the sidecar's readiness probe and
+ * maintenance as the `postgres` OS user); the application's own role owns one schema in one database and may log
+ * in only over TLS with SCRAM.
  */
-export type AccessModel =
-  | { kind: 'superuser-password'; superuser: string; passwordFile: string; maxConnections: number }
-  | {
-      kind: 'application-role';
-      superuser: string;
-      application: { user: string; database: string; passwordFile: string };
-      tls: { certFile: string; keyFile: string };
-      maxConnections: number;
-    };
+export interface AccessModel {
+  superuser: string;
+  application: { user: string; database: string; passwordFile: string };
+  tls: { certFile: string; keyFile: string };
+  maxConnections: number;
+}
 
 /** SQL run in single-user mode before the server first starts: one statement per line, per database. */
 export interface BootstrapScript {
@@ -63,9 +58,6 @@ export function applicationBootstrap(
 /** The whole pg_hba.conf: anything not matched by a line here is refused. */
 export function hbaConf(model: AccessModel): string {
   const header = '# Written by the cloudy sidecar at the first initialisation (docs/DATABASE-TIER.md).\n';
-  if (model.kind === 'superuser-password') {
-    return `${header}local all all peer\nhost all all 0.0.0.0/0 scram-sha-256\n`;
-  }
   const { superuser, application } = model;
   return [
     header.trimEnd(),
@@ -76,21 +68,17 @@ export function hbaConf(model: AccessModel): string {
   ].join('\n');
 }
 
-/** Lines appended to postgresql.conf: the connection limit always, TLS for the application-role model. */
+/** Lines appended to postgresql.conf: the connection limit, SCRAM and TLS. */
 export function serverConf(model: AccessModel): string {
   const quote = (value: string) => `'${value.replaceAll("'", "''")}'`;
   const lines = [
     '# cloudy: written at the first initialisation (docs/DATABASE-TIER.md, connection budget)',
     `max_connections = ${model.maxConnections}`,
     'password_encryption = scram-sha-256',
+    'ssl = on',
+    `ssl_cert_file = ${quote(model.tls.certFile)}`,
+    `ssl_key_file = ${quote(model.tls.keyFile)}`,
+    "ssl_min_protocol_version = 'TLSv1.2'",
   ];
-  if (model.kind === 'application-role') {
-    lines.push(
-      'ssl = on',
-      `ssl_cert_file = ${quote(model.tls.certFile)}`,
-      `ssl_key_file = ${quote(model.tls.keyFile)}`,
-      "ssl_min_protocol_version = 'TLSv1.2'",
-    );
-  }
   return `${lines.join('\n')}\n`;
 }

@@ -105,10 +105,6 @@ export function dataDirectory(options: {
     async initialize(fencingToken: number, stillHolder: () => boolean): Promise<void> {
       const staging = join(parent, `${basename(pgdata)}.init-${fencingToken}`);
       rmSync(staging, { recursive: true, force: true });
-      const authentication =
-        access.kind === 'superuser-password'
-          ? [`--pwfile=${access.passwordFile}`, '--auth-host=scram-sha-256']
-          : ['--auth-host=reject'];
       await run(
         join(binDir, 'initdb'),
         [
@@ -117,7 +113,7 @@ export function dataDirectory(options: {
           '--username',
           access.superuser,
           '--auth-local=peer',
-          ...authentication,
+          '--auth-host=reject',
           '--encoding=UTF8',
           // Torn or corrupted pages on the shared storage are then detected on read, not served.
           '--data-checksums',
@@ -125,11 +121,9 @@ export function dataDirectory(options: {
         ],
         spawnOptions,
       );
-      if (access.kind === 'application-role') {
-        const password = readFileSync(access.application.passwordFile, 'utf8').trim();
-        for (const script of applicationBootstrap(access.application, password))
-          await runSingleUser(staging, script);
-      }
+      const password = readFileSync(access.application.passwordFile, 'utf8').trim();
+      for (const script of applicationBootstrap(access.application, password))
+        await runSingleUser(staging, script);
       // Replaced, not appended to: only the lines written here admit anyone.
       writeFileSync(join(staging, 'pg_hba.conf'), hbaConf(access), { mode: 0o600 });
       appendFileSync(join(staging, 'postgresql.conf'), serverConf(access));

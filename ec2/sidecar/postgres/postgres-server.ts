@@ -20,10 +20,6 @@ interface PostgresSettings {
   port: number;
   listenAddresses: string;
   socketDir: string;
-  /** A command PostgreSQL is started under (local suite: `unshare` into its own pid and IPC namespaces). */
-  wrapper: string[];
-  /** True on an instance: any PostgreSQL process on PGDATA on this host is ours to stop. */
-  hostOwnsDataDirectory: boolean;
   /** kill() stops waiting after this long: a process stuck in the kernel (a hung mount) cannot be killed. */
   killTimeoutMs: number;
   /** A health probe that gets no answer in this long has failed. */
@@ -37,22 +33,19 @@ export interface PostgresExit {
 
 /**
  * Our PostgreSQL processes: the descendants of this sidecar (PostgreSQL's children each call setsid, so process
- * groups do not find them) and, where this host owns the data directory (on an instance: the distribution's
- * postgresql unit is disabled), every PostgreSQL process working in it, which includes backends re-parented
- * after their postmaster crashed.
+ * groups do not find them) and, as this host owns the data directory (the distribution's postgresql unit is
+ * disabled), every PostgreSQL process working in it, which includes backends re-parented after their
+ * postmaster crashed.
  */
-function ourPostgresProcesses(pgdata: string, hostOwnsDataDirectory: boolean): ProcessInfo[] {
+function ourPostgresProcesses(pgdata: string): ProcessInfo[] {
   const all = listProcesses().filter((p) => p.comm === 'postgres' && isLive(p));
   const ours = new Set(descendantsOf(process.pid, listProcesses()).map((p) => p.pid));
-  return all.filter((p) => ours.has(p.pid) || (hostOwnsDataDirectory && workingDirectory(p.pid) === pgdata));
+  return all.filter((p) => ours.has(p.pid) || workingDirectory(p.pid) === pgdata);
 }
 
 /** Last resort when the sidecar itself fails: SIGKILL every PostgreSQL process of ours, without waiting. */
-export function killOurPostgresNow(
-  settings: Pick<PostgresSettings, 'pgdata' | 'hostOwnsDataDirectory'>,
-): void {
-  for (const p of ourPostgresProcesses(settings.pgdata, settings.hostOwnsDataDirectory))
-    signal(p.pid, 'SIGKILL');
+export function killOurPostgresNow(pgdata: string): void {
+  for (const p of ourPostgresProcesses(pgdata)) signal(p.pid, 'SIGKILL');
 }
 
 /**
@@ -68,7 +61,7 @@ export function postgresServer(options: {
   const { settings, runAs, clock, logger } = options;
   let child: ChildProcess | undefined;
   let exited: Promise<PostgresExit> | undefined;
-  const ourPostgres = () => ourPostgresProcesses(settings.pgdata, settings.hostOwnsDataDirectory);
+  const ourPostgres = () => ourPostgresProcesses(settings.pgdata);
 
   /**
    * Immediate: SIGKILL to every PostgreSQL process of ours, then waits until none is alive; false if some are
@@ -90,7 +83,7 @@ export function postgresServer(options: {
       for (const p of alive) signal(p.pid, 'SIGKILL');
       await clock.sleep(10);
     }
-    // The wrapper (if any) may take a moment to reap; its exit is not what safety waits for.
+    // The postmaster's exit event may come a moment after its processes are gone; safety does not wait for it.
     if (exited) await Promise.race([exited, clock.sleep(settings.killTimeoutMs)]);
     return true;
   }
@@ -99,7 +92,6 @@ export function postgresServer(options: {
     /** Spawns the server; crash recovery, if needed, runs before it accepts connections. */
     start(): Promise<PostgresExit> {
       const args = [
-        join(settings.binDir, 'postgres'),
         '-D',
         settings.pgdata,
         '-c',
@@ -117,9 +109,8 @@ export function postgresServer(options: {
         '-c',
         'synchronous_commit=on',
       ];
-      const [command, ...rest] = [...settings.wrapper, ...args] as [string, ...string[]];
-      child = spawn(command, rest, {
-        ...(settings.wrapper.length > 0 ? {} : runAs.spawnOptions),
+      child = spawn(join(settings.binDir, 'postgres'), args, {
+        ...runAs.spawnOptions,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const spawned = child;

@@ -3,12 +3,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 export interface ProcessInfo {
   pid: number;
   ppid: number;
-  pgid: number;
   /** Kernel state letter; 'Z' (exited, not yet reaped) holds no files and no memory. */
   state: string;
   comm: string;
-  /** Clock ticks since boot; with the pid, names one process even after the pid is reused. */
-  startTime: number;
 }
 
 /** Parses /proc/<pid>/stat; the command name is in parentheses and may itself contain spaces or parentheses. */
@@ -21,14 +18,13 @@ export function parseStat(text: string): ProcessInfo | undefined {
     .slice(close + 2)
     .trim()
     .split(' ');
-  // After the name: state(3) ppid(4) pgrp(5) ... starttime(22); fields[0] is field 3.
-  const [state, ppid, pgid] = fields;
-  const startTime = Number(fields[19]);
-  if (!state || !Number.isInteger(pid) || !Number.isFinite(startTime)) return undefined;
-  return { pid, ppid: Number(ppid), pgid: Number(pgid), state, comm: text.slice(open + 1, close), startTime };
+  // After the name: state(3) ppid(4); fields[0] is field 3.
+  const [state, ppid] = fields;
+  if (!state || !Number.isInteger(pid) || !Number.isInteger(Number(ppid))) return undefined;
+  return { pid, ppid: Number(ppid), state, comm: text.slice(open + 1, close) };
 }
 
-export function readProcess(pid: number): ProcessInfo | undefined {
+function readProcess(pid: number): ProcessInfo | undefined {
   try {
     return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {

@@ -1,5 +1,5 @@
 // `npm run db -- switchover` end to end on the production path: database instances in the emulated EC2 API, each
-// a real sidecar in SIDECAR_MODE=aws (test/chaos/aws-cluster.ts: the production fencer and promoter against the
+// a real production sidecar (test/chaos/aws-cluster.ts: the production fencer and promoter against the
 // emulator) with real PostgreSQL on one shared data directory, the lease in dynalite, and the command pointed at
 // the same emulator and lease table. A client writes through the web app behind the VIP router throughout; the
 // write outage it saw is printed (docs/BENCHMARKS.md, "Planned switchover"), never asserted. All on 127.0.0.1;

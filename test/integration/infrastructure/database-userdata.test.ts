@@ -275,7 +275,6 @@ describe('userdata/database.sh', () => {
     assert.doesNotMatch(env, /s3cret/);
     assert.doesNotMatch(result.stdout + result.stderr, /s3cret/);
     for (const line of [
-      'SIDECAR_MODE=aws',
       'HOLDER_ID=i-0abc',
       'STAGE=dev',
       'LEASE_TABLE=cloudy-dev-lease',

@@ -12,10 +12,11 @@ describe('dataDirectory', () => {
   const directory = dataDirectory({
     pgdata: join(root, 'pgdata'),
     binDir: '/nonexistent',
+    // Never initialised here (no binaries): the access model is only named, none of its files is read.
     access: {
-      kind: 'superuser-password',
       superuser: 'postgres',
-      passwordFile: join(root, 'password'),
+      application: { user: 'cloudy', database: 'cloudy', passwordFile: join(root, 'password') },
+      tls: { certFile: join(root, 'server.crt'), keyFile: join(root, 'server.key') },
       maxConnections: 20,
     },
     runAs: { spawnOptions: {} },

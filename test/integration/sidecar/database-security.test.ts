@@ -90,7 +90,6 @@ before(async () => {
     pgdata,
     binDir: BIN_DIR,
     access: {
-      kind: 'application-role',
       superuser: 'postgres',
       application: { user: APP.user, database: APP.database, passwordFile },
       tls: { certFile: certificates.certFile, keyFile: certificates.keyFile },

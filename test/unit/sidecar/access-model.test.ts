@@ -8,7 +8,6 @@ import {
 } from '../../../ec2/sidecar/postgres/access-model';
 
 const onAws: AccessModel = {
-  kind: 'application-role',
   superuser: 'postgres',
   application: { user: 'cloudy', database: 'cloudy', passwordFile: '/etc/cloudy/db-password' },
   tls: { certFile: '/var/lib/cloudy/efs/tls/server.crt', keyFile: '/var/lib/cloudy/efs/tls/server.key' },

@@ -28,8 +28,7 @@ describe('readSidecarConfig', () => {
       selfFenceMarginMs: 3_000,
       clockSkewMs: 500,
     });
-    assert.deepEqual(config.mode, {
-      kind: 'aws',
+    assert.deepEqual(config.ec2, {
       region: 'eu-west-1',
       stage: 'dev',
       routeTableIds: ['rtb-1', 'rtb-2'],
@@ -42,7 +41,7 @@ describe('readSidecarConfig', () => {
   it('names every missing key', () => {
     // Act / Assess
     assert.throws(
-      () => readSidecarConfig({ SIDECAR_MODE: 'aws' }),
+      () => readSidecarConfig({}),
       (error: Error) =>
         error instanceof ConfigurationError &&
         ['HOLDER_ID', 'LEASE_TABLE', 'PGDATA', 'DB_PASSWORD_FILE'].every((key) =>
@@ -51,37 +50,12 @@ describe('readSidecarConfig', () => {
     );
   });
 
-  it('requires the region and route tables on AWS, the registry and route file locally', () => {
+  it('requires the region, the stage and the route tables', () => {
+    // Prepare
+    const { AWS_REGION: _region, STAGE: _stage, ...withoutRegionAndStage } = aws;
     // Act / Assess
     assert.throws(() => readSidecarConfig({ ...aws, ROUTE_TABLE_IDS: ' , ' }), /ROUTE_TABLE_IDS/);
-    assert.throws(
-      () => readSidecarConfig({ ...aws, SIDECAR_MODE: 'local' }),
-      /FENCE_REGISTRY_DIR.*ROUTE_FILE/,
-    );
-  });
-
-  it('locally: the registry and the route file stand in for EC2, the superuser for the application role', () => {
-    // Prepare
-    const local = {
-      SIDECAR_MODE: 'local',
-      HOLDER_ID: 'sidecar-0',
-      LEASE_TABLE: 'lease',
-      PGDATA: '/tmp/pgdata',
-      DB_PASSWORD_FILE: '/tmp/password',
-      FENCE_REGISTRY_DIR: '/tmp/registry',
-      ROUTE_FILE: '/tmp/route.json',
-    };
-
-    // Act
-    const config = readSidecarConfig(local);
-
-    // Assess
-    assert.deepEqual(config.mode, {
-      kind: 'local',
-      registryDir: '/tmp/registry',
-      routeFile: '/tmp/route.json',
-    });
-    assert.equal(config.access.kind, 'superuser-password');
+    assert.throws(() => readSidecarConfig(withoutRegionAndStage), /AWS_REGION.*STAGE/s);
   });
 
   it('refuses timings under which a lost renewal would already force a self-fence', () => {
@@ -93,20 +67,11 @@ describe('readSidecarConfig', () => {
     assert.throws(() => readSidecarConfig({ ...aws, SELF_FENCE_MARGIN_MS: '10000' }), /SELF_FENCE_MARGIN_MS/);
   });
 
-  it('accepts a PostgreSQL wrapper only in local mode', () => {
-    // Act / Assess
-    assert.throws(
-      () => readSidecarConfig({ ...aws, POSTGRES_WRAPPER: 'unshare --pid --fork --' }),
-      /POSTGRES_WRAPPER/,
-    );
-  });
-
-  it('on AWS: the application role over TLS, the superuser only by peer, the connection limit explicit', () => {
+  it('admits the application role over TLS, the superuser only by peer, the connection limit explicit', () => {
     // Act
     const config = readSidecarConfig(aws);
     // Assess
     assert.deepEqual(config.access, {
-      kind: 'application-role',
       superuser: 'postgres',
       application: { user: 'cloudy', database: 'postgres', passwordFile: '/etc/cloudy/db-password' },
       tls: { certFile: '/var/lib/cloudy/efs/tls/server.crt', keyFile: '/var/lib/cloudy/efs/tls/server.key' },
@@ -114,11 +79,11 @@ describe('readSidecarConfig', () => {
     });
   });
 
-  it('refuses to run on AWS without an application role or its TLS files, or with the superuser as the app', () => {
+  it('refuses to run without an application role or its TLS files, or with the superuser as the app', () => {
     // Prepare
     const { DB_APP_USER: _user, ...withoutAppUser } = aws;
     // Act / Assess
-    assert.throws(() => readSidecarConfig(withoutAppUser), /DB_APP_USER: required when SIDECAR_MODE=aws/);
+    assert.throws(() => readSidecarConfig(withoutAppUser), /DB_APP_USER: required/);
     const { PG_SSL_KEY_FILE: _key, ...withoutKey } = aws;
     assert.throws(() => readSidecarConfig(withoutKey), /PG_SSL_KEY_FILE: required/);
     assert.throws(() => readSidecarConfig({ ...aws, DB_APP_USER: 'postgres' }), /must not be the superuser/);

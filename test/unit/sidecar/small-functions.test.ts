@@ -50,17 +50,15 @@ describe('decideRoutes', () => {
 });
 
 describe('parseStat', () => {
-  it('reads state, parent, group and start time, even with spaces and parentheses in the name', () => {
+  it('reads state and parent, even with spaces and parentheses in the name', () => {
     // Prepare
     const stat = '4242 (post gres) (x)) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 0 0';
     // Act / Assess
     assert.deepEqual(parseStat(stat), {
       pid: 4242,
       ppid: 17,
-      pgid: 4242,
       state: 'S',
       comm: 'post gres) (x)',
-      startTime: 98765,
     });
   });
 
@@ -76,10 +74,8 @@ describe('descendantsOf', () => {
     const p = (pid: number, ppid: number): ProcessInfo => ({
       pid,
       ppid,
-      pgid: pid,
       state: 'S',
       comm: 'x',
-      startTime: 0,
     });
     const all = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 1), p(20, 1)];
     // Act / Assess
