@@ -38,7 +38,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('npm run db -- switchover (AWS-mode sidecars, the emulated EC2 API, PostgreSQL)', {
+describe('npm run db -- switchover (production sidecars, the emulated EC2 API, PostgreSQL)', {
   timeout: 600_000,
 }, () => {
   let cluster: AwsCluster;

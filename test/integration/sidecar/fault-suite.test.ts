@@ -5,7 +5,7 @@ import { scaledEc2Timing } from '../../chaos/ec2-timing';
 import { FAULTS } from '../../chaos/faults';
 import { dataIntact } from '../../chaos/verify-data';
 
-// The short version of `npm run chaos`, on the same production path (AWS-mode sidecars against the emulated EC2
+// The short version of `npm run chaos`, on the same production path (production sidecars against the emulated EC2
 // API, the failover Lambda in the loop, writes through the web app and the VIP router): two instances, each fault
 // once, a 3 s lease and EC2's timings scaled down to a fifth. Only invariants and progress are asserted; takeover
 // and outage times are reported by the long run, never asserted.
