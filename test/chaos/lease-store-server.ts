@@ -5,6 +5,7 @@ import {
   CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
+  type DynamoDBClientConfig,
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -27,6 +28,8 @@ export interface LeaseStoreServer {
   table: string;
   /** The dynalite server itself (tests may listen to its requests). */
   server: Server;
+  /** A new SDK client of this server, with the local credentials and these settings besides; the caller destroys it. */
+  client(settings?: DynamoDBClientConfig): DynamoDBClient;
   readLease(): Promise<(LeaseRecord & { releasedAtMs?: number }) | undefined>;
   /** The lease-deleted fault: the item removed, as a person or a recreated table would. */
   deleteLease(): Promise<void>;
@@ -42,11 +45,14 @@ export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Pro
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    region: LOCAL_AWS_ENV.AWS_REGION,
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const clientOf = (settings: DynamoDBClientConfig = {}) =>
+    new DynamoDBClient({
+      region: LOCAL_AWS_ENV.AWS_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...settings,
+      endpoint,
+    });
+  const client = clientOf();
   await client.send(
     new CreateTableCommand({
       TableName: table,
@@ -58,6 +64,7 @@ export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Pro
   return {
     port,
     endpoint,
+    client: clientOf,
     table,
     server,
     async readLease() {

@@ -2,12 +2,7 @@
 // EC2 API and a dynalite lease table on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  type AttributeValue,
-  DynamoDBClient,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { readFailoverConfig } from '../../../handlers/failover/config';
 import type { StatusReport } from '../../../scripts/db/status-report';
@@ -101,11 +96,7 @@ describe('npm run db', () => {
   });
 
   async function writeHeartbeat(instanceId: string, seenLeaseExpiresAtMs: number): Promise<void> {
-    const client = new DynamoDBClient({
-      region: 'eu-west-1',
-      endpoint: store.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const client = store.client({ region: 'eu-west-1' });
     try {
       await client.send(
         new PutItemCommand({
@@ -414,7 +405,7 @@ describe('npm run db', () => {
       await writeHeartbeat('i-0bbb', leaseExpiresAtMs);
       const local = { region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
       const ec2Client = new EC2Client({ ...local, endpoint: ec2.endpoint });
-      const dynamodb = new DynamoDBClient({ ...local, endpoint: store.endpoint });
+      const dynamodb = store.client({ region: 'eu-west-1' });
       let nowMs = Date.now();
       const printed: string[] = [];
       const config = readFailoverConfig({ STAGE, LEASE_TABLE: `cloudy-${STAGE}-lease` });
@@ -466,8 +457,8 @@ describe('npm run db', () => {
       await writeHeartbeat('i-0bbb', leaseExpiresAtMs);
       const local = { region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
       const ec2Client = new EC2Client({ ...local, endpoint: ec2.endpoint });
-      const dynamodb = new DynamoDBClient({ ...local, endpoint: store.endpoint });
-      const leaseWriter = new DynamoDBClient({ ...local, endpoint: store.endpoint, maxAttempts: 1 });
+      const dynamodb = store.client({ region: 'eu-west-1' });
+      const leaseWriter = store.client({ region: 'eu-west-1', maxAttempts: 1 });
       leaseWriter.middlewareStack.add(
         () => async () => {
           throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

@@ -2,7 +2,7 @@
 // DynamoDB-compatible server (dynalite on 127.0.0.1): what each write leaves on the lease item.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoDbLeaseStore, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import {
   HANDOVER_VALID_MS,
@@ -30,11 +30,7 @@ describe('handover request on the lease item', () => {
 
   before(async () => {
     server = await startLeaseStoreServer();
-    client = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    client = server.client();
     store = dynamoDbLeaseStore({ client, table: server.table, name: LEASE_NAME, requestTimeoutMs: 5_000 });
     target = { dynamodb: client, writer: client, table: server.table };
   });
@@ -198,12 +194,7 @@ describe('handover request on the lease item', () => {
     const lease = await server.readLease();
     assert.ok(lease);
     const losingAnswers = (maxAttempts: number) => {
-      const writer = new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: server.endpoint,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        maxAttempts,
-      });
+      const writer = server.client({ maxAttempts });
       let lost = 0;
       // Inside the retry loop (deserialize step): every attempt reaches dynalite, only the first answer is lost.
       writer.middlewareStack.add(
@@ -251,12 +242,7 @@ describe('handover request on the lease item', () => {
     // Prepare: the write never reaches dynalite (the connection failed before it was sent, as far as anyone knows).
     const lease = await server.readLease();
     assert.ok(lease);
-    const writer = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
+    const writer = server.client({ maxAttempts: 1 });
     writer.middlewareStack.add(
       () => async () => {
         throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

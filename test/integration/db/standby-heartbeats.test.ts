@@ -2,7 +2,7 @@
 // server (dynalite on 127.0.0.1), beside the lease item they must leave alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoDbLeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import { dynamoDbStandbyHeartbeat } from '../../../ec2/sidecar/lease/standby-heartbeat';
 import { readStandbyHeartbeats } from '../../../scripts/db/standby-heartbeats';
@@ -20,11 +20,7 @@ describe('standby heartbeats', () => {
 
   before(async () => {
     server = await startLeaseStoreServer();
-    client = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    client = server.client();
   });
 
   after(async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoDbLeaseStore, LeaseConflictError } from '../../../ec2/sidecar/lease/lease-store';
 import { LEASE_NAME } from '../../../shared/lease-record';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
@@ -13,11 +13,7 @@ describe('dynamoDbLeaseStore', () => {
 
   before(async () => {
     server = await startLeaseStoreServer();
-    client = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    client = server.client();
   });
 
   after(async () => {
