@@ -2,18 +2,20 @@
 // Ctrl-C stops the bake and cleans up what it created; a second Ctrl-C does not cut the cleanup short.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { exitWithUsage, readCommandLine, UsageError } from '../shared/command-line';
 import { createBakeClients } from './bake-ami/aws-clients';
 import { bakeAmi } from './bake-ami/bake';
 import { buildBundle } from './bake-ami/bundle';
-import { parseBakeOptions, UsageError } from './bake-ami/options';
+import { BAKE_AMI, bakeOptions } from './bake-ami/options';
 import { presignS3 } from './bake-ami/presign';
 import { BakeInterruptedError } from './bake-ami/wait';
 
 const say = (message: string) => process.stdout.write(`[bake-ami] ${message}\n`);
 const projectRoot = new URL('..', import.meta.url).pathname;
 
+const { values } = readCommandLine(BAKE_AMI);
 try {
-  const options = parseBakeOptions(process.argv.slice(2));
+  const options = bakeOptions(values);
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) return say('still cleaning up, please wait');
@@ -50,8 +52,9 @@ try {
     say('interrupted; cleaned up');
     process.exit(130);
   }
+  if (error instanceof UsageError) exitWithUsage(BAKE_AMI, error);
   process.stderr.write(`[bake-ami] ${explain(error)}\n`);
-  process.exit(error instanceof UsageError ? 2 : 1);
+  process.exit(1);
 }
 
 function revision(): { revision?: string } {

@@ -9,9 +9,23 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { readCommandLine } from '../shared/command-line';
 import { createLocalPostgres } from '../shared/embedded-postgres';
 import { freePort } from '../test/support/local-postgres';
 
+const { values: options } = readCommandLine({
+  name: 'bench',
+  usage: `usage: npm run bench [-- --no-write]
+
+The web app as on an instance (one HTTP process per core, worker threads for /load) on a real embedded
+PostgreSQL, driven by autocannon over 127.0.0.1: each endpoint's requests/s and latency, then GET /users as the
+table grows to 1,000,000 rows. A benchmark, not a test: it takes a few minutes and wants a quiet machine.
+The tables go into docs/BENCHMARKS.md between the web-bench markers.
+
+  --no-write   print the tables, leave docs/BENCHMARKS.md alone
+BENCH_SECONDS sets each row's duration (default 10).`,
+  options: { 'no-write': { type: 'boolean', default: false } },
+});
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
 const PRIME = 112_272_535_095_293;
@@ -248,7 +262,7 @@ function writeReport(rows: Row[], growth: GrowthRow[]) {
   const updated = current.includes(START)
     ? current.replace(new RegExp(`${START}[\\s\\S]*${END}`), section)
     : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, updated);
+  if (!options['no-write']) writeFileSync(REPORT, updated);
   say(table);
   say(growthTable);
 }

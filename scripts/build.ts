@@ -3,10 +3,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { exitWithUsage, readCommandLine, UsageError } from '../shared/command-line';
 import { bundleSettings } from './esbuild-settings';
 
-// `npm run build -- DIR` writes elsewhere (tests build into a scratch folder, never over dist/).
-const outdir = process.argv[2] ?? 'dist';
+const BUILD = {
+  name: 'build',
+  usage: `usage: npm run build [-- DIR]
+
+Bundles the programs that run on instances (the web app, its /load worker, the database sidecar, the metrics
+reporter) into DIR (default dist/), one self-contained .mjs file each with its source map.
+DIR lets tests build into a scratch folder, never over dist/.`,
+  options: {},
+  allowPositionals: true,
+};
+const { positionals } = readCommandLine(BUILD);
+if (positionals.length > 1) exitWithUsage(BUILD, new UsageError('one output folder at most'));
+const outdir = positionals[0] ?? 'dist';
 
 await build({
   entryPoints: {

@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readCommandLine } from '../shared/command-line';
 import { parseCensus, summariseCensus } from './test-census';
 
 // Above the longest test (the fault suite's short run, a few minutes on a loaded machine), far below CI's limit.
@@ -37,7 +38,16 @@ function testFiles(roots: readonly string[]): string[] {
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const args = process.argv.slice(2);
+const { positionals: args } = readCommandLine({
+  name: 'run-tests',
+  usage: `usage: node --import tsx scripts/run-tests.ts [FILE_OR_FOLDER ...]
+       npm run test:unit | npm run test:integration
+
+Runs the test files (*.test.ts) under each FILE_OR_FOLDER (default test/unit and test/integration) with node's
+test runner, then fails if a file ran no test. TEST_TIMEOUT_MS sets each test's time limit (default 10 minutes).`,
+  options: {},
+  allowPositionals: true,
+});
 const files = testFiles(args.length > 0 ? args : DEFAULT_ROOTS);
 if (files.length === 0) {
   say(`no test files under ${args.join(' ')}`);

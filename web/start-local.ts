@@ -2,11 +2,25 @@
 // package, its data kept in .data/postgres (or EMBEDDED_PG_DIR) so users survive restarts.
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
+import { readCommandLine } from '../shared/command-line';
 import { createLocalPostgres, type LocalPostgres } from '../shared/embedded-postgres';
 import { createLogger } from '../shared/logger';
 import { readWebConfig } from './config';
 import { runWebApp } from './web-app';
 
+readCommandLine({
+  name: 'start',
+  usage: `usage: npm start
+
+The web app on http://localhost:8080 with an embedded PostgreSQL (no AWS, no Docker); Ctrl-C stops both.
+Settings come from the environment (README.md, "Local settings"):
+  PORT               HTTP port (default 8080)
+  DATABASE_URL       an existing PostgreSQL instead of the embedded one
+  EMBEDDED_PG_DIR    data folder of the embedded server (default .data/postgres)
+  EMBEDDED_PG_PORT   port of the embedded server on 127.0.0.1 (default 54329)
+  LOG_LEVEL          log level (default info)`,
+  options: {},
+});
 const logger = createLogger('web');
 let embedded: LocalPostgres | undefined;
 try {

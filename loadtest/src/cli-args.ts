@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from '../../shared/command-line';
 import { isScenarioName, SCENARIOS, type ScenarioName } from './scenarios';
 
 /** Where the load goes: a deployed stage (its ALB, found from the stack outputs) or any URL. */
@@ -12,7 +12,7 @@ export type CliCommand =
 /** The region `sls deploy` uses when given no --region (serverless.yml: provider.region). */
 export const DEFAULT_REGION = 'eu-west-1';
 
-export const USAGE = `Usage:
+export const USAGE = `usage:
   npm run loadtest -- --stage NAME [--region REGION] [--scenario ${SCENARIOS.join('|')}]
   npm run loadtest -- --target URL [--scenario ${SCENARIOS.join('|')}]
   npm run loadtest -- --report RESULT.json
@@ -26,20 +26,16 @@ export const USAGE = `Usage:
 
 Results go to loadtest/results/: the JSON result and its HTML report.`;
 
-export class UsageError extends Error {}
+export { UsageError } from '../../shared/command-line';
 
 // A stage becomes part of the stack name cloudy-<stage>: CloudFormation allows letters, digits and hyphens.
 const STAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
 const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-[0-9]$/;
 
 export function parseCliArgs(argv: readonly string[]): CliCommand {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    ({ values } = parse(argv));
-  } catch (cause) {
-    throw new UsageError(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
-  if (values.help) return { command: 'help' };
+  const outcome = parseCommandLine(LOADTEST, argv);
+  if (outcome.help) return { command: 'help' };
+  const { values } = outcome;
 
   const given = [values.stage, values.target, values.report].filter((value) => value !== undefined);
   if (given.length !== 1) throw new UsageError('give exactly one of --stage, --target or --report');
@@ -82,18 +78,14 @@ export function parseTargetUrl(raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      stage: { type: 'string' },
-      region: { type: 'string' },
-      target: { type: 'string' },
-      scenario: { type: 'string' },
-      report: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
+export const LOADTEST = {
+  name: 'loadtest',
+  usage: USAGE,
+  options: {
+    stage: { type: 'string' },
+    region: { type: 'string' },
+    target: { type: 'string' },
+    scenario: { type: 'string' },
+    report: { type: 'string' },
+  },
+} as const;

@@ -1,7 +1,8 @@
 // `npm run loadtest -- …`: runs a scenario against a stage's load balancer or any URL, keeps the result
 // and its HTML report in loadtest/results/, and exits non-zero when a threshold was breached.
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { type CliCommand, type LoadTarget, parseCliArgs, USAGE, UsageError } from './cli-args';
+import { exitWithUsage } from '../../shared/command-line';
+import { type CliCommand, LOADTEST, type LoadTarget, parseCliArgs, USAGE, UsageError } from './cli-args';
 import { writeReport } from './report/write-report';
 import { DEFAULT_RESULTS_DIR, runScenario } from './run-scenario';
 import { findStageUrl } from './stage-url';
@@ -45,8 +46,8 @@ async function main(command: CliCommand): Promise<number> {
 try {
   process.exitCode = await main(parseCliArgs(process.argv.slice(2)));
 } catch (error) {
+  if (error instanceof UsageError) exitWithUsage(LOADTEST, error);
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`loadtest: ${message}\n`);
-  if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  process.exitCode = 1;
 }

@@ -1,4 +1,6 @@
-import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
+import type { CommandLine, CommandSpec } from '../../shared/command-line';
+import { UsageError } from '../../shared/command-line';
 import type { Architecture } from './names';
 
 export interface BakeOptions {
@@ -12,36 +14,41 @@ export interface BakeOptions {
   bucket?: string;
 }
 
-export class UsageError extends Error {}
+export const BAKE_AMI = {
+  name: 'bake-ami',
+  usage: `usage: npm run bake-ami -- --stage NAME [--region REGION] [--arch x86_64|arm64]
+                        [--instance-type TYPE] [--subnet-id SUBNET] [--bucket BUCKET]
 
-export const USAGE = `usage: npm run bake-ami -- --stage NAME [--region REGION] [--arch x86_64|arm64]
-                        [--instance-type TYPE] [--subnet-id SUBNET] [--bucket BUCKET]`;
+Builds the bundle (npm run build), starts a builder instance from the latest Amazon Linux 2023 image, installs
+the bundle and PostgreSQL on it, makes an AMI and writes its id to the SSM parameter /cloudy/NAME/app-ami-id.
+Ctrl-C stops the bake and removes what it created.
+
+  --stage NAME           the stage whose AMI parameter is written
+  --region REGION        where to bake (default: AWS_REGION, AWS_DEFAULT_REGION, then eu-west-1)
+  --arch ARCH            x86_64 (default) or arm64
+  --instance-type TYPE   the builder (default t3.micro, t4g.micro for arm64)
+  --subnet-id SUBNET     where the builder runs (default: the default VPC's default subnet); needs outbound HTTPS
+  --bucket BUCKET        carries the bundle to the builder (default: cloudy-ami-bake-ACCOUNT-REGION)`,
+  options: {
+    stage: { type: 'string' },
+    region: { type: 'string' },
+    arch: { type: 'string' },
+    'instance-type': { type: 'string' },
+    'subnet-id': { type: 'string' },
+    bucket: { type: 'string' },
+  },
+} as const satisfies CommandSpec<ParseArgsOptionsConfig>;
 
 // The web tier's default instance types (t3.*) are x86_64; an arm64 AMI needs Graviton types (t4g.*) there too.
 const DEFAULT_INSTANCE_TYPE: Record<Architecture, string> = { x86_64: 't3.micro', arm64: 't4g.micro' };
 
-/** Reads the command line once; the region falls back to the SDK's variables, then to the project default. */
-export function parseBakeOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BakeOptions {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        stage: { type: 'string' },
-        region: { type: 'string' },
-        arch: { type: 'string' },
-        'instance-type': { type: 'string' },
-        'subnet-id': { type: 'string' },
-        bucket: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-  }
+/** The bake's options from its parsed command line; the region falls back to the SDK's variables, then to the project default. */
+export function bakeOptions(
+  values: CommandLine<typeof BAKE_AMI.options>['values'],
+  env: NodeJS.ProcessEnv = process.env,
+): BakeOptions {
   const stage = values.stage;
-  if (!stage) throw new UsageError(`--stage is required\n${USAGE}`);
+  if (!stage) throw new UsageError('--stage is required');
   if (!/^[a-zA-Z0-9-]+$/.test(stage)) throw new UsageError(`--stage ${stage}: letters, digits and - only`);
   const architecture = values.arch ?? 'x86_64';
   if (architecture !== 'x86_64' && architecture !== 'arm64') {

@@ -2,24 +2,60 @@
 // planned handover of the primary. See docs/OPERATIONS.md. The SDK's standard settings apply (AWS_PROFILE,
 // AWS_REGION, AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_DYNAMODB for emulated endpoints).
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { type FailoverConfig, readFailoverConfig } from '../../handlers/failover/config';
 import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
 import { AwsTransientError } from '../../handlers/failover/errors';
 import { observe } from '../../handlers/failover/observe';
+import { type CommandSpec, exitWithUsage, readCommandLine, UsageError } from '../../shared/command-line';
 import { ConfigurationError } from '../../shared/configuration';
 import { createDbCommandClients } from './aws-clients';
 import { buildStatus, renderStatus } from './status-report';
 import { switchover } from './switchover';
 
-const USAGE = `usage:
-  npm run db -- status --stage NAME [--json]
-  npm run db -- switchover --stage NAME [--to INSTANCE_ID] [--yes]`;
+const STATUS = {
+  name: 'db status',
+  usage: `usage: npm run db -- status --stage NAME [--json]
 
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+What the failover controller sees and would decide, on one screen: each database instance, the lease, each
+route table's target, the dry-run decision, the last takeovers.
+
+  --stage NAME   the deployed stage (stack cloudy-NAME)
+  --json         the same report as JSON`,
+  options: { stage: { type: 'string' }, json: { type: 'boolean', default: false } },
+} as const satisfies CommandSpec<ParseArgsOptionsConfig>;
+
+const SWITCHOVER = {
+  name: 'db switchover',
+  usage: `usage: npm run db -- switchover --stage NAME [--to INSTANCE_ID] [--yes]
+
+Hands the primary to a healthy standby on purpose: the primary stops PostgreSQL cleanly and releases the lease
+to that standby, which takes over without fencing. Prints each step and the write outage.
+
+  --stage NAME       the deployed stage (stack cloudy-NAME)
+  --to INSTANCE_ID   the standby to hand over to (default: the healthiest standby)
+  --yes              do not ask for confirmation (required when not run from a terminal)`,
+  options: {
+    stage: { type: 'string' },
+    to: { type: 'string' },
+    yes: { type: 'boolean', default: false },
+  },
+} as const satisfies CommandSpec<ParseArgsOptionsConfig>;
+
+const DB = {
+  name: 'db',
+  usage: `usage: npm run db -- COMMAND --stage NAME [options]
+
+The database tier's operator commands (docs/OPERATIONS.md):
+  status       what the failover controller sees and would decide
+  switchover   hand the primary to a healthy standby on purpose
+
+npm run db -- COMMAND --help shows the options of COMMAND.
+The SDK's standard settings apply (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_DYNAMODB).`,
+};
 
 /**
  * The stage's configuration as the deployed controller has it (resources/failover-function-instances.yml): the
@@ -49,48 +85,58 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        stage: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        to: { type: 'string' },
-        yes: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-  }
+function stageOf(spec: { name: string; usage: string }, stage: string | undefined): string {
+  if (!stage) exitWithUsage(spec, new UsageError('--stage is required'));
+  return stage;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseCommandLine(argv);
-  const [command, ...extra] = positionals;
-  if (extra.length > 0 || (command !== 'status' && command !== 'switchover')) throw new UsageError(USAGE);
-  if (!values.stage) throw new UsageError(`--stage is required\n${USAGE}`);
-  const config = stageConfig(values.stage);
-  const { ec2, dynamodb, leaseWriter } = createDbCommandClients();
-  const deps = { ec2, dynamodb, config, deadline: noDeadline, now: Date.now };
-  try {
-    if (command === 'status') {
+  const [command, ...rest] = argv;
+  if (command === undefined || command.startsWith('-')) {
+    readCommandLine({ ...DB, options: {} }, argv);
+    return exitWithUsage(DB, new UsageError('which command? status or switchover'));
+  }
+  if (command === 'status') {
+    const { values } = readCommandLine(STATUS, rest);
+    return runWithClients(stageOf(STATUS, values.stage), async (deps) => {
       const observation = await observe(deps);
-      const report = buildStatus(observation, decide(observation, config), config);
+      const report = buildStatus(observation, decide(observation, deps.config), deps.config);
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
       return 0;
-    }
-    return await switchover(
-      {
-        ...deps,
-        leaseWriter,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        print: (line) => process.stdout.write(`${line}\n`),
-        confirm,
-      },
-      { to: values.to, yes: values.yes },
+    });
+  }
+  if (command === 'switchover') {
+    const { values } = readCommandLine(SWITCHOVER, rest);
+    return runWithClients(stageOf(SWITCHOVER, values.stage), (deps) =>
+      switchover(
+        {
+          ...deps,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          print: (line) => process.stdout.write(`${line}\n`),
+          confirm,
+        },
+        { to: values.to, yes: values.yes },
+      ),
     );
+  }
+  return exitWithUsage(DB, new UsageError(`unknown command '${command}'`));
+}
+
+async function runWithClients(
+  stage: string,
+  run: (deps: {
+    ec2: EC2Client;
+    dynamodb: DynamoDBClient;
+    leaseWriter: DynamoDBClient;
+    config: FailoverConfig & { leaseTable: string };
+    deadline: Deadline;
+    now: () => number;
+  }) => Promise<number>,
+): Promise<number> {
+  const config = stageConfig(stage);
+  const { ec2, dynamodb, leaseWriter } = createDbCommandClients();
+  try {
+    return await run({ ec2, dynamodb, leaseWriter, config, deadline: noDeadline, now: Date.now });
   } finally {
     ec2.destroy();
     dynamodb.destroy();

@@ -2,31 +2,23 @@
 // to docs/BENCHMARKS.md between the chaos markers, above the earlier runs (nothing else in that file is touched).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
+import {
+  type CommandSpec,
+  exitWithUsage,
+  numberOption,
+  readCommandLine,
+  UsageError,
+} from '../../shared/command-line';
 import { runChaos } from './chaos';
 import { AWS_EC2_TIMING, describeEc2Timing, scaledEc2Timing } from './ec2-timing';
 import { FAULTS, type Fault } from './faults';
 import { addRunBetweenMarkers, renderChaosTable } from './report';
 import { dataIntact } from './verify-data';
 
-const { values } = parseArgs({
-  options: {
-    help: { type: 'boolean', default: false },
-    cycles: { type: 'string', default: '50' },
-    'ttl-ms': { type: 'string', default: '10000' },
-    sidecars: { type: 'string', default: '3' },
-    'no-write': { type: 'boolean', default: false },
-    'no-skip-os-shutdown': { type: 'boolean', default: false },
-    'promotion-deadline-ms': { type: 'string', default: '60000' },
-    'failover-schedule-ms': { type: 'string', default: '5000' },
-    'ec2-scale': { type: 'string', default: '1' },
-    faults: { type: 'string' },
-    minutes: { type: 'string' },
-  },
-});
-const out = (line: string) => process.stdout.write(`${line}\n`);
-if (values.help) {
-  out(`npm run chaos -- [options]
+const CHAOS = {
+  name: 'chaos',
+  usage: `usage: npm run chaos -- [options]
 
 Faults rotate over the lease holder of a database tier run on its production path: instances in
 production sidecars (the ec2-fencer and ec2-promoter) against an emulated EC2 API on 127.0.0.1, the
@@ -48,18 +40,41 @@ Options:
                              rule invokes it within seconds of a stop; the schedule alone is 1 minute)
   --no-skip-os-shutdown      fence with Force but without SkipOsShutdown (to measure the difference)
   --ec2-scale F              multiply the emulated EC2 timings by F (the short run in npm test uses 0.2)
-  --no-write                 print the table, leave docs/BENCHMARKS.md alone`);
-  process.exit(0);
-}
-const cycles = Number(values.cycles);
-const ttlMs = Number(values['ttl-ms']);
-const sidecars = Number(values.sidecars);
+  --no-write                 print the table, leave docs/BENCHMARKS.md alone`,
+  options: {
+    cycles: { type: 'string', default: '50' },
+    'ttl-ms': { type: 'string', default: '10000' },
+    sidecars: { type: 'string', default: '3' },
+    'no-write': { type: 'boolean', default: false },
+    'no-skip-os-shutdown': { type: 'boolean', default: false },
+    'promotion-deadline-ms': { type: 'string', default: '60000' },
+    'failover-schedule-ms': { type: 'string', default: '5000' },
+    'ec2-scale': { type: 'string', default: '1' },
+    faults: { type: 'string' },
+    minutes: { type: 'string' },
+  },
+} as const satisfies CommandSpec<ParseArgsOptionsConfig>;
+const { values } = readCommandLine(CHAOS);
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const number = (name: keyof typeof values, min: number) => {
+  try {
+    return numberOption(name, values[name], min);
+  } catch (error) {
+    return exitWithUsage(CHAOS, error as UsageError);
+  }
+};
+const cycles = number('cycles', 1);
+const ttlMs = number('ttl-ms', 1);
+const sidecars = number('sidecars', 2);
 const skipOsShutdown = !values['no-skip-os-shutdown'];
-const promotionDeadlineMs = Number(values['promotion-deadline-ms']);
-const ec2 = scaledEc2Timing(Number(values['ec2-scale']));
+const promotionDeadlineMs = number('promotion-deadline-ms', 1);
+const failoverScheduleMs = number('failover-schedule-ms', 1);
+const ec2 = scaledEc2Timing(number('ec2-scale', 0));
+const minutes = values.minutes === undefined ? undefined : number('minutes', 0);
 const faults = values.faults ? (values.faults.split(',') as Fault[]) : FAULTS;
 const unknownFault = faults.find((fault) => !FAULTS.includes(fault));
-if (unknownFault) throw new Error(`unknown fault ${unknownFault}; the faults are ${FAULTS.join(', ')}`);
+if (unknownFault)
+  exitWithUsage(CHAOS, new UsageError(`unknown fault ${unknownFault}; the faults are ${FAULTS.join(', ')}`));
 
 // The sidecar's defaults, derived from the TTL exactly as ec2/sidecar/config.ts derives them.
 const timing = {
@@ -82,7 +97,7 @@ const result = await runChaos({
   ec2,
   skipOsShutdown,
   promotionDeadlineMs,
-  failoverScheduleMs: Number(values['failover-schedule-ms']),
+  failoverScheduleMs,
   writeIntervalMs: 50,
   // Only stops a stuck run: ec2-errors goes through a promotion deadline and a second takeover, and without
   // SkipOsShutdown a crashed holder's stop waits out EC2's OS-shutdown timeout.
@@ -93,7 +108,7 @@ const result = await runChaos({
     skipOsShutdown ? 0 : ec2.osShutdownTimeoutMs + 120_000,
   ),
   faults,
-  ...(values.minutes ? { stopStartingAfterMs: Number(values.minutes) * 60_000 } : {}),
+  ...(minutes !== undefined ? { stopStartingAfterMs: minutes * 60_000 } : {}),
   keepLogs: true,
   progress: (line) => out(`${new Date().toISOString().slice(11, 19)} ${line}`),
 });
