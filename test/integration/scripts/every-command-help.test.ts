@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
-  .scripts;
+const scripts = (
+  JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts;
 
 // Scripts that run another tool (which answers --help itself) or only chain other scripts.
 const OTHER_TOOLS: Record<string, string> = {
@@ -70,7 +71,10 @@ async function run(file: string, args: string[]) {
 const commands = Object.entries(scripts).flatMap(([name, script]) => {
   const command = tsCommand(script);
   if (command) return [{ name: `npm run ${name}`, ...command }];
-  assert.ok(OTHER_TOOLS[name], `package.json script "${name}" (${script}) neither runs a .ts file nor is listed`);
+  assert.ok(
+    OTHER_TOOLS[name],
+    `package.json script "${name}" (${script}) neither runs a .ts file nor is listed`,
+  );
   return [];
 });
 // Sub-commands with their own options.

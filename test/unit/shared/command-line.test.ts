@@ -121,7 +121,10 @@ describe('numberOption', () => {
   it('reads a number at least the minimum, and names the option otherwise', () => {
     // Act / Assess
     assert.equal(numberOption('cycles', '12', 1), 12);
-    assert.throws(() => numberOption('cycles', 'ten', 1), { name: 'UsageError', message: '--cycles ten: a number ≥ 1' });
+    assert.throws(() => numberOption('cycles', 'ten', 1), {
+      name: 'UsageError',
+      message: '--cycles ten: a number ≥ 1',
+    });
     assert.throws(() => numberOption('cycles', '0', 1), UsageError);
     assert.throws(() => numberOption('cycles', '', 1), UsageError);
   });
