@@ -74,6 +74,22 @@ const sidecarEnv = z.object({
   /** The virtual IP and the route tables whose VIP/32 route follows the primary. */
   VIRTUAL_IP: virtualIp,
   ROUTE_TABLE_IDS: z.string().default(''),
+  /**
+   * The stage's backup bucket (resources/backup-instances.yml): set, the primary archives every WAL segment to it
+   * with pgBackRest and the backup timer takes base backups there (docs/DATABASE-TIER.md, "Backups"); unset, no
+   * archiving (local runs, the fault suite).
+   */
+  BACKUP_BUCKET: z.string().min(3).optional(),
+  /** pgBackRest's stanza: the name of this cluster's backups and archive in the bucket. */
+  BACKUP_STANZA: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('cloudy'),
+  /** Full backups are kept this long (the stage parameter backupRetentionDays). */
+  BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(35),
+  /** pgBackRest's configuration, written by the sidecar at start (the backup timer and `db restore` read it). */
+  PGBACKREST_CONFIG: z.string().startsWith('/').default('/var/lib/cloudy/pgbackrest/pgbackrest.conf'),
+  PGBACKREST_BIN: z.string().startsWith('/').default('/usr/bin/pgbackrest'),
   /** Where the lease metrics go as CloudWatch EMF lines (shipped by the CloudWatch agent); unset = none. */
   METRICS_FILE: z.string().startsWith('/').optional(),
   /** Their CloudWatch namespace (the stage's, `cloudy/<stage>`); required with METRICS_FILE. */
@@ -164,6 +180,9 @@ const sidecarConfig = sidecarEnv
     }
     if (config.access.application.user === config.DB_SUPERUSER) {
       ctx.addIssue({ code: 'custom', path: ['DB_APP_USER'], message: 'must not be the superuser' });
+    }
+    if (config.BACKUP_BUCKET && !config.AWS_REGION) {
+      ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'required with BACKUP_BUCKET' });
     }
     if (config.METRICS_FILE && !config.METRICS_NAMESPACE) {
       ctx.addIssue({ code: 'custom', path: ['METRICS_NAMESPACE'], message: 'required with METRICS_FILE' });

@@ -1,6 +1,7 @@
 // The database sidecar (systemd unit written by userdata/database.sh): guarantees that at most one PostgreSQL
 // runs on the shared data directory. See docs/DATABASE-TIER.md.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigurationError } from '../../shared/configuration';
 import { createLogger } from '../../shared/logger';
 import { createLeaseDynamoDbClient, createSidecarEc2Client } from './aws-clients';
@@ -12,9 +13,10 @@ import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
 import { dynamoDbStandbyHeartbeat } from './lease/standby-heartbeat';
 import type { SidecarLogger } from './log-events';
 import { type LeaseMetrics, leaseMetrics, measuredFencer, measuredLeaseStore } from './metrics/lease-metrics';
-import { dataDirectory } from './postgres/data-directory';
+import { dataDirectory, fencingTokenFile } from './postgres/data-directory';
 import { killOurPostgresNow, postgresServer } from './postgres/postgres-server';
 import { runAsPostgresUser } from './postgres/run-as';
+import { type ArchiveCommandSettings, pgbackrestConf } from './postgres/wal-archive';
 import { ec2Promoter } from './promote/ec2-promoter';
 import type { Promoter } from './promote/promoter';
 import { runSidecar, type SidecarOutcome } from './sidecar';
@@ -41,6 +43,35 @@ const NOT_FOUND_GRACE_MS = 5 * 60_000;
 const EXIT_CONFIGURATION = 78;
 // Set once the configuration is read: what the crash handler must stop.
 let ourPgdata: string | undefined;
+
+/**
+ * Writes pgBackRest's configuration for this stage (the same on every instance; rewritten at each start so that
+ * a changed setting applies) and returns the archive settings, or undefined without a backup bucket.
+ */
+function walArchive(config: SidecarConfig): ArchiveCommandSettings | undefined {
+  const bucket = config.BACKUP_BUCKET;
+  if (!bucket || !config.AWS_REGION) return undefined;
+  const text = pgbackrestConf({
+    stanza: config.BACKUP_STANZA,
+    repository: { type: 's3', bucket, region: config.AWS_REGION, path: '/pgbackrest' },
+    retentionDays: config.BACKUP_RETENTION_DAYS,
+    pgdata: config.PGDATA,
+    socketDir: config.PG_SOCKET_DIR,
+    port: config.PG_PORT,
+    superuser: config.DB_SUPERUSER,
+    lockPath: '/tmp/pgbackrest',
+    logPath: '/var/log/cloudy',
+  });
+  mkdirSync(dirname(config.PGBACKREST_CONFIG), { recursive: true });
+  writeFileSync(`${config.PGBACKREST_CONFIG}.tmp`, text, { mode: 0o644 });
+  renameSync(`${config.PGBACKREST_CONFIG}.tmp`, config.PGBACKREST_CONFIG);
+  return {
+    stanza: config.BACKUP_STANZA,
+    pgbackrest: config.PGBACKREST_BIN,
+    configFile: config.PGBACKREST_CONFIG,
+    tokenFile: fencingTokenFile(config.PGDATA),
+  };
+}
 
 function fenceAndPromote(config: SidecarConfig, clock: Clock): { fencer: Fencer; promoter: Promoter } {
   const { ec2: settings } = config;
@@ -151,6 +182,7 @@ async function main(): Promise<number> {
         socketDir: config.PG_SOCKET_DIR,
         killTimeoutMs: config.KILL_TIMEOUT_MS,
         probeTimeoutMs: config.probeTimeoutMs,
+        archive: walArchive(config),
       },
       runAs,
       clock,

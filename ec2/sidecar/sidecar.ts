@@ -340,7 +340,7 @@ async function prepareAndStart(
   }
   // The check and the spawn run in one synchronous turn: nothing can interleave between them.
   if (!keeper.isValid()) return undefined;
-  return { exited: postgres.start() };
+  return { exited: postgres.start(keeper.fencingToken) };
 }
 
 /**

@@ -25,6 +25,14 @@ import type { RunAs } from './run-as';
 
 const run = promisify(execFile);
 
+/**
+ * The fencing-token file of a data directory: beside it on the shared storage, written by every holder that
+ * claims the directory before it starts PostgreSQL (claim, below); the archive command reads it (wal-archive.ts).
+ */
+export function fencingTokenFile(pgdata: string): string {
+  return join(dirname(pgdata), 'cloudy-fencing-token');
+}
+
 /** A newer holder has started PostgreSQL on this directory since: this sidecar must not start it again. */
 export class StaleHolderError extends Error {
   override name = 'StaleHolderError';
@@ -43,7 +51,7 @@ export function dataDirectory(options: {
 }) {
   const { pgdata, binDir, access, runAs } = options;
   const parent = dirname(pgdata);
-  const tokenFile = join(parent, 'cloudy-fencing-token');
+  const tokenFile = fencingTokenFile(pgdata);
   const spawnOptions = { ...runAs.spawnOptions, env: { ...process.env, LC_ALL: 'C.UTF-8' } };
 
   /** Runs SQL in single-user mode on a server that is not running; the first error stops it, loudly. */

@@ -13,6 +13,7 @@ import {
 } from '../proc/process-table';
 import { acceptsConnections } from './readiness';
 import type { RunAs } from './run-as';
+import { type ArchiveCommandSettings, archiveFlags } from './wal-archive';
 
 interface PostgresSettings {
   binDir: string;
@@ -24,6 +25,8 @@ interface PostgresSettings {
   killTimeoutMs: number;
   /** A health probe that gets no answer in this long has failed. */
   probeTimeoutMs: number;
+  /** WAL archiving (wal-archive.ts); none when the stage has no backup bucket. */
+  archive?: ArchiveCommandSettings;
 }
 
 export interface PostgresExit {
@@ -89,8 +92,11 @@ export function postgresServer(options: {
   }
 
   return {
-    /** Spawns the server; crash recovery, if needed, runs before it accepts connections. */
-    start(): Promise<PostgresExit> {
+    /**
+     * Spawns the server as the holder of `fencingToken`; crash recovery, if needed, runs before it accepts
+     * connections. The token goes into the archive command, which refuses once a later holder claimed PGDATA.
+     */
+    start(fencingToken: number): Promise<PostgresExit> {
       const args = [
         '-D',
         settings.pgdata,
@@ -108,6 +114,7 @@ export function postgresServer(options: {
         'full_page_writes=on',
         '-c',
         'synchronous_commit=on',
+        ...(settings.archive ? archiveFlags(settings.archive, fencingToken) : []),
       ];
       child = spawn(join(settings.binDir, 'postgres'), args, {
         ...runAs.spawnOptions,
