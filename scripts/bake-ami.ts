@@ -2,6 +2,7 @@
 // Ctrl-C stops the bake and cleans up what it created; a second Ctrl-C does not cut the cleanup short.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type AwsSession, explainAwsError, resolveAwsSession } from '../shared/command-aws';
 import { exitWithUsage, readCommandLine, UsageError } from '../shared/command-line';
 import { createBakeClients } from './bake-ami/aws-clients';
 import { bakeAmi } from './bake-ami/bake';
@@ -14,8 +15,10 @@ const say = (message: string) => process.stdout.write(`[bake-ami] ${message}\n`)
 const projectRoot = new URL('..', import.meta.url).pathname;
 
 const { values } = readCommandLine(BAKE_AMI);
+let session: AwsSession | undefined;
 try {
-  const options = bakeOptions(values);
+  session = await resolveAwsSession(values);
+  const options = bakeOptions(values, session);
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) return say('still cleaning up, please wait');
@@ -36,7 +39,7 @@ try {
       ...revision(),
     },
     {
-      clients: createBakeClients(options.region),
+      clients: createBakeClients(session),
       presign: presignS3,
       signal: controller.signal,
       onProgress: say,
@@ -53,7 +56,8 @@ try {
     process.exit(130);
   }
   if (error instanceof UsageError) exitWithUsage(BAKE_AMI, error);
-  process.stderr.write(`[bake-ami] ${explain(error)}\n`);
+  const explained = session && explainAwsError(error, session);
+  process.stderr.write(`[bake-ami] ${explained ?? explain(error)}\n`);
   process.exit(1);
 }
 

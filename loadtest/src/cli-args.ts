@@ -1,28 +1,28 @@
+import { AWS_OPTIONS, awsOptionsUsage } from '../../shared/command-aws';
 import { parseCommandLine, UsageError } from '../../shared/command-line';
 import { isScenarioName, SCENARIOS, type ScenarioName } from './scenarios';
 
 /** Where the load goes: a deployed stage (its ALB, found from the stack outputs) or any URL. */
-export type LoadTarget = { kind: 'stage'; stage: string; region: string } | { kind: 'url'; url: string };
+export type LoadTarget =
+  | { kind: 'stage'; stage: string; region?: string; profile?: string }
+  | { kind: 'url'; url: string };
 
 export type CliCommand =
   | { command: 'run'; scenario: ScenarioName; target: LoadTarget }
   | { command: 'report'; resultFile: string }
   | { command: 'help' };
 
-/** The region `sls deploy` uses when given no --region (serverless.yml: provider.region). */
-export const DEFAULT_REGION = 'eu-west-1';
-
 export const USAGE = `usage:
-  npm run loadtest -- --stage NAME [--region REGION] [--scenario ${SCENARIOS.join('|')}]
+  npm run loadtest -- --stage NAME [--region REGION] [--profile NAME] [--scenario ${SCENARIOS.join('|')}]
   npm run loadtest -- --target URL [--scenario ${SCENARIOS.join('|')}]
   npm run loadtest -- --report RESULT.json
 
   --stage      a deployed stage: the load goes to the LoadBalancerUrl output of stack cloudy-NAME
-  --region     the stage's region (default ${DEFAULT_REGION}, as serverless.yml)
   --target     any http(s) URL instead, e.g. http://127.0.0.1:8080 for \`npm start\`
   --scenario   smoke (default: a few seconds, every endpoint), mixed (13 min of realistic traffic),
                scale-up (21 min of CPU load: the auto-scaling demonstration)
   --report     render the HTML report of an earlier result again
+${awsOptionsUsage()}
 
 Results go to loadtest/results/: the JSON result and its HTML report.`;
 
@@ -41,8 +41,10 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (given.length !== 1) throw new UsageError('give exactly one of --stage, --target or --report');
 
   if (values.report !== undefined) {
-    if (values.scenario !== undefined || values.region !== undefined) {
-      throw new UsageError('--report takes no --scenario or --region: they are read from the result');
+    if (values.scenario !== undefined || values.region !== undefined || values.profile !== undefined) {
+      throw new UsageError(
+        '--report takes no --scenario, --region or --profile: they are read from the result',
+      );
     }
     return { command: 'report', resultFile: values.report };
   }
@@ -55,11 +57,16 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     if (!STAGE_NAME.test(values.stage)) {
       throw new UsageError(`stage "${values.stage}" is not a valid stage name (letters, digits, hyphens)`);
     }
-    const region = values.region ?? DEFAULT_REGION;
-    if (!REGION_NAME.test(region)) throw new UsageError(`region "${region}" is not an AWS region name`);
-    return { command: 'run', scenario, target: { kind: 'stage', stage: values.stage, region } };
+    const { region, profile } = values;
+    if (region !== undefined && !REGION_NAME.test(region)) {
+      throw new UsageError(`region "${region}" is not an AWS region name`);
+    }
+    const session = { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
+    return { command: 'run', scenario, target: { kind: 'stage', stage: values.stage, ...session } };
   }
-  if (values.region !== undefined) throw new UsageError('--region goes with --stage, not with --target');
+  if (values.region !== undefined || values.profile !== undefined) {
+    throw new UsageError('--region and --profile go with --stage, not with --target');
+  }
   return { command: 'run', scenario, target: { kind: 'url', url: parseTargetUrl(values.target ?? '') } };
 }
 
@@ -83,7 +90,7 @@ export const LOADTEST = {
   usage: USAGE,
   options: {
     stage: { type: 'string' },
-    region: { type: 'string' },
+    ...AWS_OPTIONS,
     target: { type: 'string' },
     scenario: { type: 'string' },
     report: { type: 'string' },

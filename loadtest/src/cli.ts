@@ -1,6 +1,7 @@
 // `npm run loadtest -- …`: runs a scenario against a stage's load balancer or any URL, keeps the result
 // and its HTML report in loadtest/results/, and exits non-zero when a threshold was breached.
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { clientSettings, explainAwsError, resolveAwsSession } from '../../shared/command-aws';
 import { exitWithUsage } from '../../shared/command-line';
 import { type CliCommand, LOADTEST, type LoadTarget, parseCliArgs, USAGE, UsageError } from './cli-args';
 import { writeReport } from './report/write-report';
@@ -11,12 +12,15 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function resolveTarget(target: LoadTarget): Promise<{ url: string; stage?: string }> {
   if (target.kind === 'url') return { url: target.url };
+  const session = await resolveAwsSession(target);
   // The one real AWS client of the load test (findStageUrl receives it, so tests pass a mocked one).
-  const url = await findStageUrl(
-    new CloudFormationClient({ region: target.region }),
-    target.stage,
-    target.region,
-  );
+  let url: string;
+  try {
+    url = await findStageUrl(new CloudFormationClient(clientSettings(session)), target.stage, session.region);
+  } catch (error) {
+    const explained = explainAwsError(error, session, 'cloudformation:DescribeStacks');
+    throw explained ? new Error(explained, { cause: error }) : error;
+  }
   say(`stage ${target.stage}: ${url}`);
   return { url, stage: target.stage };
 }

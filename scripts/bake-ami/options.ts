@@ -1,4 +1,5 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
+import { AWS_OPTIONS, type AwsSession, awsOptionsUsage } from '../../shared/command-aws';
 import type { CommandLine, CommandSpec } from '../../shared/command-line';
 import { UsageError } from '../../shared/command-line';
 import type { Architecture } from './names';
@@ -16,7 +17,7 @@ export interface BakeOptions {
 
 export const BAKE_AMI = {
   name: 'bake-ami',
-  usage: `usage: npm run bake-ami -- --stage NAME [--region REGION] [--arch x86_64|arm64]
+  usage: `usage: npm run bake-ami -- --stage NAME [--region REGION] [--profile NAME] [--arch x86_64|arm64]
                         [--instance-type TYPE] [--subnet-id SUBNET] [--bucket BUCKET]
 
 Builds the bundle (npm run build), starts a builder instance from the latest Amazon Linux 2023 image, installs
@@ -24,14 +25,14 @@ the bundle and PostgreSQL on it, makes an AMI and writes its id to the SSM param
 Ctrl-C stops the bake and removes what it created.
 
   --stage NAME           the stage whose AMI parameter is written
-  --region REGION        where to bake (default: AWS_REGION, AWS_DEFAULT_REGION, then eu-west-1)
   --arch ARCH            x86_64 (default) or arm64
   --instance-type TYPE   the builder (default t3.micro, t4g.micro for arm64)
   --subnet-id SUBNET     where the builder runs (default: the default VPC's default subnet); needs outbound HTTPS
-  --bucket BUCKET        carries the bundle to the builder (default: cloudy-ami-bake-ACCOUNT-REGION)`,
+  --bucket BUCKET        carries the bundle to the builder (default: cloudy-ami-bake-ACCOUNT-REGION)
+${awsOptionsUsage()}`,
   options: {
     stage: { type: 'string' },
-    region: { type: 'string' },
+    ...AWS_OPTIONS,
     arch: { type: 'string' },
     'instance-type': { type: 'string' },
     'subnet-id': { type: 'string' },
@@ -42,10 +43,10 @@ Ctrl-C stops the bake and removes what it created.
 // The web tier's default instance types (t3.*) are x86_64; an arm64 AMI needs Graviton types (t4g.*) there too.
 const DEFAULT_INSTANCE_TYPE: Record<Architecture, string> = { x86_64: 't3.micro', arm64: 't4g.micro' };
 
-/** The bake's options from its parsed command line; the region falls back to the SDK's variables, then to the project default. */
+/** The bake's options from its parsed command line and the session's region. */
 export function bakeOptions(
   values: CommandLine<typeof BAKE_AMI.options>['values'],
-  env: NodeJS.ProcessEnv = process.env,
+  session: Pick<AwsSession, 'region'>,
 ): BakeOptions {
   const stage = values.stage;
   if (!stage) throw new UsageError('--stage is required');
@@ -56,7 +57,7 @@ export function bakeOptions(
   }
   return {
     stage,
-    region: values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'eu-west-1',
+    region: session.region,
     architecture,
     instanceType: values['instance-type'] ?? DEFAULT_INSTANCE_TYPE[architecture],
     ...(values['subnet-id'] ? { subnetId: values['subnet-id'] } : {}),

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { type AwsSession, clientSettings } from '../../shared/command-aws';
 
 /**
  * The `db` commands' real AWS clients (the rest of them receives clients as parameters). Run by a person, so the
@@ -7,16 +8,17 @@ import { EC2Client } from '@aws-sdk/client-ec2';
  * reported), and each attempt is bounded so that a hung connection fails the command instead of holding the
  * terminal. The switchover request is written with `leaseWriter`, one attempt only: a retry of a write that was
  * applied but whose answer was lost would fail its own condition, so the command resolves such an outcome by
- * reading the item back instead (scripts/db/handover-request.ts). The SDK's standard settings (AWS_PROFILE,
- * AWS_REGION, AWS_ENDPOINT_URL_*) apply.
+ * reading the item back instead (scripts/db/handover-request.ts). Region and profile come from the command's
+ * session (shared/command-aws.ts); AWS_ENDPOINT_URL_* apply.
  */
-export function createDbCommandClients(): {
+export function createDbCommandClients(session: AwsSession): {
   ec2: EC2Client;
   dynamodb: DynamoDBClient;
   leaseWriter: DynamoDBClient;
 } {
   // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and keeps waiting.
   const settings = {
+    ...clientSettings(session),
     requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
   };
   return {

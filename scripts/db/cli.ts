@@ -10,38 +10,43 @@ import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
 import { AwsTransientError } from '../../handlers/failover/errors';
 import { observe } from '../../handlers/failover/observe';
+import { AWS_OPTIONS, awsOptionsUsage, resolveAwsSession } from '../../shared/command-aws';
 import { type CommandSpec, exitWithUsage, readCommandLine, UsageError } from '../../shared/command-line';
 import { ConfigurationError } from '../../shared/configuration';
 import { createDbCommandClients } from './aws-clients';
+import { explainDbFailure } from './explain-failure';
 import { buildStatus, renderStatus } from './status-report';
 import { switchover } from './switchover';
 
 const STATUS = {
   name: 'db status',
-  usage: `usage: npm run db -- status --stage NAME [--json]
+  usage: `usage: npm run db -- status --stage NAME [--json] [--region REGION] [--profile NAME]
 
 What the failover controller sees and would decide, on one screen: each database instance, the lease, each
 route table's target, the dry-run decision, the last takeovers.
 
   --stage NAME   the deployed stage (stack cloudy-NAME)
-  --json         the same report as JSON`,
-  options: { stage: { type: 'string' }, json: { type: 'boolean', default: false } },
+  --json         the same report as JSON
+${awsOptionsUsage()}`,
+  options: { stage: { type: 'string' }, json: { type: 'boolean', default: false }, ...AWS_OPTIONS },
 } as const satisfies CommandSpec<ParseArgsOptionsConfig>;
 
 const SWITCHOVER = {
   name: 'db switchover',
-  usage: `usage: npm run db -- switchover --stage NAME [--to INSTANCE_ID] [--yes]
+  usage: `usage: npm run db -- switchover --stage NAME [--to INSTANCE_ID] [--yes] [--region REGION] [--profile NAME]
 
 Hands the primary to a healthy standby on purpose: the primary stops PostgreSQL cleanly and releases the lease
 to that standby, which takes over without fencing. Prints each step and the write outage.
 
   --stage NAME       the deployed stage (stack cloudy-NAME)
   --to INSTANCE_ID   the standby to hand over to (default: the healthiest standby)
-  --yes              do not ask for confirmation (required when not run from a terminal)`,
+  --yes              do not ask for confirmation (required when not run from a terminal)
+${awsOptionsUsage()}`,
   options: {
     stage: { type: 'string' },
     to: { type: 'string' },
     yes: { type: 'boolean', default: false },
+    ...AWS_OPTIONS,
   },
 } as const satisfies CommandSpec<ParseArgsOptionsConfig>;
 
@@ -53,8 +58,9 @@ The database tier's operator commands (docs/OPERATIONS.md):
   status       what the failover controller sees and would decide
   switchover   hand the primary to a healthy standby on purpose
 
-npm run db -- COMMAND --help shows the options of COMMAND.
-The SDK's standard settings apply (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_DYNAMODB).`,
+npm run db -- COMMAND --help shows the options of COMMAND. Region and credentials: --region and --profile, else
+the SDK's chain (AWS_REGION, AWS_PROFILE, ~/.aws), else serverless.yml's region; AWS_ENDPOINT_URL_EC2 and
+AWS_ENDPOINT_URL_DYNAMODB point at emulated endpoints.`,
 };
 
 /**
@@ -98,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'status') {
     const { values } = readCommandLine(STATUS, rest);
-    return runWithClients(stageOf(STATUS, values.stage), async (deps) => {
+    return runWithClients(stageOf(STATUS, values.stage), values, async (deps) => {
       const observation = await observe(deps);
       const report = buildStatus(observation, decide(observation, deps.config), deps.config);
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
@@ -107,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'switchover') {
     const { values } = readCommandLine(SWITCHOVER, rest);
-    return runWithClients(stageOf(SWITCHOVER, values.stage), (deps) =>
+    return runWithClients(stageOf(SWITCHOVER, values.stage), values, (deps) =>
       switchover(
         {
           ...deps,
@@ -124,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function runWithClients(
   stage: string,
+  options: { region?: string | undefined; profile?: string | undefined },
   run: (deps: {
     ec2: EC2Client;
     dynamodb: DynamoDBClient;
@@ -134,9 +141,13 @@ async function runWithClients(
   }) => Promise<number>,
 ): Promise<number> {
   const config = stageConfig(stage);
-  const { ec2, dynamodb, leaseWriter } = createDbCommandClients();
+  const session = await resolveAwsSession(options);
+  const { ec2, dynamodb, leaseWriter } = createDbCommandClients(session);
   try {
     return await run({ ec2, dynamodb, leaseWriter, config, deadline: noDeadline, now: Date.now });
+  } catch (error) {
+    const explained = explainDbFailure(error, session, stage, config.leaseTable);
+    throw explained ? new SessionError(explained, { cause: error }) : error;
   } finally {
     ec2.destroy();
     dynamodb.destroy();
@@ -144,13 +155,18 @@ async function runWithClients(
   }
 }
 
+/** A failure said in terms of the session (credentials, region, permissions) or of a stage missing there. */
+class SessionError extends Error {
+  override readonly name = 'SessionError';
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    // The message only: the named errors (usage, configuration, AWS refusals, a lease that changed) say what
-    // to do, and an SDK error's message names the problem (no region, no credentials).
+    // The message only: the named errors (usage, configuration, the session, AWS refusals, a lease that
+    // changed) say what to do.
     const message = error instanceof Error ? error.message : String(error);
     const retry = error instanceof AwsTransientError ? ' (transient: run the command again)' : '';
     process.stderr.write(`db: ${message}${retry}\n`);

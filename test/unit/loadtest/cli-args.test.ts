@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_REGION, parseCliArgs, parseTargetUrl, UsageError } from '../../../loadtest/src/cli-args';
+import { parseCliArgs, parseTargetUrl, UsageError } from '../../../loadtest/src/cli-args';
 
 describe('parseCliArgs', () => {
-  it('runs smoke against a stage in the default region when only --stage is given', () => {
+  it("runs smoke against a stage, in the session's region, when only --stage is given", () => {
     // Act / Assess
     assert.deepEqual(parseCliArgs(['--stage', 'dev']), {
       command: 'run',
       scenario: 'smoke',
-      target: { kind: 'stage', stage: 'dev', region: DEFAULT_REGION },
+      target: { kind: 'stage', stage: 'dev' },
     });
   });
 
@@ -65,7 +65,7 @@ describe('parseCliArgs', () => {
     [
       'a region without a stage',
       ['--target', 'http://127.0.0.1', '--region', 'eu-west-1'],
-      /--region goes with --stage/,
+      /--region and --profile go with --stage/,
     ],
     [
       'a scenario with --report',
