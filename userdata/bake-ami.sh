@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builder instance of `npm run bake-ami` (Amazon Linux 2023): installs what every instance of the project's
 # AMI needs (the AMI contract, docs/DEPLOY.md) — Node.js 24, cfn-signal (aws-cfn-bootstrap), the CloudWatch
-# agent, logrotate, PostgreSQL 16, the EFS mount helper, jq, the service user, the bundle at /opt/cloudy/dist and
+# agent, logrotate, PostgreSQL 16, pgBackRest, the EFS mount helper, jq, the service user, the bundle at /opt/cloudy/dist and
 # the RDS certificate bundle at /opt/cloudy/rds-ca —
 # prepares the disk for imaging, reports the outcome to the bake through a presigned S3 URL and powers off;
 # the bake then images the stopped instance.
@@ -58,11 +58,28 @@ dnf install -y nodejs24 aws-cfn-bootstrap amazon-cloudwatch-agent logrotate \
   postgresql16-server postgresql16 amazon-efs-utils jq
 "$NODE" --version
 for FILE in /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
-  /usr/sbin/logrotate /usr/bin/postgres /usr/bin/initdb /usr/sbin/mount.efs /usr/bin/jq; do
+  /usr/sbin/logrotate /usr/bin/postgres /usr/bin/initdb /usr/bin/pg_isready /usr/sbin/mount.efs /usr/bin/jq; do
   test -e "$ROOT$FILE" || { echo "bake-ami.sh: $FILE is missing after the install" >&2; exit 1; }
 done
 # The sidecar starts PostgreSQL, and only under the lease: the distribution's unit must never run it.
 systemctl mask postgresql.service
+
+# pgBackRest (WAL archive and base backups: docs/DATABASE-TIER.md, "Backups"). Amazon Linux 2023's repositories
+# do not carry it (Debian's and the PostgreSQL project's RHEL/Fedora repositories do), so the bake builds the
+# pinned release from its source with the project's documented build (meson, ninja), checked against the
+# release tag's commit. SFTP repositories are not used: no libssh2.
+PGBACKREST_VERSION=2.59.1
+PGBACKREST_COMMIT=8c8f3ee63e310f0b3ea10b55ed3b96b4cc9296da
+log "building pgBackRest $PGBACKREST_VERSION"
+dnf install -y git gcc meson ninja-build pkgconf-pkg-config libpq-devel openssl-devel libxml2-devel \
+  lz4-devel libzstd-devel bzip2-devel zlib-devel libyaml-devel
+git clone --quiet --depth 1 --branch "release/$PGBACKREST_VERSION" https://github.com/pgbackrest/pgbackrest.git \
+  "$WORK_DIR/pgbackrest"
+test "$(git -C "$WORK_DIR/pgbackrest" rev-parse HEAD)" = "$PGBACKREST_COMMIT"
+meson setup -Dlibssh2=disabled "$WORK_DIR/pgbackrest-build" "$WORK_DIR/pgbackrest"
+ninja -C "$WORK_DIR/pgbackrest-build"
+install -D -m 0755 "$WORK_DIR/pgbackrest-build/src/pgbackrest" "$ROOT/usr/bin/pgbackrest"
+"$ROOT/usr/bin/pgbackrest" version
 
 log "fetching the bundle"
 curl -fsS --retry 5 --output "$BUNDLE" "$BUNDLE_URL"

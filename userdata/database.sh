@@ -12,7 +12,8 @@
 # read it to verify the server.
 # Runs after a prelude (resources/database-instances.yml) exporting STAGE, AWS_REGION, STACK_NAME, LEASE_TABLE,
 # EFS_FILE_SYSTEM_ID, VIRTUAL_IP, ROUTE_TABLE_IDS, DB_SECRET_ROLE_ARN, DB_SECRET_ID, DB_SECRET_REGION,
-# SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER, DB_MAX_CONNECTIONS and METRICS_NAMESPACE.
+# SIGNAL_RESOURCE, LOG_GROUP, DB_CA_PARAMETER, DB_MAX_CONNECTIONS, METRICS_NAMESPACE, BACKUP_BUCKET and
+# BACKUP_RETENTION_DAYS.
 # Idempotent: a second run rewrites the same files and leaves a running sidecar (and its PostgreSQL) alone.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -30,6 +31,11 @@ LOG_DIR=/var/log/cloudy
 # lines carry "CloudWatchMetrics" to EMF mode, in which it drops lines when its queue is full, which the
 # sidecar's own log must not risk. Written by the sidecar (postgres), so the file is created for it.
 METRICS_FILE=$LOG_DIR/sidecar-metrics.log
+# The backup job's metrics (archive lag, base backup success), EMF too, and its log.
+BACKUP_METRICS_FILE=$LOG_DIR/backup-metrics.log
+BACKUP_SCRIPT=/usr/local/libexec/cloudy-backup
+# pgBackRest's configuration, which the sidecar writes at every start (ec2/sidecar/postgres/wal-archive.ts).
+PGBACKREST_DIR=/var/lib/cloudy/pgbackrest
 CONFIG_DIR=$ROOT/etc/cloudy
 UNIT_DIR=$ROOT/etc/systemd/system
 FSTAB=$ROOT/etc/fstab
@@ -60,7 +66,7 @@ log() {
 
 for NAME in STAGE AWS_REGION STACK_NAME LEASE_TABLE EFS_FILE_SYSTEM_ID VIRTUAL_IP ROUTE_TABLE_IDS \
   DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION SIGNAL_RESOURCE LOG_GROUP DB_CA_PARAMETER \
-  DB_MAX_CONNECTIONS METRICS_NAMESPACE; do
+  DB_MAX_CONNECTIONS METRICS_NAMESPACE BACKUP_BUCKET BACKUP_RETENTION_DAYS; do
   if ! printenv "$NAME" >/dev/null; then
     echo "database.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -119,8 +125,8 @@ write_file() {
 }
 
 # The AMI contract (docs/DEPLOY.md): what npm run bake-ami installs.
-for FILE in $NODE $APP_DIR/sidecar/main.mjs /usr/bin/postgres /usr/bin/initdb /usr/sbin/mount.efs /usr/bin/jq \
-  /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; do
+for FILE in $NODE $APP_DIR/sidecar/main.mjs /usr/bin/postgres /usr/bin/initdb /usr/bin/pg_isready \
+  /usr/bin/pgbackrest /usr/sbin/mount.efs /usr/bin/jq /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; do
   if [ ! -e "$ROOT$FILE" ]; then
     echo "database.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
     exit 1
@@ -141,7 +147,9 @@ write_file "$ROOT$AGENT_CONFIG" 0644 <<JSON
         "collect_list": [
           { "file_path": "/var/log/cloud-init-output.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/cloud-init-output" },
           { "file_path": "$LOG_DIR/sidecar.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar" },
-          { "file_path": "$METRICS_FILE", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar-metrics" }
+          { "file_path": "$METRICS_FILE", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/sidecar-metrics" },
+          { "file_path": "$LOG_DIR/backup.log", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/backup" },
+          { "file_path": "$BACKUP_METRICS_FILE", "log_group_name": "$LOG_GROUP", "log_stream_name": "{instance_id}/backup-metrics" }
         ]
       }
     }
@@ -164,9 +172,13 @@ $LOG_DIR/*.log {
 }
 ROTATE
 
-touch "$ROOT$METRICS_FILE"
-chown postgres:postgres "$ROOT$METRICS_FILE"
-chmod 0640 "$ROOT$METRICS_FILE"
+for FILE in $METRICS_FILE $BACKUP_METRICS_FILE $LOG_DIR/backup.log; do
+  touch "$ROOT$FILE"
+  chown postgres:postgres "$ROOT$FILE"
+  chmod 0640 "$ROOT$FILE"
+done
+mkdir -p "$ROOT$PGBACKREST_DIR" "$ROOT$(dirname "$BACKUP_SCRIPT")"
+chown postgres:postgres "$ROOT$PGBACKREST_DIR"
 
 # Masked, not just disabled: not even a dependency or an operator's `systemctl start` can run a second server.
 systemctl disable --now postgresql.service || true
@@ -277,7 +289,102 @@ PG_SSL_KEY_FILE=$TLS_DIR/server.key
 PG_MAX_CONNECTIONS=$DB_MAX_CONNECTIONS
 METRICS_FILE=$METRICS_FILE
 METRICS_NAMESPACE=$METRICS_NAMESPACE
+BACKUP_BUCKET=$BACKUP_BUCKET
+BACKUP_STANZA=cloudy
+BACKUP_RETENTION_DAYS=$BACKUP_RETENTION_DAYS
+PGBACKREST_CONFIG=$PGBACKREST_DIR/pgbackrest.conf
+BACKUP_METRICS_FILE=$BACKUP_METRICS_FILE
 ENV
+
+# Base backups and the archive watch (docs/DATABASE-TIER.md, "Backups"). Timers on every database instance;
+# the job acts only where the primary runs: PostgreSQL answers on this host's own socket only on the lease
+# holder's instance. `full` and `diff` take a base backup (pgBackRest's own protocol: pg_backup_start/stop, the
+# WAL to make it consistent archived before it counts), then `check` that archiving works, and report success;
+# the weekly full one is also verified (every file of the repository against its checksum). `watch` reports,
+# every minute, how long the oldest closed WAL segment has waited to be archived (0: none waits), and creates
+# the stanza once per boot (the first primary of a new stage; idempotent).
+write_file "$ROOT$BACKUP_SCRIPT" 0755 <<'SCRIPT'
+#!/bin/bash
+set -euo pipefail
+MODE=$1
+pgbr() {
+  pgbackrest "--config=$PGBACKREST_CONFIG" "--stanza=$BACKUP_STANZA" "$@"
+}
+emit() {
+  printf '{"_aws":{"Timestamp":%s,"CloudWatchMetrics":[{"Namespace":"%s","Dimensions":[[]],"Metrics":[{"Name":"%s","Unit":"%s"}]}]},"%s":%s}\n' \
+    "$(date +%s%3N)" "$METRICS_NAMESPACE" "$1" "$3" "$1" "$2" >>"$BACKUP_METRICS_FILE"
+}
+if ! pg_isready -q -h "$PG_SOCKET_DIR" -p "$PG_PORT"; then
+  exit 0
+fi
+case "$MODE" in
+  watch)
+    if [ ! -e /run/postgresql/cloudy-stanza-ok ]; then
+      pgbr stanza-create && touch /run/postgresql/cloudy-stanza-ok
+    fi
+    OLDEST=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' -printf '%Ts\n' | sort -n | head -n 1)
+    AGE=0
+    if [ -n "$OLDEST" ]; then AGE=$(($(date +%s) - OLDEST)); fi
+    emit WalArchiveLagSeconds "$AGE" Seconds
+    ;;
+  full | diff)
+    pgbr stanza-create
+    pgbr "--type=$MODE" backup
+    pgbr check
+    if [ "$MODE" = full ]; then pgbr verify; fi
+    emit BaseBackupSucceeded 1 Count
+    echo "cloudy-backup: $MODE backup done"
+    ;;
+  *)
+    echo "usage: cloudy-backup full|diff|watch" >&2
+    exit 2
+    ;;
+esac
+SCRIPT
+write_file "$UNIT_DIR/cloudy-backup@.service" 0644 <<UNIT
+[Unit]
+Description=cloudy database backup job (%i)
+RequiresMountsFor=$EFS_MOUNT
+
+[Service]
+Type=oneshot
+User=postgres
+Group=postgres
+EnvironmentFile=/etc/cloudy/database-sidecar.env
+ExecStart=$BACKUP_SCRIPT %i
+Nice=10
+StandardOutput=append:$LOG_DIR/backup.log
+StandardError=inherit
+UNIT
+# Weekly full, daily differential (03:00 UTC); the first diff after a boot comes 5 minutes in, so a new stage has
+# a base backup at once (pgBackRest turns a differential with no full before it into a full).
+write_file "$UNIT_DIR/cloudy-backup-full.timer" 0644 <<UNIT
+[Timer]
+OnCalendar=Sun *-*-* 03:00:00 UTC
+Unit=cloudy-backup@full.service
+
+[Install]
+WantedBy=timers.target
+UNIT
+write_file "$UNIT_DIR/cloudy-backup-diff.timer" 0644 <<UNIT
+[Timer]
+OnCalendar=Mon..Sat *-*-* 03:00:00 UTC
+OnBootSec=5min
+Unit=cloudy-backup@diff.service
+
+[Install]
+WantedBy=timers.target
+UNIT
+write_file "$UNIT_DIR/cloudy-backup-watch.timer" 0644 <<UNIT
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=1min
+AccuracySec=5s
+Unit=cloudy-backup@watch.service
+
+[Install]
+WantedBy=timers.target
+UNIT
 
 # The virtual IP goes on lo (ExecStartPre, so it is back after every reboot): the VPC route decides which
 # instance receives traffic for it; on lo every instance accepts that traffic on whatever its interface is
@@ -318,6 +425,7 @@ UNIT
 systemctl daemon-reload
 # --now starts it if it is not running; a running sidecar (perhaps the primary) is not disturbed.
 systemctl enable --now "$UNIT"
+systemctl enable --now cloudy-backup-full.timer cloudy-backup-diff.timer cloudy-backup-watch.timer
 if ! systemctl is-active --quiet "$UNIT"; then
   tail -n 50 "$ROOT$LOG_DIR/sidecar.log" || true
   echo "database.sh: $UNIT is not running" >&2

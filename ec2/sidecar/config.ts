@@ -181,9 +181,6 @@ const sidecarConfig = sidecarEnv
     if (config.access.application.user === config.DB_SUPERUSER) {
       ctx.addIssue({ code: 'custom', path: ['DB_APP_USER'], message: 'must not be the superuser' });
     }
-    if (config.BACKUP_BUCKET && !config.AWS_REGION) {
-      ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'required with BACKUP_BUCKET' });
-    }
     if (config.METRICS_FILE && !config.METRICS_NAMESPACE) {
       ctx.addIssue({ code: 'custom', path: ['METRICS_NAMESPACE'], message: 'required with METRICS_FILE' });
     }

@@ -48,11 +48,16 @@ function scratchBuilder() {
           'usr/sbin/logrotate',
           'usr/bin/postgres',
           'usr/bin/initdb',
+          'usr/bin/pg_isready',
           'usr/sbin/mount.efs',
           'usr/bin/jq',
         ]
           .map((file) => `mkdir -p "$(dirname "${root}/${file}")" && touch "${root}/${file}"`)
           .join('\n'),
+      // The pgBackRest build: the clone at the pinned commit, a build that leaves the executable.
+      git: 'case "$*" in *rev-parse*) echo 8c8f3ee63e310f0b3ea10b55ed3b96b4cc9296da ;; *clone*) for A in "$@"; do D=$A; done; mkdir -p "$D" ;; esac',
+      meson: '',
+      ninja: 'mkdir -p "$2/src" && printf "#!/bin/sh\\n" >"$2/src/pgbackrest"',
       systemctl: '',
       'cloud-init': '',
       useradd: '',

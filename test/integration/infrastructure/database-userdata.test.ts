@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +36,8 @@ const PRELUDE = {
   DB_CA_PARAMETER: '/cloudy/dev/database-ca-certificate',
   DB_MAX_CONNECTIONS: '120',
   METRICS_NAMESPACE: 'cloudy/dev',
+  BACKUP_BUCKET: 'cloudy-dev-databasebackupbucket-abc123',
+  BACKUP_RETENTION_DAYS: '35',
 };
 const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
@@ -59,6 +71,8 @@ function scratchInstance(): ScriptSandbox {
       'opt/cloudy/dist/sidecar/main.mjs': '',
       'usr/bin/postgres': '',
       'usr/bin/initdb': '',
+      'usr/bin/pg_isready': '',
+      'usr/bin/pgbackrest': '',
       'usr/sbin/mount.efs': '',
     },
     stubs: {
@@ -116,9 +130,10 @@ describe('userdata/database.sh', () => {
     );
     assert.ok(calls.includes(`chown postgres:postgres ${instance.root}/var/lib/cloudy/efs`));
     const sidecarStart = calls.indexOf('systemctl enable --now cloudy-database-sidecar.service');
-    assert.deepEqual(calls.slice(sidecarStart - 1, sidecarStart + 2), [
+    assert.deepEqual(calls.slice(sidecarStart - 1, sidecarStart + 3), [
       'systemctl daemon-reload',
       'systemctl enable --now cloudy-database-sidecar.service',
+      'systemctl enable --now cloudy-backup-full.timer cloudy-backup-diff.timer cloudy-backup-watch.timer',
       'systemctl is-active --quiet cloudy-database-sidecar.service',
     ]);
   });
@@ -243,6 +258,8 @@ describe('userdata/database.sh', () => {
         ['/var/log/cloud-init-output.log', '/cloudy/dev/database', '{instance_id}/cloud-init-output'],
         ['/var/log/cloudy/sidecar.log', '/cloudy/dev/database', '{instance_id}/sidecar'],
         ['/var/log/cloudy/sidecar-metrics.log', '/cloudy/dev/database', '{instance_id}/sidecar-metrics'],
+        ['/var/log/cloudy/backup.log', '/cloudy/dev/database', '{instance_id}/backup'],
+        ['/var/log/cloudy/backup-metrics.log', '/cloudy/dev/database', '{instance_id}/backup-metrics'],
       ],
     );
     // The sidecar (postgres) appends its metric lines to a file the root-owned log folder holds for it.
@@ -290,6 +307,9 @@ describe('userdata/database.sh', () => {
       'PG_MAX_CONNECTIONS=120',
       'METRICS_FILE=/var/log/cloudy/sidecar-metrics.log',
       'METRICS_NAMESPACE=cloudy/dev',
+      'BACKUP_BUCKET=cloudy-dev-databasebackupbucket-abc123',
+      'BACKUP_RETENTION_DAYS=35',
+      'PGBACKREST_CONFIG=/var/lib/cloudy/pgbackrest/pgbackrest.conf',
     ]) {
       assert.ok(env.split('\n').includes(line), line);
     }
@@ -399,5 +419,124 @@ describe('userdata/database.sh', () => {
     // Assess
     assert.equal(result.status, 1);
     assert.match(result.stderr, /could not mount fs-0123456789abcdef0 after 3 attempts/);
+  });
+
+  it('enables the backup timers beside the sidecar: weekly full, daily differential (and 5 minutes after boot), the minutely watch', () => {
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(
+      instance
+        .calls()
+        .includes(
+          'systemctl enable --now cloudy-backup-full.timer cloudy-backup-diff.timer cloudy-backup-watch.timer',
+        ),
+    );
+    assert.match(
+      instance.file('etc/systemd/system/cloudy-backup-full.timer'),
+      /^OnCalendar=Sun \*-\*-\* 03:00:00 UTC$/m,
+    );
+    assert.match(instance.file('etc/systemd/system/cloudy-backup-diff.timer'), /^OnBootSec=5min$/m);
+    const service = instance.file('etc/systemd/system/cloudy-backup@.service');
+    assert.match(service, /^User=postgres$/m);
+    assert.match(service, /^ExecStart=\/usr\/local\/libexec\/cloudy-backup %i$/m);
+  });
+});
+
+/**
+ * The backup job as database.sh writes it, run against stubs: pg_isready answers (this host runs the primary) or
+ * not, pgbackrest records its arguments.
+ */
+describe('the backup job (cloudy-backup)', () => {
+  let scratch: string;
+  let job: string;
+  beforeEach(() => {
+    const instance = scratchInstance();
+    try {
+      assert.equal(instance.run().status, 0);
+      job = instance.file('usr/local/libexec/cloudy-backup');
+    } finally {
+      instance.remove();
+    }
+    scratch = mkdtempSync(join(tmpdir(), 'cloudy-24-backup-job-'));
+    mkdirSync(join(scratch, 'bin'));
+    mkdirSync(join(scratch, 'pgdata/pg_wal/archive_status'), { recursive: true });
+    writeFileSync(join(scratch, 'cloudy-backup'), job, { mode: 0o755 });
+    writeFileSync(join(scratch, 'bin/pgbackrest'), `#!/bin/sh\necho "$*" >>${scratch}/pgbackrest.log\n`, {
+      mode: 0o755,
+    });
+  });
+  afterEach(() => rmSync(scratch, { recursive: true, force: true }));
+
+  function runJob(mode: string, primaryHere: boolean) {
+    writeFileSync(join(scratch, 'bin/pg_isready'), `#!/bin/sh\nexit ${primaryHere ? 0 : 2}\n`, {
+      mode: 0o755,
+    });
+    chmodSync(join(scratch, 'bin/pg_isready'), 0o755);
+    return execFileSync('bash', [join(scratch, 'cloudy-backup'), mode], {
+      env: {
+        PATH: `${join(scratch, 'bin')}:${process.env.PATH}`,
+        PGBACKREST_CONFIG: '/etc/pgbr.conf',
+        BACKUP_STANZA: 'cloudy',
+        METRICS_NAMESPACE: 'cloudy/dev',
+        BACKUP_METRICS_FILE: join(scratch, 'metrics.log'),
+        PG_SOCKET_DIR: '/run/postgresql',
+        PG_PORT: '5432',
+        PGDATA: join(scratch, 'pgdata'),
+      },
+      encoding: 'utf8',
+    });
+  }
+  const pgbackrestCalls = () =>
+    existsSync(join(scratch, 'pgbackrest.log'))
+      ? readFileSync(join(scratch, 'pgbackrest.log'), 'utf8').trim().split('\n')
+      : [];
+  const metrics = () =>
+    readFileSync(join(scratch, 'metrics.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('does nothing where the primary does not run', () => {
+    runJob('diff', false);
+    assert.deepEqual(pgbackrestCalls(), []);
+    assert.ok(!existsSync(join(scratch, 'metrics.log')));
+  });
+
+  it('on the primary: a base backup, then check, then reports the success as an EMF metric', () => {
+    runJob('diff', true);
+    assert.deepEqual(pgbackrestCalls(), [
+      '--config=/etc/pgbr.conf --stanza=cloudy stanza-create',
+      '--config=/etc/pgbr.conf --stanza=cloudy --type=diff backup',
+      '--config=/etc/pgbr.conf --stanza=cloudy check',
+    ]);
+    const [line] = metrics();
+    assert.ok(line);
+    assert.equal(line.BaseBackupSucceeded, 1);
+    assert.deepEqual((line._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics, [
+      {
+        Namespace: 'cloudy/dev',
+        Dimensions: [[]],
+        Metrics: [{ Name: 'BaseBackupSucceeded', Unit: 'Count' }],
+      },
+    ]);
+  });
+
+  it('verifies the repository after the weekly full backup', () => {
+    runJob('full', true);
+    assert.equal(pgbackrestCalls().at(-1), '--config=/etc/pgbr.conf --stanza=cloudy verify');
+  });
+
+  it('watch reports the age of the oldest segment waiting to be archived, 0 when none waits', () => {
+    runJob('watch', true);
+    assert.equal(metrics().at(-1)?.WalArchiveLagSeconds, 0);
+    const ready = join(scratch, 'pgdata/pg_wal/archive_status/000000010000000000000007.ready');
+    writeFileSync(ready, '');
+    const twoMinutesAgo = Date.now() / 1000 - 120;
+    utimesSync(ready, twoMinutesAgo, twoMinutesAgo);
+    runJob('watch', true);
+    const lag = metrics().at(-1)?.WalArchiveLagSeconds as number;
+    assert.ok(lag >= 120 && lag < 180, `lag ${lag}`);
   });
 });

@@ -606,6 +606,8 @@ describe('database tier', () => {
       'DB_CA_PARAMETER',
       'DB_MAX_CONNECTIONS',
       'METRICS_NAMESPACE',
+      'BACKUP_BUCKET',
+      'BACKUP_RETENTION_DAYS',
     ]);
     assert.equal(script, bootScript('database'));
     const data = properties(defaults, 'DatabaseLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
@@ -1089,6 +1091,8 @@ describe('dashboard and alarms', () => {
     'UnhealthyWebHostsAlarm',
     'DatabaseInstancesAlarm',
     'LeaseRenewalFailuresAlarm',
+    'WalArchiveLagAlarm',
+    'BaseBackupMissingAlarm',
   ];
   const topic = ref('AlarmTopic');
 

@@ -2,6 +2,8 @@
 // The metrics a packaged template's dashboard and alarms read, and the metrics something in the stack emits:
 // AWS services for the resources the template has, and the project's own code, asked for its names and
 // dimensions rather than copied here.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { toMetricData } from '../../../ec2/metrics/metric-data';
 import { LEASE_METRIC_DIMENSIONS, leaseMetricsDocument } from '../../../ec2/sidecar/metrics/lease-metrics';
 import { emfFields, type RunMetrics } from '../../../handlers/failover/metrics';
@@ -162,8 +164,26 @@ export function emittedMetrics(template: Template): MetricId[] {
   emitted.push(...auroraMetrics(template));
   // With the instance tier: the failover controller and the database sidecars.
   if (template.Resources.DatabaseFailoverLambdaFunction) emitted.push(...failoverMetrics(template));
-  if (template.Resources.DatabaseLaunchTemplate) emitted.push(...sidecarMetrics(template));
+  if (template.Resources.DatabaseLaunchTemplate)
+    emitted.push(...sidecarMetrics(template), ...backupJobMetrics(template));
   return emitted;
+}
+
+/**
+ * The database instances' backup job (cloudy-backup, written by userdata/database.sh): each `emit NAME VALUE UNIT`
+ * in it is an EMF line with no dimensions, in the namespace the user data names.
+ */
+function backupJobMetrics(template: Template): MetricId[] {
+  const namespace = userDataExport(template, 'DatabaseLaunchTemplate', 'METRICS_NAMESPACE');
+  const script = readFileSync(
+    fileURLToPath(new URL('../../../userdata/database.sh', import.meta.url)),
+    'utf8',
+  );
+  return [...script.matchAll(/^\s*(?:if .*then )?emit (\w+) /gm)].map((match) => ({
+    namespace,
+    name: String(match[1]),
+    dimensions: {},
+  }));
 }
 
 /** The failover controller's summary line, with the stage its function is told. */
