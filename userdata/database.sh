@@ -50,8 +50,8 @@ TLS_DAYS=3650
 PASSWORD_FILE=/etc/cloudy/db-password
 UNIT=cloudy-database-sidecar.service
 IMDS=http://169.254.169.254/latest
-# The lease item's key: LEASE_NAME in shared/lease-record.ts, the sidecar's default.
-LEASE_NAME=database-primary
+# The lease item's name: unset or empty gives the sidecar's default (shared/lease-table/location.ts).
+LEASE_NAME=$(printenv LEASE_NAME || true)
 # The bounds below add up to the tier's CreationPolicy timeout (resources/database-instances.yml, docs/DEPLOY.md):
 # the mount target's DNS name may take minutes to resolve in a fresh VPC; STS and Secrets Manager are reached
 # through the NAT, which may still be booting; the first primary runs initdb on EFS before it serves.
@@ -273,6 +273,7 @@ HOLDER_ID=$INSTANCE_ID
 STAGE=$STAGE
 AWS_REGION=$AWS_REGION
 LEASE_TABLE=$LEASE_TABLE
+LEASE_NAME=$LEASE_NAME
 VIRTUAL_IP=$VIRTUAL_IP
 ROUTE_TABLE_IDS=$ROUTE_TABLE_IDS
 PGDATA=$PGDATA
@@ -434,12 +435,11 @@ fi
 log "$UNIT is running as $INSTANCE_ID (lease table $LEASE_TABLE)"
 
 # The holder of an unexpired lease that has published itself as primary: its sidecar publishes only after
-# PostgreSQL accepts connections and the virtual-IP route points at it. Empty while there is none.
+# PostgreSQL accepts connections and the virtual-IP route points at it. Empty while there is none. The sidecar's
+# own bundle reads the lease (ec2/sidecar/serving-primary.ts), with the lease table and name it uses.
 serving_primary() {
-  aws dynamodb get-item --region "$AWS_REGION" --table-name "$LEASE_TABLE" --consistent-read \
-    --key "{\"lockName\":{\"S\":\"$LEASE_NAME\"}}" --output json |
-    jq -r --argjson now "$(date +%s%3N)" \
-      'if .Item.primarySinceMs and ((.Item.expiresAtMs.N | tonumber) > $now) then .Item.holderId.S else "" end'
+  LEASE_TABLE=$LEASE_TABLE LEASE_NAME=$LEASE_NAME AWS_REGION=$AWS_REGION \
+    "$ROOT$NODE" "$ROOT$APP_DIR/sidecar/main.mjs" serving-primary
 }
 
 # The readiness gate: the primary (this instance or another) serves. The standby of a planned rollout signals

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseEnv, virtualIp } from '../../shared/configuration';
-import { LEASE_NAME } from '../../shared/lease-record';
+import { leaseNameSetting } from '../../shared/lease-table/location';
 import { IDENTIFIER } from '../../shared/postgres-role';
+import { leaseTimingProblems } from './lease/lease-decisions';
 import type { AccessModel } from './postgres/access-model';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -17,7 +18,7 @@ const sidecarEnv = z.object({
   /** DynamoDB table of the lease (key `lockName`). */
   LEASE_TABLE: z.string().min(1),
   /** Item of the lease in that table. */
-  LEASE_NAME: z.string().min(1).default(LEASE_NAME),
+  LEASE_NAME: leaseNameSetting,
   AWS_REGION: z.string().min(1).optional(),
   /** The stage, whose database instances (tags `cloudy:stage`, `database`) are fenced when the holder is unknown. */
   STAGE: z.string().min(1).optional(),
@@ -145,6 +146,14 @@ function ec2Settings(env: SidecarEnv, ctx: z.RefinementCtx): Ec2Settings | undef
   };
 }
 
+/** The environment variable behind each field of the lease timing, for the configuration's error messages. */
+const TIMING_SETTINGS: Record<string, string> = {
+  ttlMs: 'LEASE_TTL_MS',
+  renewIntervalMs: 'LEASE_RENEW_INTERVAL_MS',
+  selfFenceMarginMs: 'SELF_FENCE_MARGIN_MS',
+  clockSkewMs: 'CLOCK_SKEW_MS',
+};
+
 const sidecarConfig = sidecarEnv
   .transform((env, ctx) => {
     const renewIntervalMs = env.LEASE_RENEW_INTERVAL_MS ?? Math.floor(env.LEASE_TTL_MS / 5);
@@ -166,16 +175,12 @@ const sidecarConfig = sidecarEnv
     };
   })
   .superRefine((config, ctx) => {
-    const { ttlMs, renewIntervalMs, selfFenceMarginMs } = config.timing;
-    if (selfFenceMarginMs >= ttlMs) {
-      ctx.addIssue({ code: 'custom', path: ['SELF_FENCE_MARGIN_MS'], message: 'must be below LEASE_TTL_MS' });
-    }
-    // At least two renewal attempts must fit before the self-fence deadline, so one lost request is harmless.
-    if (renewIntervalMs * 2 > ttlMs - selfFenceMarginMs) {
+    for (const [key, problem] of leaseTimingProblems(config.timing)) {
+      const setting = TIMING_SETTINGS[key] ?? key;
       ctx.addIssue({
         code: 'custom',
-        path: ['LEASE_RENEW_INTERVAL_MS'],
-        message: 'two renewals must fit in LEASE_TTL_MS - SELF_FENCE_MARGIN_MS',
+        path: [setting],
+        message: problem.replace(/\w+Ms\b/g, (k) => TIMING_SETTINGS[k] ?? k),
       });
     }
     if (config.access.application.user === config.DB_SUPERUSER) {

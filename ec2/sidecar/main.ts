@@ -1,16 +1,17 @@
 // The database sidecar (systemd unit written by userdata/database.sh): guarantees that at most one PostgreSQL
-// runs on the shared data directory. See docs/DATABASE-TIER.md.
+// runs on the shared data directory. See docs/DATABASE-TIER.md. With the argument `serving-primary`, the boot
+// script's readiness check instead (serving-primary.ts).
 import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../../shared/configuration';
+import { dynamoDbLeaseStore, type LeaseStore } from '../../shared/lease-table/holder-writes';
+import { dynamoDbStandbyHeartbeat } from '../../shared/lease-table/standby-heartbeat';
 import { createLogger } from '../../shared/logger';
 import { createLeaseDynamoDbClient, createSidecarEc2Client } from './aws-clients';
 import { type Clock, systemClock } from './clock';
 import { readSidecarConfig, type SidecarConfig } from './config';
 import { ec2Fencer } from './fence/ec2-fencer';
 import type { Fencer } from './fence/fencer';
-import { dynamoDbLeaseStore, type LeaseStore } from './lease/lease-store';
-import { dynamoDbStandbyHeartbeat } from './lease/standby-heartbeat';
 import type { SidecarLogger } from './log-events';
 import { type LeaseMetrics, leaseMetrics, measuredFencer, measuredLeaseStore } from './metrics/lease-metrics';
 import { dataDirectory, fencingTokenFile } from './postgres/data-directory';
@@ -19,6 +20,7 @@ import { runAsPostgresUser } from './postgres/run-as';
 import { type ArchiveCommandSettings, pgbackrestConf } from './postgres/wal-archive';
 import { ec2Promoter } from './promote/ec2-promoter';
 import type { Promoter } from './promote/promoter';
+import { SERVING_PRIMARY_USAGE, servingPrimary } from './serving-primary';
 import { runSidecar, type SidecarOutcome } from './sidecar';
 
 const logger: SidecarLogger = createLogger('database-sidecar');
@@ -202,12 +204,44 @@ async function main(): Promise<number> {
   return EXIT_CODES[outcome];
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    logger.fatal({ event: 'crashed', err: error }, 'database sidecar crashed');
-    // Whatever failed, no PostgreSQL of ours may outlive the sidecar that guards it.
-    if (ourPgdata) killOurPostgresNow(ourPgdata);
-    process.exit(1);
-  },
-);
+const USAGE = `usage: main.mjs                  run the database sidecar (settings from the environment: config.ts)
+       main.mjs serving-primary  print the instance id of the primary that serves, if any
+       main.mjs [serving-primary] --help`;
+
+/** `serving-primary`: prints the serving holder's id (or nothing); see serving-primary.ts. */
+async function servingPrimaryCommand(): Promise<number> {
+  try {
+    const holder = await servingPrimary(process.env, Date.now);
+    if (holder) process.stdout.write(`${holder}\n`);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`serving-primary: ${message}\n`);
+    return error instanceof ConfigurationError ? EXIT_CONFIGURATION : 1;
+  }
+}
+
+function runSidecarProcess(): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      logger.fatal({ event: 'crashed', err: error }, 'database sidecar crashed');
+      // Whatever failed, no PostgreSQL of ours may outlive the sidecar that guards it.
+      if (ourPgdata) killOurPostgresNow(ourPgdata);
+      process.exit(1);
+    },
+  );
+}
+
+const args = process.argv.slice(2);
+const help = args.at(-1) === '--help' || args.at(-1) === '-h';
+if (help && args.length <= 2 && (args.length === 1 || args[0] === 'serving-primary')) {
+  process.stdout.write(`${args[0] === 'serving-primary' ? SERVING_PRIMARY_USAGE : USAGE}\n`);
+} else if (args.length === 0) {
+  runSidecarProcess();
+} else if (args.length === 1 && args[0] === 'serving-primary') {
+  servingPrimaryCommand().then((code) => process.exit(code));
+} else {
+  process.stderr.write(`main.mjs: unknown arguments: ${args.join(' ')}\n${USAGE}\n`);
+  process.exitCode = 2;
+}

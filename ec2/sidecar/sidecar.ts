@@ -1,22 +1,23 @@
+import { LeaseConflictError, type LeaseStore } from '../../shared/lease-table/holder-writes';
 import {
+  type LeaseObservation,
   STANDBY_HEARTBEAT_INTERVAL_MS,
   type Takeover,
+  tokenAfter,
   withPrimarySince,
   withTakeover,
-} from '../../shared/lease-record';
+} from '../../shared/lease-table/lease-item';
+import type { StandbyHeartbeat } from '../../shared/lease-table/standby-heartbeat';
 import type { Clock } from './clock';
 import type { Fencer } from './fence/fencer';
 import {
+  assertLeaseTiming,
   decideStandby,
-  type LeaseObservation,
   type LeaseTiming,
   leaseStamp,
-  tokenAfter,
   versionKey,
 } from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
-import { LeaseConflictError, type LeaseStore } from './lease/lease-store';
-import type { StandbyHeartbeat } from './lease/standby-heartbeat';
 import type { SidecarLogger } from './log-events';
 import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
 import type { PostgresExit, PostgresServer } from './postgres/postgres-server';
@@ -71,6 +72,7 @@ interface Acquired {
 }
 
 export async function runSidecar(deps: SidecarDeps): Promise<SidecarOutcome> {
+  assertLeaseTiming(deps.timing);
   const acquired = await acquireLease(deps);
   if (!acquired) return 'shutdown';
   const keeper = keepLease({

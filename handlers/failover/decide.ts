@@ -1,3 +1,4 @@
+import { leasePhase } from '../../shared/lease-table/lease-item';
 import type { FailoverConfig } from './config';
 import { type Health, instanceHealth } from './ec2-state';
 import {
@@ -84,16 +85,25 @@ function chooseByLease(
   fleet: Fleet,
 ): TargetChoice {
   if (lease.kind === 'absent') return { target: undefined, reason: 'the lease table names no primary yet' };
-  const { holderId, expiresAtMs, primarySinceMs, releasedAtMs } = lease.record;
-  // A release sets expiresAtMs to 0: say when it was released, not how long ago the epoch was.
-  if (releasedAtMs !== undefined) {
-    return { target: undefined, reason: `${holderId} released the lease ${nowMs - releasedAtMs} ms ago` };
-  }
-  if (expiresAtMs <= nowMs) {
-    return { target: undefined, reason: `the lease of ${holderId} expired ${nowMs - expiresAtMs} ms ago` };
-  }
-  if (primarySinceMs === undefined) {
-    return { target: undefined, reason: `lease holder ${holderId} has not become primary yet` };
+  const { record } = lease;
+  const { holderId } = record;
+  switch (leasePhase(record, nowMs)) {
+    // A release sets expiresAtMs to 0: say when it was released, not how long ago the epoch was.
+    case 'released':
+      return {
+        target: undefined,
+        reason: `${holderId} released the lease ${nowMs - (record.releasedAtMs ?? 0)} ms ago`,
+      };
+    case 'expired':
+      return {
+        target: undefined,
+        reason: `the lease of ${holderId} expired ${nowMs - record.expiresAtMs} ms ago`,
+      };
+    case 'starting':
+      return { target: undefined, reason: `lease holder ${holderId} has not become primary yet` };
+    case 'serving':
+    case 'handover-pending':
+      break;
   }
   if (fleet.health(holderId) !== 'healthy') {
     return { target: undefined, reason: `lease holder ${fleet.describe(holderId)}, not a healthy candidate` };

@@ -1,4 +1,4 @@
-import type { LeaseRecord } from '../../shared/lease-record';
+import type { LeaseRecord } from '../../shared/lease-table/lease-item';
 import type { InstanceState, RouteState, StatusCheck } from './ec2-state';
 
 /** The world as the controller saw it in one run: plain values, so that `decide()` is a pure function. */

@@ -1,4 +1,4 @@
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type EC2Client,
   type Filter,
@@ -10,7 +10,7 @@ import {
   type RouteTable,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { LEASE_NAME, parseLeaseItem } from '../../shared/lease-record';
+import { readLease } from '../../shared/lease-table/read-lease';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
 import { toInstanceState, toRouteState, toStatusCheck } from './ec2-state';
@@ -162,18 +162,11 @@ export async function observeLease(
   const { dynamodb } = deps;
   if (dynamodb === undefined) throw new Error('LEASE_TABLE is set but no DynamoDB client was given');
   deps.deadline.ensureTimeFor('GetItem');
-  const output = await callAws('GetItem', () =>
-    dynamodb.send(
-      new GetItemCommand({
-        TableName: leaseTable,
-        Key: { lockName: { S: LEASE_NAME } },
-        // The lease changes hands in seconds; an eventually consistent read could name the previous holder.
-        ConsistentRead: true,
-      }),
-    ),
+  const lease = await callAws('GetItem', () =>
+    readLease({ client: dynamodb, table: leaseTable, name: deps.config.leaseName }),
   );
-  const record = parseLeaseItem(output.Item);
-  return record ? { kind: 'present', record } : { kind: 'absent' };
+  // A malformed item names no holder the controller could route to: the same as none.
+  return lease.kind === 'present' ? lease : { kind: 'absent' };
 }
 
 /** Observes instances, route tables and the lease concurrently; read-only. */

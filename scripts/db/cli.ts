@@ -13,6 +13,7 @@ import { observe } from '../../handlers/failover/observe';
 import { AWS_OPTIONS, awsOptionsUsage, resolveAwsSession } from '../../shared/command-aws';
 import { type CommandSpec, exitWithUsage, readCommandLine, UsageError } from '../../shared/command-line';
 import { ConfigurationError } from '../../shared/configuration';
+import { leaseTableOfStage } from '../../shared/lease-table/location';
 import { createDbCommandClients } from './aws-clients';
 import { explainDbFailure } from './explain-failure';
 import { buildStatus, renderStatus } from './status-report';
@@ -65,14 +66,15 @@ AWS_ENDPOINT_URL_DYNAMODB point at emulated endpoints.`,
 
 /**
  * The stage's configuration as the deployed controller has it (resources/failover-function-instances.yml): the
- * lease table is named from the stage (LEASE_TABLE overrides it, for a local cluster); VIRTUAL_IP (default
- * 10.10.10.10) as the stage parameter `virtualIp`.
+ * lease table is named from the stage (LEASE_TABLE overrides it, for a local cluster; LEASE_NAME names the item,
+ * as for the sidecars); VIRTUAL_IP (default 10.10.10.10) as the stage parameter `virtualIp`.
  */
 function stageConfig(stage: string): FailoverConfig & { leaseTable: string } {
-  const leaseTable = process.env.LEASE_TABLE?.trim() || `cloudy-${stage}-lease`;
+  const leaseTable = process.env.LEASE_TABLE?.trim() || leaseTableOfStage(stage);
   const config = readFailoverConfig({
     STAGE: stage,
     LEASE_TABLE: leaseTable,
+    LEASE_NAME: process.env.LEASE_NAME,
     VIRTUAL_IP: process.env.VIRTUAL_IP,
   });
   return { ...config, leaseTable };

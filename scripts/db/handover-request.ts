@@ -1,12 +1,8 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { callAws, classifyAwsError } from '../../handlers/failover/errors';
 import { awsHttpStatus } from '../../shared/aws-errors';
-import { LEASE_NAME } from '../../shared/lease-record';
+import { removeHandoverRequest, writeHandoverRequest } from '../../shared/lease-table/handover-writes';
+import { type LeaseLocation, readLease } from '../../shared/lease-table/read-lease';
 
 /**
  * How long a handover request stands, on the holder's clock: its expiry is the lease's `expiresAtMs` as read plus
@@ -22,11 +18,6 @@ export class LeaseChangedError extends Error {
   override readonly name = 'LeaseChangedError';
 }
 
-interface Target {
-  dynamodb: DynamoDBClient;
-  table: string;
-}
-
 /**
  * Asks the holder to hand the lease to `to`: one conditional write, applied only while the lease is still this
  * holder's generation, published as primary, not released, and without a standing request. The sidecars' own
@@ -38,28 +29,16 @@ interface Target {
  * it after a lost answer: `unknown` (the write may still land; the caller watches the lease either way).
  */
 export async function requestHandover(
-  target: Target & { writer: DynamoDBClient },
+  target: LeaseLocation & { writer: DynamoDBClient },
   request: { holderId: string; fencingToken: number; leaseExpiresAtMs: number; to: string; nowMs: number },
 ): Promise<{ requestedAtMs: number; expiresAtMs: number; written: 'yes' | 'unknown' }> {
   const expiresAtMs = request.leaseExpiresAtMs + HANDOVER_VALID_MS;
   const requested = { requestedAtMs: request.nowMs, expiresAtMs };
   try {
-    await target.writer.send(
-      new UpdateItemCommand({
-        TableName: target.table,
-        Key: { lockName: { S: LEASE_NAME } },
-        UpdateExpression: 'SET handoverTo = :to, handoverRequestedAtMs = :at, handoverExpiresAtMs = :until',
-        ConditionExpression:
-          'holderId = :holder AND fencingToken = :token AND attribute_exists(primarySinceMs) AND ' +
-          'attribute_not_exists(releasedAtMs) AND (attribute_not_exists(handoverTo) OR handoverExpiresAtMs <= expiresAtMs)',
-        ExpressionAttributeValues: {
-          ':to': { S: request.to },
-          ':at': { N: String(request.nowMs) },
-          ':until': { N: String(expiresAtMs) },
-          ':holder': { S: request.holderId },
-          ':token': { N: String(request.fencingToken) },
-        },
-      }),
+    await writeHandoverRequest(
+      { ...target, client: target.writer },
+      { holderId: request.holderId, fencingToken: request.fencingToken },
+      { to: request.to, ...requested },
     );
   } catch (error) {
     const refused = error instanceof ConditionalCheckFailedException;
@@ -83,39 +62,19 @@ function answerMayBeLost(error: unknown): boolean {
 }
 
 /** Reads the lease item (consistently) to see whether it carries this request. */
-async function isOnTheItem(target: Target, request: { to: string; nowMs: number }): Promise<boolean> {
-  const { Item } = await callAws('GetItem', () =>
-    target.dynamodb.send(
-      new GetItemCommand({
-        TableName: target.table,
-        Key: { lockName: { S: LEASE_NAME } },
-        ConsistentRead: true,
-      }),
-    ),
-  );
-  return Item?.handoverTo?.S === request.to && Item.handoverRequestedAtMs?.N === String(request.nowMs);
+async function isOnTheItem(target: LeaseLocation, request: { to: string; nowMs: number }): Promise<boolean> {
+  const lease = await callAws('GetItem', () => readLease(target));
+  const handover = lease.kind === 'present' ? lease.record.handover : undefined;
+  return handover?.to === request.to && handover.requestedAtMs === request.nowMs;
 }
 
 /** Takes back a request that was not acted on, if it is still exactly this one; reports whether it was. */
 export async function withdrawHandover(
-  target: Target,
+  target: LeaseLocation,
   request: { to: string; requestedAtMs: number },
 ): Promise<boolean> {
   try {
-    await callAws('UpdateItem', () =>
-      target.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: target.table,
-          Key: { lockName: { S: LEASE_NAME } },
-          UpdateExpression: 'REMOVE handoverTo, handoverRequestedAtMs, handoverExpiresAtMs',
-          ConditionExpression: 'handoverTo = :to AND handoverRequestedAtMs = :at',
-          ExpressionAttributeValues: {
-            ':to': { S: request.to },
-            ':at': { N: String(request.requestedAtMs) },
-          },
-        }),
-      ),
-    );
+    await callAws('UpdateItem', () => removeHandoverRequest(target, request));
     return true;
   } catch (error) {
     if (error instanceof Error && error.cause instanceof ConditionalCheckFailedException) return false;

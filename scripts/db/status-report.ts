@@ -2,7 +2,7 @@ import type { FailoverConfig } from '../../handlers/failover/config';
 import type { Decision } from '../../handlers/failover/decide';
 import { type Health, instanceHealth } from '../../handlers/failover/ec2-state';
 import { isInStage, type Observation } from '../../handlers/failover/observation';
-import type { Takeover } from '../../shared/lease-record';
+import { leasePhase, type Takeover } from '../../shared/lease-table/lease-item';
 
 /**
  * What PostgreSQL is doing on an instance, as the lease says (no connection from the operator's machine):
@@ -72,11 +72,11 @@ function postgresOn(instanceId: string, observation: Observation): PostgresState
   if (lease.kind !== 'present') return 'unknown';
   const { record } = lease;
   if (record.holderId !== instanceId) return 'not running';
-  if (record.releasedAtMs !== undefined) return 'not running';
-  if (record.expiresAtMs <= nowMs) return 'unknown';
+  const phase = leasePhase(record, nowMs);
+  if (phase === 'released') return 'not running';
+  if (phase === 'expired') return 'unknown';
   // Published as primary only once PostgreSQL accepted connections; the probes' answers follow with the renewals.
-  if (record.postgresAnswering === undefined)
-    return record.primarySinceMs === undefined ? 'starting' : 'answering';
+  if (record.postgresAnswering === undefined) return phase === 'starting' ? 'starting' : 'answering';
   return record.postgresAnswering ? 'answering' : 'not answering';
 }
 

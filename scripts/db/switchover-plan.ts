@@ -2,7 +2,11 @@ import type { FailoverConfig } from '../../handlers/failover/config';
 import { byLongestRunning } from '../../handlers/failover/decide';
 import { instanceHealth } from '../../handlers/failover/ec2-state';
 import { isInStage, type Observation, type ObservedInstance } from '../../handlers/failover/observation';
-import { STANDBY_HEARTBEAT_INTERVAL_MS, standingHandover } from '../../shared/lease-record';
+import {
+  leasePhase,
+  STANDBY_HEARTBEAT_INTERVAL_MS,
+  standingHandover,
+} from '../../shared/lease-table/lease-item';
 
 export type SwitchoverPlan =
   | { kind: 'refuse'; reason: string }
@@ -36,18 +40,19 @@ export function planSwitchover(input: {
   if (lease.kind === 'absent') return refuse('no sidecar holds the lease: there is no primary to hand over');
   const { record } = lease;
   const inProgress = 'a takeover is in progress';
-  if (record.releasedAtMs !== undefined)
+  const phase = leasePhase(record, nowMs);
+  if (phase === 'released')
     return refuse(`${inProgress}: ${record.holderId} released the lease and no one has taken it yet`);
-  if (record.expiresAtMs <= nowMs)
+  if (phase === 'expired')
     return refuse(
       `${inProgress}: the lease of ${record.holderId} expired ${nowMs - record.expiresAtMs} ms ago`,
     );
   if (record.fenceAllPending)
     return refuse(`${inProgress}: ${record.holderId} is still fencing the other instances`);
-  if (record.primarySinceMs === undefined)
+  if (phase === 'starting')
     return refuse(`${inProgress}: ${record.holderId} holds the lease but is not primary yet`);
-  const standing = standingHandover(record);
-  if (standing) return refuse(`a switchover to ${standing.to} is already requested`);
+  if (phase === 'handover-pending')
+    return refuse(`a switchover to ${standingHandover(record)?.to} is already requested`);
 
   const generation = { fencingToken: record.fencingToken, leaseExpiresAtMs: record.expiresAtMs };
   // Both values come from the holder's clock: the standby read a lease renewed at most HEARTBEAT_FRESH_MS ago.

@@ -1,5 +1,5 @@
 import type { ObservedLease } from '../../handlers/failover/observation';
-import { type LeaseRecord, standingHandover } from '../../shared/lease-record';
+import { type LeaseRecord, standingHandover } from '../../shared/lease-table/lease-item';
 
 /** Where a requested handover from `from` (lease generation `fencingToken`) to `to` stands. */
 export type SwitchoverPhase =

@@ -3,10 +3,12 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { FailoverConfig } from '../../handlers/failover/config';
 import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
+import { callAws } from '../../handlers/failover/errors';
 import { isInStage } from '../../handlers/failover/observation';
 import { observe, observeLease } from '../../handlers/failover/observe';
+import type { LeaseLocation } from '../../shared/lease-table/read-lease';
+import { readStandbyHeartbeats } from '../../shared/lease-table/standby-heartbeat';
 import { HANDOVER_VALID_MS, requestHandover, withdrawHandover } from './handover-request';
-import { readStandbyHeartbeats } from './standby-heartbeats';
 import { seconds } from './status-report';
 import { planSwitchover } from './switchover-plan';
 import { measuredWriteOutageMs, type SwitchoverPhase, switchoverPhase } from './switchover-progress';
@@ -39,10 +41,13 @@ export async function switchover(
   options: { to: string | undefined; yes: boolean },
 ): Promise<number> {
   const { config, print } = deps;
+  const lease: LeaseLocation = { client: deps.dynamodb, table: config.leaseTable, name: config.leaseName };
   const observation = await observe(deps);
-  const heartbeats = await readStandbyHeartbeats(
-    { dynamodb: deps.dynamodb, table: config.leaseTable },
-    observation.instances.filter((i) => isInStage(i.tags, config.stage)).map((i) => i.instanceId),
+  const heartbeats = await callAws('GetItem', () =>
+    readStandbyHeartbeats(
+      lease,
+      observation.instances.filter((i) => isInStage(i.tags, config.stage)).map((i) => i.instanceId),
+    ),
   );
   const plan = planSwitchover({ observation, config, requestedTarget: options.to, heartbeats });
   if (plan.kind === 'refuse') {
@@ -60,7 +65,7 @@ export async function switchover(
   const t0 = deps.now();
   const stamp = (atMs: number) => `${new Date(atMs).toISOString()} (+${seconds(atMs - t0)})`;
   const request = await requestHandover(
-    { dynamodb: deps.dynamodb, writer: deps.leaseWriter, table: config.leaseTable },
+    { ...lease, writer: deps.leaseWriter },
     {
       holderId: plan.from,
       fencingToken: plan.fencingToken,
@@ -101,13 +106,7 @@ export async function switchover(
     // Renewals that stop leave the request standing: the lease then runs out and a standby takes it over.
     const unanswered = nowMs - t0 > HANDOVER_VALID_MS + TAKEOVER_WAIT_MS;
     if (phase.kind === 'requested' && (voided || unanswered)) {
-      const withdrawn = await withdrawHandover(
-        { dynamodb: deps.dynamodb, table: config.leaseTable },
-        {
-          to: plan.to,
-          requestedAtMs: request.requestedAtMs,
-        },
-      );
+      const withdrawn = await withdrawHandover(lease, { to: plan.to, requestedAtMs: request.requestedAtMs });
       const why = !voided
         ? `neither acted on the request nor lost its lease in ${seconds(nowMs - t0)}` +
           `${withdrawn ? '; the request is withdrawn' : ''}. See \`npm run db -- status\`.`

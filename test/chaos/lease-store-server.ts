@@ -9,7 +9,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME, type LeaseRecord, parseLeaseItem } from '../../shared/lease-record';
+import { LEASE_NAME, type LeaseRecord, parseLeaseItem } from '../../shared/lease-table/lease-item';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;

@@ -1,16 +1,10 @@
-import { type LeaseRecord, standingHandover, type TakeReason } from '../../../shared/lease-record';
-
-/** What the sidecar saw in the lease table. */
-export type LeaseObservation =
-  | { kind: 'absent' }
-  | { kind: 'malformed' }
-  | { kind: 'present'; record: LeaseRecord; releasedAtMs?: number };
-
-/** The exact item a take replaces (compare-and-swap): a concurrent writer makes the take fail. */
-export type LeaseVersion =
-  | { kind: 'absent' }
-  | { kind: 'malformed' }
-  | { kind: 'version'; fencingToken: number; expiresAtMs: number };
+import {
+  type LeaseObservation,
+  type LeaseRecord,
+  type LeaseVersion,
+  standingHandover,
+  type TakeReason,
+} from '../../../shared/lease-table/lease-item';
 
 /**
  * Whom a take must fence. `holder`: the named holder, before the lease is written. `all-others`: every other
@@ -35,15 +29,43 @@ export interface LeaseTiming {
   clockSkewMs: number;
 }
 
+/**
+ * What makes a timing unsafe, as `[setting, problem]` pairs (empty: safe): the sidecar's configuration reports
+ * them by environment variable, and the sidecar refuses to run with any (assertLeaseTiming).
+ */
+export function leaseTimingProblems(timing: LeaseTiming & { renewIntervalMs: number }): [string, string][] {
+  const { ttlMs, renewIntervalMs, selfFenceMarginMs, clockSkewMs } = timing;
+  const problems: [string, string][] = [];
+  const positive = { ttlMs, renewIntervalMs, selfFenceMarginMs };
+  for (const [key, value] of Object.entries(positive)) {
+    if (!Number.isFinite(value) || value <= 0) problems.push([key, 'must be a positive number of ms']);
+  }
+  if (!Number.isFinite(clockSkewMs) || clockSkewMs < 0)
+    problems.push(['clockSkewMs', 'must not be negative']);
+  if (selfFenceMarginMs >= ttlMs) problems.push(['selfFenceMarginMs', 'must be below ttlMs']);
+  // At least two renewal attempts must fit before the self-fence deadline, so one lost request is harmless.
+  if (renewIntervalMs * 2 > ttlMs - selfFenceMarginMs)
+    problems.push(['renewIntervalMs', 'two renewals must fit in ttlMs - selfFenceMarginMs']);
+  return problems;
+}
+
+/** Throws when the timing is unsafe (see leaseTimingProblems): checked where the timing is used, not only at start. */
+export function assertLeaseTiming(timing: LeaseTiming & { renewIntervalMs: number }): void {
+  const problems = leaseTimingProblems(timing);
+  if (problems.length > 0) {
+    throw new RangeError(`unsafe lease timing: ${problems.map(([key, why]) => `${key} ${why}`).join('; ')}`);
+  }
+}
+
 /** The fields whose change proves the holder wrote the item again (every renewal writes a larger expiresAtMs). */
 export function versionKey(observation: LeaseObservation): string {
   if (observation.kind !== 'present') return observation.kind;
-  const { record, releasedAtMs } = observation;
+  const { record } = observation;
   return [
     record.holderId,
     record.fencingToken,
     record.expiresAtMs,
-    releasedAtMs ?? '',
+    record.releasedAtMs ?? '',
     record.fenceAllPending ?? '',
   ]
     .map(String)
@@ -88,7 +110,7 @@ export function decideStandby(input: {
   // A holder that had not finished fencing everyone passes that duty on, whatever else holds.
   const pending = record.fenceAllPending === true;
   const plan = (otherwise: FencePlan): FencePlan => (pending ? { kind: 'all-others' } : otherwise);
-  if (observation.releasedAtMs !== undefined) {
+  if (record.releasedAtMs !== undefined) {
     const named = record.handedOverTo;
     if (named === selfId)
       return { kind: 'take', reason: 'handover', replaces, fence: plan({ kind: 'none' }) };
@@ -105,11 +127,6 @@ export function decideStandby(input: {
     replaces,
     fence: plan({ kind: 'holder', peerId: record.holderId }),
   };
-}
-
-/** The fencing token a take writes: one past the replaced one, or `seedToken` when there is none to read. */
-export function tokenAfter(replaces: LeaseVersion, seedToken: number): number {
-  return replaces.kind === 'version' ? replaces.fencingToken + 1 : seedToken;
 }
 
 /**

@@ -1,7 +1,7 @@
+import { LeaseConflictError, type LeaseStore } from '../../../shared/lease-table/holder-writes';
 import type { Clock } from '../clock';
 import type { SidecarLogger } from '../log-events';
 import { decideHolder, handoverTarget, type LeaseTiming, leaseStamp } from './lease-decisions';
-import { LeaseConflictError, type LeaseStore } from './lease-store';
 
 export type LossReason = 'deadline-passed' | 'lease-taken';
 

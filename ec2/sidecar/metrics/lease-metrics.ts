@@ -1,6 +1,6 @@
+import type { LeaseStore } from '../../../shared/lease-table/holder-writes';
 import type { Clock } from '../clock';
 import type { Fencer } from '../fence/fencer';
-import type { LeaseStore } from '../lease/lease-store';
 
 /**
  * The database tier's CloudWatch metrics, as embedded-metric-format (EMF) lines: JSON objects that CloudWatch

@@ -7,7 +7,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { readFailoverConfig } from '../../../handlers/failover/config';
 import type { StatusReport } from '../../../scripts/db/status-report';
 import { switchover } from '../../../scripts/db/switchover';
-import { LEASE_NAME, standbyHeartbeatKey } from '../../../shared/lease-record';
+import { LEASE_NAME, standbyHeartbeatKey } from '../../../shared/lease-table/lease-item';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 import {
   type Ec2FixtureServer,
@@ -91,7 +91,7 @@ describe('npm run db', () => {
   before(async () => {
     ec2 = await startEc2FixtureServer(world());
     store = await startLeaseStoreServer({ table: `cloudy-${STAGE}-lease` });
-    // i-0bbb's sidecar has read the lease as leaseItem() has it (ec2/sidecar/lease/standby-heartbeat.ts).
+    // i-0bbb's sidecar has read the lease as leaseItem() has it (shared/lease-table/standby-heartbeat.ts).
     await writeHeartbeat('i-0bbb', NOW + 30 * 60_000);
   });
 
@@ -327,7 +327,7 @@ describe('npm run db', () => {
         lease: {
           holderId: { S: 'i-0aaa' },
           fencingToken: { N: '8' },
-          expiresAtMs: { N: String(NOW + 60_000) },
+          expiresAtMs: { N: String(NOW + 30 * 60_000) },
         },
         expected: /a takeover is in progress: i-0aaa holds the lease but is not primary yet/,
       },

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoDbLeaseStore, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import {
   HANDOVER_VALID_MS,
   LeaseChangedError,
   requestHandover,
   withdrawHandover,
 } from '../../../scripts/db/handover-request';
-import { LEASE_NAME, standingHandover, type Takeover } from '../../../shared/lease-record';
+import { dynamoDbLeaseStore, type LeaseStore } from '../../../shared/lease-table/holder-writes';
+import { LEASE_NAME, standingHandover, type Takeover } from '../../../shared/lease-table/lease-item';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 const NOW = 1_800_000_000_000;
@@ -26,13 +26,13 @@ describe('handover request on the lease item', () => {
   let server: LeaseStoreServer;
   let client: DynamoDBClient;
   let store: LeaseStore;
-  let target: { dynamodb: DynamoDBClient; writer: DynamoDBClient; table: string };
+  let target: { client: DynamoDBClient; writer: DynamoDBClient; table: string; name: string };
 
   before(async () => {
     server = await startLeaseStoreServer();
     client = server.client();
     store = dynamoDbLeaseStore({ client, table: server.table, name: LEASE_NAME, requestTimeoutMs: 5_000 });
-    target = { dynamodb: client, writer: client, table: server.table };
+    target = { client, writer: client, table: server.table, name: LEASE_NAME };
   });
 
   after(async () => {

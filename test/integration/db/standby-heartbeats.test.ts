@@ -3,15 +3,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamoDbLeaseStore } from '../../../ec2/sidecar/lease/lease-store';
-import { dynamoDbStandbyHeartbeat } from '../../../ec2/sidecar/lease/standby-heartbeat';
-import { readStandbyHeartbeats } from '../../../scripts/db/standby-heartbeats';
+import { dynamoDbLeaseStore } from '../../../shared/lease-table/holder-writes';
 import {
   HEARTBEAT_KEPT_MS,
   HEARTBEAT_TTL_ATTRIBUTE,
   LEASE_NAME,
   standbyHeartbeatKey,
-} from '../../../shared/lease-record';
+} from '../../../shared/lease-table/lease-item';
+import {
+  dynamoDbStandbyHeartbeat,
+  readStandbyHeartbeats,
+} from '../../../shared/lease-table/standby-heartbeat';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 describe('standby heartbeats', () => {
@@ -57,7 +59,7 @@ describe('standby heartbeats', () => {
     await beatOf('i-b').beat(9_000);
     await beatOf('i-b').beat(10_000);
     await beatOf('i-c').beat(4_000);
-    const heartbeats = await readStandbyHeartbeats({ dynamodb: client, table: server.table }, [
+    const heartbeats = await readStandbyHeartbeats({ client, table: server.table, name: LEASE_NAME }, [
       'i-b',
       'i-c',
       'i-d',

@@ -1,7 +1,7 @@
 // The lease table in dynalite (an in-memory DynamoDB) on 127.0.0.1, holding one primary lease, for the
 // end-to-end test; it records the DynamoDB operations it receives.
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { LEASE_NAME } from '../../../shared/lease-record';
+import { LEASE_NAME } from '../../../shared/lease-table/lease-item';
 import { startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 export interface LeaseFixture {

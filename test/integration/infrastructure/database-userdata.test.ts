@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LEASE_NAME } from '../../../shared/lease-record';
 import { createScriptSandbox, type ScriptSandbox } from '../../support/script-sandbox';
 
 const SCRIPT = fileURLToPath(new URL('../../../userdata/database.sh', import.meta.url));
@@ -41,26 +40,14 @@ const PRELUDE = {
 };
 const SECRET = '{"username":"cloudy_app","password":"s3cret pass"}';
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
-// Far in the future: the lease is not expired.
-const EXPIRES = String(Date.now() + 3_600_000);
-/** The lease item as `aws dynamodb get-item` prints it: held by `holder`, published as primary or not yet. */
-const leaseItem = (holder: string, published: boolean) =>
-  JSON.stringify({
-    Item: {
-      lockName: { S: LEASE_NAME },
-      holderId: { S: holder },
-      fencingToken: { N: '3' },
-      expiresAtMs: { N: EXPIRES },
-      ...(published ? { primarySinceMs: { N: '1700000000000' } } : {}),
-    },
-  });
 
 /**
  * A scratch instance: the baked files under CLOUDY_ROOT, and stubs for every command that would change the
  * machine (systemctl, mount, chown) or reach the network (curl to IMDS, aws, cfn-signal). Each stub appends
  * its command line to calls.log; `mount` fails while its failure counter is above zero, STS while `sts` is,
- * and the lease read answers "no primary published yet" while `lease` is. The lease holder is the file
- * `holder` (this instance, i-0abc, by default). With a "stop" file, the script's first wait (`sleep`) sends
+ * and the sidecar bundle's `serving-primary` (its own test: test/integration/sidecar/serving-primary.test.ts)
+ * answers "no primary serves yet" while `lease` is. The serving holder is the file `holder` (this instance,
+ * i-0abc, by default). With a "stop" file, the script's first wait (`sleep`) sends
  * it SIGTERM, as systemd does when the instance is shut down mid-boot.
  */
 function scratchInstance(): ScriptSandbox {
@@ -76,7 +63,16 @@ function scratchInstance(): ScriptSandbox {
       'usr/sbin/mount.efs': '',
     },
     stubs: {
-      'usr/bin/node-24': '',
+      // The sidecar bundle's readiness check; the lease settings it was given go to the call log.
+      'usr/bin/node-24': ({ root, log }) =>
+        [
+          'case "$*" in *"sidecar/main.mjs serving-primary")',
+          `    echo "lease=$LEASE_TABLE/$LEASE_NAME region=$AWS_REGION" >>"${log}"`,
+          `    n=$(cat "${root}/lease-failures" 2>/dev/null || echo 0)`,
+          `    if [ "$n" -gt 0 ]; then echo $((n - 1)) >"${root}/lease-failures"; exit 0; fi`,
+          `    cat "${root}/holder" 2>/dev/null || echo i-0abc ;;`,
+          'esac',
+        ].join('\n'),
       'opt/aws/bin/cfn-signal': '',
       [AGENT_CTL]: '',
       // The AMI's jq; the script runs the real one from PATH.
@@ -92,12 +88,6 @@ function scratchInstance(): ScriptSandbox {
           'case "$1 $2" in',
           `  "sts assume-role") ${failWhileCounting('sts', 255)}; echo '{"AccessKeyId":"AKIAX","SecretAccessKey":"sk","SessionToken":"st"}' ;;`,
           `  "secretsmanager get-secret-value") echo "key=$AWS_ACCESS_KEY_ID token=$AWS_SESSION_TOKEN" >>"${log}"; cat "${root}/secret.json" 2>/dev/null || echo '${SECRET}' ;;`,
-          '  "dynamodb get-item")',
-          `    HOLDER=$(cat "${root}/holder" 2>/dev/null || echo i-0abc)`,
-          `    ITEM='${leaseItem('HOLDER', true)}'`,
-          `    n=$(cat "${root}/lease-failures" 2>/dev/null || echo 0)`,
-          `    if [ "$n" -gt 0 ]; then echo $((n - 1)) >"${root}/lease-failures"; ITEM='${leaseItem('HOLDER', false)}'; fi`,
-          '    echo "$ITEM" | sed "s/HOLDER/$HOLDER/" ;;',
           'esac',
         ].join('\n'),
     },
@@ -105,6 +95,8 @@ function scratchInstance(): ScriptSandbox {
     prelude: PRELUDE,
   });
 }
+
+const isReadinessCheck = (call: string) => call.endsWith('sidecar/main.mjs serving-primary');
 
 describe('userdata/database.sh', () => {
   let instance: ScriptSandbox;
@@ -146,12 +138,13 @@ describe('userdata/database.sh', () => {
     // Assess
     assert.equal(result.status, 0, result.stderr);
     const calls = instance.calls();
-    const reads = calls.filter((call) => call.startsWith('aws dynamodb get-item'));
+    const reads = calls.filter(isReadinessCheck);
     assert.equal(reads.length, 3);
-    assert.match(reads[0] ?? '', /--table-name cloudy-dev-lease --consistent-read/);
-    assert.ok(
-      (reads[0] ?? '').includes(`{"lockName":{"S":"${LEASE_NAME}"}}`),
-      "the key of the sidecar's lease",
+    assert.equal(reads[0], `node-24 ${instance.root}/opt/cloudy/dist/sidecar/main.mjs serving-primary`);
+    assert.equal(
+      calls[calls.indexOf(reads[0] ?? '') + 1],
+      'lease=cloudy-dev-lease/ region=eu-west-1',
+      "the sidecar's lease table, and its default lease name",
     );
     const signals = calls.filter((call) => call.startsWith('cfn-signal'));
     assert.deepEqual(signals, [
@@ -159,7 +152,7 @@ describe('userdata/database.sh', () => {
     ]);
     assert.ok(
       calls.indexOf('systemctl enable --now cloudy-database-sidecar.service') <
-        calls.findIndex((call) => call.startsWith('aws dynamodb get-item')),
+        calls.findIndex(isReadinessCheck),
     );
     assert.equal(calls.at(-1), signals[0]);
   });
@@ -201,10 +194,7 @@ describe('userdata/database.sh', () => {
     // Assess
     assert.equal(result.status, 143, result.stderr);
     assert.match(result.stdout, /stopped by SIGTERM/);
-    assert.ok(
-      instance.calls().some((call) => call.startsWith('aws dynamodb get-item')),
-      'stopped while waiting',
-    );
+    assert.ok(instance.calls().some(isReadinessCheck), 'stopped while waiting');
     assert.deepEqual(
       instance.calls().filter((call) => call.startsWith('cfn-signal')),
       [],

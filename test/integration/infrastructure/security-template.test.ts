@@ -5,7 +5,7 @@
 // optional app authentication. `sls package` runs twice, offline: the defaults, and the options switched on.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { HEARTBEAT_TTL_ATTRIBUTE } from '../../../shared/lease-record';
+import { HEARTBEAT_TTL_ATTRIBUTE } from '../../../shared/lease-table/lease-item';
 import { loadResourceSpec, validateTemplate } from '../../support/cloudformation/resource-spec';
 import { policyStatements } from '../../support/cloudformation/security-queries';
 import { packageTemplate } from '../../support/cloudformation/serverless-package';

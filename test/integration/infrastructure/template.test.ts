@@ -981,7 +981,7 @@ describe('IAM', () => {
       db.flatMap((s) => s.actions).sort(),
       [
         'cloudformation:SignalResource', // userdata/database.sh: the readiness gate
-        'dynamodb:GetItem', // ec2/sidecar/lease/lease-store.ts, userdata/database.sh (readiness)
+        'dynamodb:GetItem', // shared/lease-table/holder-writes.ts, the readiness check (ec2/sidecar/serving-primary.ts)
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'ec2:CreateRoute', // ec2/sidecar/promote/ec2-promoter.ts

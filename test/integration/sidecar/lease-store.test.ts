@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamoDbLeaseStore, LeaseConflictError } from '../../../ec2/sidecar/lease/lease-store';
-import { LEASE_NAME } from '../../../shared/lease-record';
+import { dynamoDbLeaseStore, LeaseConflictError } from '../../../shared/lease-table/holder-writes';
+import { LEASE_NAME } from '../../../shared/lease-table/lease-item';
 import { type LeaseStoreServer, startLeaseStoreServer } from '../../chaos/lease-store-server';
 
 // The conditional writes against a DynamoDB-compatible server (dynalite on 127.0.0.1).
@@ -103,7 +103,6 @@ describe('dynamoDbLeaseStore', () => {
     assert.deepEqual(observed, {
       kind: 'present',
       record: { holderId: 'i-a', fencingToken: 1, expiresAtMs: 0, releasedAtMs: 4_000, takeovers: [] },
-      releasedAtMs: 4_000,
     });
     await assert.rejects(
       store.renew({ holderId: 'i-a', fencingToken: token, expiresAtMs: 9_000 }),

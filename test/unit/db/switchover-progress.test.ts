@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ObservedLease } from '../../../handlers/failover/observation';
 import { measuredWriteOutageMs, switchoverPhase } from '../../../scripts/db/switchover-progress';
-import type { LeaseRecord, Takeover } from '../../../shared/lease-record';
+import type { LeaseRecord, Takeover } from '../../../shared/lease-table/lease-item';
 
 const plan = { from: 'i-a', to: 'i-b', fencingToken: 7 };
 const present = (record: LeaseRecord): ObservedLease => ({ kind: 'present', record });

@@ -12,21 +12,24 @@ describe('readFailoverConfig', () => {
       virtualIp: '10.10.10.10',
       destinationCidrBlock: '10.10.10.10/32',
       leaseTable: undefined,
+      leaseName: 'database-primary',
       dryRun: false,
     });
   });
 
-  it('reads VIRTUAL_IP, LEASE_TABLE and DRY_RUN', () => {
+  it('reads VIRTUAL_IP, LEASE_TABLE, LEASE_NAME and DRY_RUN', () => {
     // Act
     const config = readFailoverConfig({
       STAGE: 'prod',
       VIRTUAL_IP: '10.20.0.5',
       LEASE_TABLE: 'cloudy-prod-lease',
+      LEASE_NAME: 'other-lease',
       DRY_RUN: 'true',
     });
     // Assess
     assert.equal(config.destinationCidrBlock, '10.20.0.5/32');
     assert.equal(config.leaseTable, 'cloudy-prod-lease');
+    assert.equal(config.leaseName, 'other-lease');
     assert.equal(config.dryRun, true);
   });
 

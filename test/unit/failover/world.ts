@@ -8,7 +8,7 @@ import type {
   ObservedRoute,
   ObservedRouteTable,
 } from '../../../handlers/failover/observation';
-import type { LeaseRecord } from '../../../shared/lease-record';
+import type { LeaseRecord } from '../../../shared/lease-table/lease-item';
 
 export const STAGE = 'prod';
 export const NOW_MS = Date.parse('2026-01-01T12:00:00Z');

@@ -4,11 +4,11 @@ import {
   decideHolder,
   decideStandby,
   handoverTarget,
-  type LeaseObservation,
   leaseStamp,
   type StandbyDecision,
   versionKey,
 } from '../../../ec2/sidecar/lease/lease-decisions';
+import type { LeaseObservation } from '../../../shared/lease-table/lease-item';
 
 const NOW = 1_800_000_000_000;
 const timing = { ttlMs: 10_000, clockSkewMs: 500 };
@@ -24,8 +24,8 @@ const held = (
     expiresAtMs,
     ...(extra.fenceAllPending ? { fenceAllPending: true } : {}),
     ...(extra.handedOverTo ? { handedOverTo: extra.handedOverTo } : {}),
+    ...(extra.releasedAtMs === undefined ? {} : { releasedAtMs: extra.releasedAtMs }),
   },
-  ...(extra.releasedAtMs === undefined ? {} : { releasedAtMs: extra.releasedAtMs }),
 });
 const version = (expiresAtMs: number) => ({ kind: 'version' as const, fencingToken: 7, expiresAtMs });
 

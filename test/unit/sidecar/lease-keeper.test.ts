@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keepLease, type LossReason } from '../../../ec2/sidecar/lease/lease-keeper';
-import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
+import {
+  LeaseConflictError,
+  type LeaseStore,
+  LeaseStoreError,
+} from '../../../shared/lease-table/holder-writes';
 import { createLogger } from '../../../shared/logger';
 import { FakeClock, settle } from './fake-clock';
 

@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Fencer } from '../../../ec2/sidecar/fence/fencer';
 import { keepLease } from '../../../ec2/sidecar/lease/lease-keeper';
-import { LeaseConflictError, type LeaseStore, LeaseStoreError } from '../../../ec2/sidecar/lease/lease-store';
 import { leaseMetrics, measuredFencer, measuredLeaseStore } from '../../../ec2/sidecar/metrics/lease-metrics';
+import {
+  LeaseConflictError,
+  type LeaseStore,
+  LeaseStoreError,
+} from '../../../shared/lease-table/holder-writes';
 import { createLogger } from '../../../shared/logger';
 import { FakeClock } from './fake-clock';
 

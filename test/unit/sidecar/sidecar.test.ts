@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { FenceError } from '../../../ec2/sidecar/fence/fencer';
-import type { LeaseObservation } from '../../../ec2/sidecar/lease/lease-decisions';
-import { LeaseConflictError, type LeaseStore } from '../../../ec2/sidecar/lease/lease-store';
 import type { DataDirectory } from '../../../ec2/sidecar/postgres/data-directory';
 import type { PostgresExit, PostgresServer } from '../../../ec2/sidecar/postgres/postgres-server';
 import { ec2Promoter } from '../../../ec2/sidecar/promote/ec2-promoter';
 import type { Promoter } from '../../../ec2/sidecar/promote/promoter';
 import { runSidecar, type SidecarOutcome } from '../../../ec2/sidecar/sidecar';
+import { LeaseConflictError, type LeaseStore } from '../../../shared/lease-table/holder-writes';
+import type { LeaseObservation } from '../../../shared/lease-table/lease-item';
 import { createLogger } from '../../../shared/logger';
 import { FakeClock, settle } from './fake-clock';
 
@@ -355,11 +355,11 @@ describe('runSidecar', () => {
           expiresAtMs: 0,
           handedOverTo: 'i-self',
           writesStoppedAtMs: 1_700_000_000_000,
+          releasedAtMs: 1_700_000_000_100,
           takeovers: [
             { holderId: 'i-old', fencingToken: 4, reason: 'expired', fenced: 'holder', acquiredAtMs: 1 },
           ],
         },
-        releasedAtMs: 1_700_000_000_100,
       },
     });
     // Act

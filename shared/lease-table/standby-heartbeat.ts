@@ -1,10 +1,15 @@
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { wrapAwsCall } from '../../../shared/aws-errors';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { wrapAwsCall } from '../aws-errors';
 import {
   HEARTBEAT_KEPT_MS,
   HEARTBEAT_TTL_ATTRIBUTE,
+  LEASE_KEY_ATTRIBUTE,
   standbyHeartbeatKey,
-} from '../../../shared/lease-record';
+} from './lease-item';
+import type { LeaseLocation } from './read-lease';
+
+// The standbys' heartbeat items (see lease-item.ts): written by each waiting standby's sidecar, read by
+// `npm run db -- switchover`.
 
 /** A standby's sign of life for `npm run db -- switchover` (see standbyHeartbeatKey). */
 export interface StandbyHeartbeat {
@@ -33,7 +38,7 @@ export function dynamoDbStandbyHeartbeat(options: {
             new PutItemCommand({
               TableName: table,
               Item: {
-                lockName: { S: standbyHeartbeatKey(leaseName, instanceId) },
+                [LEASE_KEY_ATTRIBUTE]: { S: standbyHeartbeatKey(leaseName, instanceId) },
                 seenLeaseExpiresAtMs: { N: String(seenLeaseExpiresAtMs) },
                 // Counted on the holder's clock, like everything else the switchover compares.
                 [HEARTBEAT_TTL_ATTRIBUTE]: {
@@ -47,4 +52,27 @@ export function dynamoDbStandbyHeartbeat(options: {
       );
     },
   };
+}
+
+/**
+ * Per instance, the lease expiry its sidecar last reported having read. One consistent GetItem per instance (a
+ * stage has a few), within `dynamodb:GetItem` on the lease table. SDK errors pass through unchanged.
+ */
+export async function readStandbyHeartbeats(
+  location: LeaseLocation,
+  instanceIds: readonly string[],
+): Promise<Map<string, number>> {
+  const heartbeats = new Map<string, number>();
+  for (const instanceId of instanceIds) {
+    const { Item } = await location.client.send(
+      new GetItemCommand({
+        TableName: location.table,
+        Key: { [LEASE_KEY_ATTRIBUTE]: { S: standbyHeartbeatKey(location.name, instanceId) } },
+        ConsistentRead: true,
+      }),
+    );
+    const seen = Number(Item?.seenLeaseExpiresAtMs?.N);
+    if (Number.isFinite(seen)) heartbeats.set(instanceId, seen);
+  }
+  return heartbeats;
 }

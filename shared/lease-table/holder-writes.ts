@@ -2,18 +2,24 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { wrapAwsCall } from '../../../shared/aws-errors';
+import { wrapAwsCall } from '../aws-errors';
 import {
+  LEASE_KEY_ATTRIBUTE,
+  type LeaseObservation,
   type LeaseRecord,
+  type LeaseVersion,
+  leaseKey,
   parseLeaseItem,
   type Takeover,
   takeoversAttribute,
-} from '../../../shared/lease-record';
-import { type LeaseObservation, type LeaseVersion, tokenAfter } from './lease-decisions';
+  tokenAfter,
+} from './lease-item';
+import { readLease } from './read-lease';
+
+// The holder's writes: the database sidecar's whole use of the lease item (see lease-item.ts).
 
 /** The store did not answer (timeout, throttling, network): the outcome of a write is unknown. */
 export class LeaseStoreError extends Error {
@@ -83,10 +89,10 @@ const GENERATION_STATE =
   'primarySinceMs, postgresAnswering, handoverTo, handoverRequestedAtMs, handoverExpiresAtMs, handedOverTo, writesStoppedAtMs';
 // "Still malformed": exactly the items parseLeaseItem rejects (a wrong or missing type, an empty holder).
 const STILL_MALFORMED =
-  'attribute_exists(lockName) AND (NOT attribute_type(holderId, :S) OR size(holderId) = :zero OR ' +
+  `attribute_exists(${LEASE_KEY_ATTRIBUTE}) AND (NOT attribute_type(holderId, :S) OR size(holderId) = :zero OR ` +
   'NOT attribute_type(fencingToken, :N) OR NOT attribute_type(expiresAtMs, :N))';
 
-/** The lease item (see shared/lease-record.ts) in DynamoDB, written only with conditional writes. */
+/** The lease item in DynamoDB, written only with conditional writes. */
 export function dynamoDbLeaseStore(options: {
   client: DynamoDBClient;
   table: string;
@@ -94,7 +100,7 @@ export function dynamoDbLeaseStore(options: {
   requestTimeoutMs: number;
 }): LeaseStore {
   const { client, table, name } = options;
-  const key = { lockName: s(name) };
+  const key = leaseKey(name);
   // Every call is abandoned after requestTimeoutMs, whatever the client's own settings do.
   const deadline = () => AbortSignal.timeout(options.requestTimeoutMs);
 
@@ -134,19 +140,8 @@ export function dynamoDbLeaseStore(options: {
   }
 
   return {
-    async read() {
-      const result = await send('read', () =>
-        client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }), {
-          abortSignal: deadline(),
-        }),
-      );
-      if (!result.Item) return { kind: 'absent' };
-      const record = parseLeaseItem(result.Item);
-      if (!record) return { kind: 'malformed' };
-      const released = result.Item.releasedAtMs?.N;
-      return released === undefined
-        ? { kind: 'present', record }
-        : { kind: 'present', record, releasedAtMs: Number(released) };
+    read() {
+      return send('read', () => readLease({ client, table, name }, { abortSignal: deadline() }));
     },
 
     async acquire({ replaces, holderId, expiresAtMs, seedToken, fenceAllPending, takeovers }) {
@@ -167,7 +162,7 @@ export function dynamoDbLeaseStore(options: {
                 ...pending,
               },
               ...(replaces.kind === 'absent'
-                ? { ConditionExpression: 'attribute_not_exists(lockName)' }
+                ? { ConditionExpression: `attribute_not_exists(${LEASE_KEY_ATTRIBUTE})` }
                 : {
                     ConditionExpression: STILL_MALFORMED,
                     ExpressionAttributeValues: { ':S': s('S'), ':N': s('N'), ':zero': n(0) },

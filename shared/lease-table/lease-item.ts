@@ -1,12 +1,30 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /**
- * The lease that names the database primary: one DynamoDB item in the stage's lease table, written only
- * by the database sidecars (conditional writes), read by the failover controller.
+ * The lease table's items: their format and their readings, in one place (the writes are beside this file).
  *
- * Table key: `lockName` (string). The primary's item has lockName = LEASE_NAME.
+ * The table (one per stage, resources/database-instances.yml) has the string key `lockName` and two kinds of item:
+ * - **the lease** (`lockName` = the lease name, LEASE_NAME by default): which database instance may run
+ *   PostgreSQL on the shared data directory. Written only with conditional writes: by the sidecars (take,
+ *   renew, publish as primary, release: holder-writes.ts) and by `npm run db -- switchover` (a handover request
+ *   and its withdrawal, attributes the sidecars' conditions never look at: handover-writes.ts). Read by the
+ *   sidecars, the failover controller, the `db` commands and the boot script's readiness gate (readLease).
+ * - **a standby's heartbeat** (`<lease name>/standby/<instance id>`): written by each waiting standby's sidecar,
+ *   read by `db switchover` (standby-heartbeat.ts). Never the lease item, so no lease write or condition sees it.
+ *
+ * `leasePhase` is the one reading of the item against a clock; the sidecars never use it (a standby judges expiry
+ * by how long the item went unchanged on its own monotonic clock, lease-decisions.ts), everyone else does.
  */
+
+/** The table's key attribute. */
+export const LEASE_KEY_ATTRIBUTE = 'lockName';
+
+/** The lease item's name unless LEASE_NAME says otherwise (location.ts). */
 export const LEASE_NAME = 'database-primary';
+
+export function leaseKey(leaseName: string): Record<string, AttributeValue> {
+  return { [LEASE_KEY_ATTRIBUTE]: { S: leaseName } };
+}
 
 /**
  * A standby's heartbeat: an item of its own in the lease table (never the lease item, so no lease write or its
@@ -30,7 +48,7 @@ export function standbyHeartbeatKey(leaseName: string, instanceId: string): stri
 }
 
 export interface LeaseRecord {
-  /** EC2 instance id of the holder (locally: the sidecar's id). */
+  /** EC2 instance id of the holder. */
   holderId: string;
   /**
    * Grows by one with every new holder. What it guards: the lease's generations (every take is a compare-and-swap
@@ -62,7 +80,7 @@ export interface LeaseRecord {
   takeovers?: Takeover[];
 }
 
-interface HandoverRequest {
+export interface HandoverRequest {
   /** The standby that is to take the lease. */
   to: string;
   /** The requester's wall clock: with `to`, what names this request (for its withdrawal). */
@@ -209,4 +227,61 @@ export function parseLeaseItem(item: Record<string, AttributeValue> | undefined)
     ...(releasedAtMs === undefined ? {} : { releasedAtMs }),
     ...(takeovers === undefined ? {} : { takeovers }),
   };
+}
+
+/** One consistent read of the lease item. */
+export type LeaseObservation =
+  | { kind: 'absent' }
+  /** An item the format above cannot read: its holder is unknown. */
+  | { kind: 'malformed' }
+  | { kind: 'present'; record: LeaseRecord };
+
+/** What a raw item reads as. */
+export function observeLeaseItem(item: Record<string, AttributeValue> | undefined): LeaseObservation {
+  if (!item) return { kind: 'absent' };
+  const record = parseLeaseItem(item);
+  return record ? { kind: 'present', record } : { kind: 'malformed' };
+}
+
+/** The exact item a take replaces (compare-and-swap): a concurrent writer makes the take fail. */
+export type LeaseVersion =
+  | { kind: 'absent' }
+  | { kind: 'malformed' }
+  | { kind: 'version'; fencingToken: number; expiresAtMs: number };
+
+/** The fencing token a take writes: one past the replaced one, or `seedToken` when there is none to read. */
+export function tokenAfter(replaces: LeaseVersion, seedToken: number): number {
+  return replaces.kind === 'version' ? replaces.fencingToken + 1 : seedToken;
+}
+
+/**
+ * Where a held lease stands, judged against the reader's own wall clock (`nowMs`), as the failover controller,
+ * the `db` commands and the boot script's readiness gate read it:
+ * - `released`: its holder stopped PostgreSQL and released it (a release also sets `expiresAtMs` to 0);
+ * - `expired`: not renewed in time (by this reader's clock);
+ * - `starting`: held, the holder not yet published as primary (fencing, crash recovery, the route);
+ * - `serving`: the holder's PostgreSQL accepts connections and the virtual-IP route points at it;
+ * - `handover-pending`: serving, with a standing handover request (standingHandover) not yet acted on.
+ */
+export type LeasePhase = 'released' | 'expired' | 'starting' | 'serving' | 'handover-pending';
+
+export function leasePhase(
+  record: Pick<LeaseRecord, 'releasedAtMs' | 'expiresAtMs' | 'primarySinceMs' | 'handover'>,
+  nowMs: number,
+): LeasePhase {
+  if (record.releasedAtMs !== undefined) return 'released';
+  if (record.expiresAtMs <= nowMs) return 'expired';
+  if (record.primarySinceMs === undefined) return 'starting';
+  return standingHandover(record) ? 'handover-pending' : 'serving';
+}
+
+/** Whether the phase is one where the holder serves as primary. */
+export function isServing(phase: LeasePhase): boolean {
+  return phase === 'serving' || phase === 'handover-pending';
+}
+
+/** The holder of a lease that serves as primary now (by `nowMs`, the reader's clock), if any. */
+export function servingHolder(lease: LeaseObservation, nowMs: number): string | undefined {
+  if (lease.kind !== 'present') return undefined;
+  return isServing(leasePhase(lease.record, nowMs)) ? lease.record.holderId : undefined;
 }
