@@ -3,6 +3,7 @@
 // script's readiness check instead (serving-primary.ts).
 import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { exitWithUsage, readCommandLine, UsageError } from '../../shared/command-line';
 import { ConfigurationError } from '../../shared/configuration';
 import { dynamoDbLeaseStore, type LeaseStore } from '../../shared/lease-table/holder-writes';
 import { dynamoDbStandbyHeartbeat } from '../../shared/lease-table/standby-heartbeat';
@@ -204,9 +205,14 @@ async function main(): Promise<number> {
   return EXIT_CODES[outcome];
 }
 
-const USAGE = `usage: main.mjs                  run the database sidecar (settings from the environment: config.ts)
-       main.mjs serving-primary  print the instance id of the primary that serves, if any
-       main.mjs [serving-primary] --help`;
+const COMMAND = {
+  name: 'main.mjs',
+  usage: `usage: main.mjs                   run the database sidecar (settings from the environment: config.ts)
+       main.mjs serving-primary   the boot script's readiness check:
+${SERVING_PRIMARY_USAGE}`,
+  options: {},
+  allowPositionals: true,
+};
 
 /** `serving-primary`: prints the serving holder's id (or nothing); see serving-primary.ts. */
 async function servingPrimaryCommand(): Promise<number> {
@@ -233,15 +239,11 @@ function runSidecarProcess(): void {
   );
 }
 
-const args = process.argv.slice(2);
-const help = args.at(-1) === '--help' || args.at(-1) === '-h';
-if (help && args.length <= 2 && (args.length === 1 || args[0] === 'serving-primary')) {
-  process.stdout.write(`${args[0] === 'serving-primary' ? SERVING_PRIMARY_USAGE : USAGE}\n`);
-} else if (args.length === 0) {
+const { positionals } = readCommandLine(COMMAND);
+if (positionals.length === 0) {
   runSidecarProcess();
-} else if (args.length === 1 && args[0] === 'serving-primary') {
+} else if (positionals.length === 1 && positionals[0] === 'serving-primary') {
   servingPrimaryCommand().then((code) => process.exit(code));
 } else {
-  process.stderr.write(`main.mjs: unknown arguments: ${args.join(' ')}\n${USAGE}\n`);
-  process.exitCode = 2;
+  exitWithUsage(COMMAND, new UsageError(`unknown arguments: ${positionals.join(' ')}`));
 }

@@ -18,9 +18,9 @@ const servingPrimaryEnv = z.object({
 // One read per check; the boot script retries on its own schedule.
 const REQUEST_TIMEOUT_MS = 5_000;
 
-export const SERVING_PRIMARY_USAGE = `usage: main.mjs serving-primary
-  Prints the instance id of the lease holder that serves as primary (lease unexpired by this machine's clock,
-  published as primary), or nothing while none does. Reads LEASE_TABLE, LEASE_NAME and AWS_REGION.`;
+export const SERVING_PRIMARY_USAGE = `  prints the instance id of the lease holder that serves as primary (lease unexpired by this machine's
+  clock, published as primary), or nothing while none does; exit 0 either way, 1 when the lease cannot be read.
+  Reads LEASE_TABLE, LEASE_NAME and AWS_REGION.`;
 
 /** Returns the serving holder's id, or undefined; throws ConfigurationError or the SDK's error. */
 export async function servingPrimary(

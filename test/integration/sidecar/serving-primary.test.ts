@@ -130,6 +130,6 @@ describe('sidecar bundle: serving-primary', () => {
     assert.equal(unconfigured.status, 78);
     assert.match(unconfigured.stderr, /LEASE_TABLE/);
     assert.equal(unknown.status, 2);
-    assert.match(unknown.stderr, /unknown arguments: serving-primary --now/);
+    assert.match(unknown.stderr, /main\.mjs: Unknown option '--now'/);
   });
 });
