@@ -12,6 +12,7 @@ const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 // What SNS takes as an email endpoint, roughly: one @, no spaces, a dot in the domain.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const WEB_SCALING_POLICIES = ['step', 'cpu-target', 'request-target'];
 
 class StageOptionError extends Error {}
 
@@ -93,6 +94,18 @@ function decideOptions(params, region) {
     );
   }
 
+  // Rehearsed and compared in docs/LOADTEST.md; each names resources/web-scaling-<policy>.yml.
+  const webScalingPolicy = text('webScalingPolicy');
+  if (!WEB_SCALING_POLICIES.includes(webScalingPolicy)) {
+    fail(
+      'webScalingPolicy',
+      webScalingPolicy,
+      WEB_SCALING_POLICIES.map((p) => `"${p}"`)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1'),
+    );
+  }
+
   const https = certificateArn !== '';
   const keyName = text('keyName');
   const bastion = adminCidr !== '';
@@ -103,7 +116,7 @@ function decideOptions(params, region) {
   return {
     // Fragment variants: resources/nat-<nat>.yml, ec2-endpoint-<…>.yml, bastion-<…>.yml, listeners-<…>.yml,
     // alarm-email-<…>.yml, monitoring-<…>.yml (the database tier's alarms and the dashboard),
-    // bastion-database-ssh-<…>.yml, nat-database-https-<…>.yml.
+    // bastion-database-ssh-<…>.yml, nat-database-https-<…>.yml, web-scaling-<…>.yml.
     nat: natType,
     ec2Endpoint: instanceTier && ec2Endpoint === 'true' ? 'on' : 'off',
     bastion: bastion ? 'on' : 'off',
@@ -112,6 +125,7 @@ function decideOptions(params, region) {
     listeners: https ? 'https' : 'http',
     alarmEmailSubscription: alarmEmail === '' ? 'off' : 'on',
     monitoring: databaseEngine,
+    webScaling: webScalingPolicy,
     // The listener that serves the app, where the api function's /lambda rule goes: with a certificate, 8080
     // only redirects to HTTPS.
     appListener: { Ref: https ? 'HttpsListener' : 'HttpListener' },
@@ -135,6 +149,7 @@ const PARAMETERS = [
   'alarmEmail',
   'databaseEngine',
   'backupRetentionDays',
+  'webScalingPolicy',
 ];
 
 /** osls calls this for `${file(./resources/options.cjs)}` with its variable resolver. */

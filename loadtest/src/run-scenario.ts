@@ -43,6 +43,8 @@ interface RunScenarioOptions {
   signal?: AbortSignal;
   /** The artillery executable; by default the one the root `npm ci` installs. */
   artilleryBin?: string;
+  /** A derived scenario file (the rehearsal's compressed copy) instead of loadtest/scenarios/<scenario>.yml. */
+  scenarioPath?: string;
 }
 
 interface ScenarioRun {
@@ -70,7 +72,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   const child = spawn(
     bin,
-    ['run', '--target', options.target, '--output', resultFile, scenarioFile(options.scenario)],
+    [
+      'run',
+      '--target',
+      options.target,
+      '--output',
+      resultFile,
+      options.scenarioPath ?? scenarioFile(options.scenario),
+    ],
     {
       // artillery otherwise reports usage to its makers over the internet on every run.
       env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },

@@ -36,10 +36,15 @@
     return `${Math.round(value * 10) / 10}`;
   }
 
-  // UTC wall-clock time, as CloudWatch shows it by default, so that the charts line up with the alarms.
+  // UTC wall-clock time, as CloudWatch shows it by default, so that the charts line up with the alarms; a
+  // rehearsal's report counts minutes of AWS time from the start of its load instead.
+  const elapsed = data.timeAxis === 'elapsed';
   function clock(ms) {
-    return new Date(ms).toISOString().slice(11, 19);
+    if (!elapsed) return new Date(ms).toISOString().slice(11, 19);
+    const seconds = Math.round(ms / 1000);
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
   }
+  const ZONE = elapsed ? '' : ' UTC';
 
   /** Axes, grid and labels; returns the scales. Periods are evenly spaced, one band each. */
   function frame(svg, yMax, unit) {
@@ -114,7 +119,7 @@
 
   function tooltip(element, index, name, value, unit) {
     const title = document.createElementNS(SVG, 'title');
-    title.textContent = `${clock(times[index])} UTC · ${name}: ${formatValue(value)} ${unit}`;
+    title.textContent = `${clock(times[index])}${ZONE} · ${name}: ${formatValue(value)} ${unit}`;
     element.appendChild(title);
   }
 
@@ -124,8 +129,9 @@
     const values = series.flatMap((s) => s.values.filter((v) => v !== null));
     const { x, y } = frame(svg, niceMax(Math.max(0, ...values)), unit);
     let points = 0;
-    for (const { name, values: seriesValues } of series) {
-      const colour = COLOURS[name] ?? PALETTE[0];
+    const colourOf = (name, index) => COLOURS[name] ?? PALETTE[index % PALETTE.length];
+    for (const [seriesIndex, { name, values: seriesValues, dashed }] of series.entries()) {
+      const colour = colourOf(name, seriesIndex);
       let d = '';
       let pen = 'M';
       seriesValues.forEach((value, index) => {
@@ -143,11 +149,16 @@
         );
         tooltip(dot, index, name, value, unit);
       });
-      svgElement('path', { class: 'series', d: d.trim(), stroke: colour, 'data-series': name }, svg);
+      const path = svgElement(
+        'path',
+        { class: 'series', d: d.trim(), stroke: colour, 'data-series': name },
+        svg,
+      );
+      if (dashed) path.setAttribute('stroke-dasharray', '6 4');
     }
     legend(
       figure,
-      series.map((s) => ({ name: s.name, colour: COLOURS[s.name] ?? PALETTE[0] })),
+      series.map((s, index) => ({ name: s.name, colour: colourOf(s.name, index) })),
     );
     figure.dataset.drawn = String(points);
   }
@@ -196,8 +207,63 @@
     figure.dataset.drawn = String(bars);
   }
 
+  /** A vertical mark per event at its period, with the event as tooltip (a rehearsal's timeline). */
+  function eventChart(id, events) {
+    const { figure, svg } = newChart(id);
+    const { x } = frame(svg, 1, '');
+    let marks = 0;
+    const period = data.periodSeconds * 1000;
+    for (const e of events) {
+      const index = Math.min(
+        times.length - 1,
+        Math.max(0, Math.floor((e.t * 1000 - (times[0] ?? 0)) / period)),
+      );
+      const colour = EVENT_COLOURS[e.kind] ?? '#7f7f7f';
+      const mark = svgElement(
+        'line',
+        {
+          class: 'event',
+          x1: x(index),
+          x2: x(index),
+          y1: MARGIN.top,
+          y2: MARGIN.top + PLOT_H,
+          stroke: colour,
+        },
+        svg,
+      );
+      const title = document.createElementNS(SVG, 'title');
+      title.textContent = `${clock(e.t * 1000)} · ${e.kind}${e.instance ? ` ${e.instance}` : ''}: ${e.text}`;
+      mark.appendChild(title);
+      marks++;
+    }
+    legend(
+      figure,
+      Object.entries(EVENT_COLOURS).map(([name, colour]) => ({ name, colour })),
+    );
+    figure.dataset.drawn = String(marks);
+  }
+  const EVENT_COLOURS = {
+    alarm: '#d62728',
+    policy: '#ff7f0e',
+    desired: '#9467bd',
+    launch: '#1f77b4',
+    signal: '#17becf',
+    target: '#2ca02c',
+    terminate: '#8c564b',
+    drained: '#e377c2',
+    terminated: '#7f7f7f',
+    fault: '#000000',
+    update: '#bcbd22',
+  };
+
   lineChart('chart-throughput', data.requestsPerSecond, 'requests/s');
   lineChart('chart-latency', data.latencyMs, 'ms');
   stackedBarChart('chart-errors', data.errorsByCode, `per ${data.periodSeconds} s`);
+  if (data.rehearsal) {
+    lineChart('chart-cpu', data.rehearsal.cpu, '% CPU');
+    lineChart('chart-alarms', data.rehearsal.alarms, '1 = ALARM');
+    lineChart('chart-capacity', data.rehearsal.capacity, 'instances');
+    eventChart('chart-events', data.rehearsal.events);
+  }
   document.body.dataset.chartsDrawn = 'true';
 })();

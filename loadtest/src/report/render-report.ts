@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EnsureCheck } from '../ensure-checks';
-import type { ReportData } from './report-data';
+import type { RehearsalReportData, ReportData } from './report-data';
 
 const CHARTS_SCRIPT = readFileSync(new URL('./charts.browser.js', import.meta.url), 'utf8');
 
@@ -53,7 +53,9 @@ export function renderReportHtml(data: ReportData): string {
     run ? `scenario <b>${escapeHtml(run.scenario)}</b>` : '',
     run?.stage ? `stage <b>${escapeHtml(run.stage)}</b>` : '',
     run ? `target <code>${escapeHtml(run.target)}</code>` : '',
-    totals.startedAt !== null ? `started ${escapeHtml(new Date(totals.startedAt).toISOString())}` : '',
+    totals.startedAt !== null && data.timeAxis !== 'elapsed'
+      ? `started ${escapeHtml(new Date(totals.startedAt).toISOString())}`
+      : '',
     `duration ${duration}`,
   ].filter(Boolean);
 
@@ -83,13 +85,49 @@ ${checksSection(run?.checks ?? [])}
 <figure id="chart-throughput"><figcaption>Requests per second</figcaption></figure>
 <figure id="chart-latency"><figcaption>Response time p50 / p95 / p99 (ms)</figcaption></figure>
 <figure id="chart-errors"><figcaption>Errors by code (HTTP status ≥ 400, or the network error)</figcaption></figure>
+${data.rehearsal ? rehearsalSections(data.rehearsal) : ''}
 ${endpointsSection(data)}
-<footer>Times are UTC. Each point is one ${data.periodSeconds}-second period of artillery's result.</footer>
+<footer>${
+    data.timeAxis === 'elapsed'
+      ? `Times are minutes of AWS time since the load started. Each point is one ${data.periodSeconds}-second period.`
+      : `Times are UTC. Each point is one ${data.periodSeconds}-second period of artillery's result.`
+  }</footer>
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>
 <script>${CHARTS_SCRIPT}</script>
 </body>
 </html>
 `;
+}
+
+function rehearsalSections(rehearsal: RehearsalReportData): string {
+  const facts = rehearsal.facts
+    .map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`)
+    .join('\n');
+  const events = rehearsal.events
+    .map(
+      (e) =>
+        `<tr><td class="num">${formatClock(e.t)}</td><td>${escapeHtml(e.kind)}</td>` +
+        `<td>${escapeHtml(e.instance ?? '')}</td><td>${escapeHtml(e.text)}</td></tr>`,
+    )
+    .join('\n');
+  return `<figure id="chart-cpu"><figcaption>CPUUtilization per instance and the group's average, against the thresholds (%)</figcaption></figure>
+<figure id="chart-alarms"><figcaption>Alarm states (1 = ALARM, 0 = OK)</figcaption></figure>
+<figure id="chart-capacity"><figcaption>Desired capacity, instances in service, healthy targets</figcaption></figure>
+<figure id="chart-events"><figcaption>Events: alarm → policy → launch → healthy → in service; deregister → drain → terminate</figcaption></figure>
+<h2>Rehearsal</h2>
+<table><tbody>
+${facts}
+</tbody></table>
+<h2>Events</h2>
+<table><thead><tr><th class="num">time</th><th>kind</th><th>instance</th><th>what</th></tr></thead>
+<tbody>
+${events}
+</tbody></table>`;
+}
+
+function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 function tile(value: string, label: string): string {

@@ -1,9 +1,24 @@
 import type { LoadTestResult, PeriodMetrics, RunInfo } from '../load-test-result';
 
 /** One line or bar series of a chart: a value per period, `null` where the period had none. */
-interface Series {
+export interface Series {
   name: string;
   values: (number | null)[];
+  /** Drawn dashed: a threshold or a target rather than a measurement. */
+  dashed?: boolean;
+}
+
+/** What a rehearsal of the web tier (test/rehearsal) adds to the load-test report, on the same periods. */
+export interface RehearsalReportData {
+  /** Each instance's CPU, the group's average, and the alarm thresholds. */
+  cpu: Series[];
+  /** 1 while an alarm is in ALARM, 0 in OK, null with insufficient data. */
+  alarms: Series[];
+  /** Desired capacity, instances in service, healthy targets. */
+  capacity: Series[];
+  events: { t: number; kind: string; text: string; instance?: string }[];
+  /** Label → value lines shown above the charts (the mapping, timings, usage). */
+  facts: [string, string][];
 }
 
 interface EndpointRow {
@@ -21,6 +36,9 @@ interface EndpointRow {
 /** Everything the HTML report shows, in plain values: the page only draws it. */
 export interface ReportData {
   title: string;
+  /** `elapsed`: times count from the start of the run (a rehearsal's AWS time), not UTC clock times. */
+  timeAxis?: 'elapsed';
+  rehearsal?: RehearsalReportData;
   run: RunInfo | null;
   /** Start of each period (epoch ms); every series has one value per entry. */
   times: number[];

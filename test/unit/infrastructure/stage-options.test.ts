@@ -17,6 +17,7 @@ interface StageOptions {
   alarmEmail: string;
   bastionDatabaseSsh: string;
   natDatabaseHttps: string;
+  webScaling: string;
 }
 type Resolver = ((input: {
   resolveVariable: (name: string) => Promise<unknown>;
@@ -40,6 +41,7 @@ const DEFAULTS = {
   alarmEmail: '',
   databaseEngine: 'instances',
   backupRetentionDays: '35',
+  webScalingPolicy: 'step',
 };
 const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-0000-0000-0000-000000000000';
 
@@ -60,6 +62,7 @@ describe('resources/options.cjs', () => {
       alarmEmail: '',
       bastionDatabaseSsh: 'off',
       natDatabaseHttps: 'on',
+      webScaling: 'step',
     });
   });
 
@@ -77,6 +80,7 @@ describe('resources/options.cjs', () => {
         alarmEmail: 'ops@example.com',
         databaseEngine: 'instances',
         backupRetentionDays: 90, // AWS Backup keeps a recovery point as long as asked
+        webScalingPolicy: 'cpu-target',
       },
       REGION,
     );
@@ -95,6 +99,7 @@ describe('resources/options.cjs', () => {
       alarmEmail: 'ops@example.com',
       bastionDatabaseSsh: 'on',
       natDatabaseHttps: 'off',
+      webScaling: 'cpu-target',
     });
   });
 
@@ -152,6 +157,11 @@ describe('resources/options.cjs', () => {
       'a backup retention longer than Aurora keeps backups, with aurora',
       { databaseEngine: 'aurora', backupRetentionDays: 36 },
       /backupRetentionDays is "36": expected at most 35 with databaseEngine "aurora"/,
+    ],
+    [
+      'a web scaling policy it has no fragment for',
+      { webScalingPolicy: 'target' },
+      /webScalingPolicy is "target": expected "step", "cpu-target" or "request-target"/,
     ],
     [
       'a database engine that is neither',
