@@ -1,11 +1,18 @@
 // `npm run rehearse -- …`: the web tier of a stage rehearsed on 127.0.0.1 in compressed time (see --help).
-import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { DEFAULT_RESULTS_DIR } from '../../loadtest/src/run-scenario';
-import { CgroupUnavailableError } from './instances';
+import {
+  type CommandLine,
+  type CommandSpec,
+  exitWithUsage,
+  numberOption,
+  readCommandLine,
+  UsageError,
+} from '../../shared/command-line';
 import type { Fault } from './rehearsal';
 import { type RehearsalScenario, runRehearsal } from './run-rehearsal';
 
-export const USAGE = `Usage: npm run rehearse -- [--scenario scale-up|mixed] [options]
+export const USAGE = `usage: npm run rehearse -- [--scenario scale-up|mixed] [options]
 
 Rehearses the web tier of a stage on this machine, with the numbers of its packaged template (sls package):
 real web instances (the production bundle, each in a CPU-limited cgroup) behind a load balancer that
@@ -32,13 +39,28 @@ Options:
 Exit code 0 when the run completed (the verdicts are in the report and the printed summary), 1 on failure,
 2 on a usage error.`;
 
-class UsageError extends Error {}
-
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(s|m)?$/.exec(text);
   if (!match) throw new UsageError(`"${text}" is not a time: write e.g. 330s or 5m`);
   return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
 }
+
+const COMMAND = {
+  name: 'rehearse',
+  usage: USAGE,
+  options: {
+    scenario: { type: 'string' },
+    stage: { type: 'string' },
+    param: { type: 'string', multiple: true },
+    factor: { type: 'string' },
+    'vcpu-share': { type: 'string' },
+    'request-cost': { type: 'string' },
+    kill: { type: 'string' },
+    roll: { type: 'string' },
+    tail: { type: 'string' },
+    out: { type: 'string' },
+  },
+} satisfies CommandSpec<ParseArgsOptionsConfig>;
 
 interface CliRequest {
   scenario: RehearsalScenario;
@@ -52,74 +74,51 @@ interface CliRequest {
   resultsDir: string;
 }
 
-export function parseCli(argv: string[]): CliRequest | 'help' {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean' },
-        scenario: { type: 'string' },
-        stage: { type: 'string' },
-        param: { type: 'string', multiple: true },
-        factor: { type: 'string' },
-        'vcpu-share': { type: 'string' },
-        'request-cost': { type: 'string' },
-        kill: { type: 'string' },
-        roll: { type: 'string' },
-        tail: { type: 'string' },
-        out: { type: 'string' },
-      },
-    }));
-  } catch (cause) {
-    throw new UsageError(cause instanceof Error ? cause.message : String(cause));
-  }
-  if (values.help) return 'help';
-  const scenario = (values.scenario as string | undefined) ?? 'scale-up';
-  if (scenario !== 'scale-up' && scenario !== 'mixed')
+/** Pure: the rehearsal a parsed command line asks for, or a UsageError. */
+export function rehearsalRequest(values: CommandLine<typeof COMMAND.options>['values']): CliRequest {
+  const scenario = values.scenario ?? 'scale-up';
+  if (scenario !== 'scale-up' && scenario !== 'mixed') {
     throw new UsageError(`unknown scenario "${scenario}": scale-up or mixed`);
+  }
   const params: Record<string, string> = {};
-  for (const pair of (values.param as string[] | undefined) ?? []) {
+  for (const pair of values.param ?? []) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`--param ${pair}: write NAME=VALUE`);
     params[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  const number = (name: string, fallback: number, min: number, max: number) => {
-    const text = values[name] as string | undefined;
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max)
-      throw new UsageError(`--${name} ${text}: expected ${min} to ${max}`);
+  const within = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
+    if (raw === undefined) return fallback;
+    const value = numberOption(name, raw, min);
+    if (value > max) throw new UsageError(`--${name} ${raw}: at most ${max}`);
     return value;
   };
   const faults: Fault[] = [];
-  if (values.kill !== undefined)
-    faults.push({ kind: 'kill', atAwsSeconds: parseDuration(values.kill as string) });
-  if (values.roll !== undefined)
-    faults.push({ kind: 'roll', atAwsSeconds: parseDuration(values.roll as string) });
-  const stage = (values.stage as string | undefined) ?? 'dev';
+  if (values.kill !== undefined) faults.push({ kind: 'kill', atAwsSeconds: parseDuration(values.kill) });
+  if (values.roll !== undefined) faults.push({ kind: 'roll', atAwsSeconds: parseDuration(values.roll) });
+  const stage = values.stage ?? 'dev';
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/.test(stage))
     throw new UsageError(`stage "${stage}" is not a valid stage name`);
   return {
     scenario,
     stage,
     params,
-    factor: number('factor', 10, 1, 120),
-    vcpuShare: number('vcpu-share', 0.25, 0.05, 1),
-    referenceRequestSeconds: number('request-cost', 0.3, 0.01, 10),
+    factor: within('factor', values.factor, 10, 1, 120),
+    vcpuShare: within('vcpu-share', values['vcpu-share'], 0.25, 0.05, 1),
+    referenceRequestSeconds: within('request-cost', values['request-cost'], 0.3, 0.01, 10),
     faults,
-    tailAwsSeconds: values.tail === undefined ? 240 : parseDuration(values.tail as string),
-    resultsDir: (values.out as string | undefined) ?? DEFAULT_RESULTS_DIR,
+    tailAwsSeconds: values.tail === undefined ? 240 : parseDuration(values.tail),
+    resultsDir: values.out ?? DEFAULT_RESULTS_DIR,
   };
 }
 
 async function main(): Promise<number> {
-  const request = parseCli(process.argv.slice(2));
-  if (request === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
+  const { values } = readCommandLine(COMMAND);
+  let request: CliRequest;
+  try {
+    request = rehearsalRequest(values);
+  } catch (error) {
+    if (error instanceof UsageError) exitWithUsage(COMMAND, error);
+    throw error;
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
   // Ctrl-C reaches artillery and the instances (same process group); the rehearsal then ends and cleans up
@@ -155,7 +154,6 @@ if (import.meta.main) {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`rehearse: ${message}\n`);
-    if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
-    process.exitCode = error instanceof UsageError ? 2 : error instanceof CgroupUnavailableError ? 1 : 1;
+    process.exitCode = 1;
   }
 }
