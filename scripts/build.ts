@@ -1,6 +1,6 @@
 // `npm run build`: the programs that run on instances, bundled by esbuild into dist/ (one file each,
 // dependencies included), ready to copy onto an AMI or into the container image.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { exitWithUsage, readCommandLine, UsageError } from '../shared/command-line';
@@ -11,7 +11,7 @@ const BUILD = {
   usage: `usage: npm run build [-- DIR]
 
 Bundles the programs that run on instances (the web app, its /load worker, the database sidecar, the metrics
-reporter) into DIR (default dist/), one self-contained .mjs file each with its source map.
+reporter) into DIR, with the database instances' backup and restore scripts (ec2/backup/*.sh), (default dist/), one self-contained .mjs file each with its source map.
 DIR lets tests build into a scratch folder, never over dist/.`,
   options: {},
   allowPositionals: true,
@@ -53,3 +53,9 @@ await build({
   logLevel: 'info',
 });
 writeFileSync(join(outdir, 'web', 'package.json'), '{ "type": "commonjs" }\n');
+
+// The database instances' backup job and restore command (shell, run by systemd timers and by an operator).
+mkdirSync(join(outdir, 'backup'), { recursive: true });
+for (const script of ['cloudy-backup.sh', 'cloudy-restore.sh']) {
+  copyFileSync(join('ec2', 'backup', script), join(outdir, 'backup', script));
+}

@@ -57,12 +57,6 @@ log "installing Node.js 24, aws-cfn-bootstrap, the CloudWatch agent, PostgreSQL 
 dnf install -y nodejs24 aws-cfn-bootstrap amazon-cloudwatch-agent logrotate \
   postgresql16-server postgresql16 amazon-efs-utils jq
 "$NODE" --version
-for FILE in /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
-  /usr/sbin/logrotate /usr/bin/postgres /usr/bin/initdb /usr/bin/pg_isready /usr/sbin/mount.efs /usr/bin/jq; do
-  test -e "$ROOT$FILE" || { echo "bake-ami.sh: $FILE is missing after the install" >&2; exit 1; }
-done
-# The sidecar starts PostgreSQL, and only under the lease: the distribution's unit must never run it.
-systemctl mask postgresql.service
 
 # pgBackRest (WAL archive and base backups: docs/DATABASE-TIER.md, "Backups"). Amazon Linux 2023's repositories
 # do not carry it (Debian's and the PostgreSQL project's RHEL/Fedora repositories do), so the bake builds the
@@ -79,7 +73,14 @@ test "$(git -C "$WORK_DIR/pgbackrest" rev-parse HEAD)" = "$PGBACKREST_COMMIT"
 meson setup -Dlibssh2=disabled "$WORK_DIR/pgbackrest-build" "$WORK_DIR/pgbackrest"
 ninja -C "$WORK_DIR/pgbackrest-build"
 install -D -m 0755 "$WORK_DIR/pgbackrest-build/src/pgbackrest" "$ROOT/usr/bin/pgbackrest"
-"$ROOT/usr/bin/pgbackrest" version
+
+for FILE in /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl \
+  /usr/sbin/logrotate /usr/bin/postgres /usr/bin/initdb /usr/bin/pg_isready /usr/bin/pgbackrest /usr/sbin/mount.efs \
+  /usr/bin/jq; do
+  test -e "$ROOT$FILE" || { echo "bake-ami.sh: $FILE is missing after the install" >&2; exit 1; }
+done
+# The sidecar starts PostgreSQL, and only under the lease: the distribution's unit must never run it.
+systemctl mask postgresql.service
 
 log "fetching the bundle"
 curl -fsS --retry 5 --output "$BUNDLE" "$BUNDLE_URL"
@@ -89,8 +90,12 @@ log "installing the bundle at /opt/cloudy/dist"
 rm -rf "$APP_DIR.new"
 mkdir -p "$APP_DIR.new"
 tar -xzf "$BUNDLE" -C "$APP_DIR.new" --no-same-owner
-for ENTRY in web/main.mjs web/worker.js web/prime-worker.mjs metrics/main.mjs sidecar/main.mjs; do
-  "$NODE" --check "$APP_DIR.new/$ENTRY"
+for ENTRY in web/main.mjs web/worker.js web/prime-worker.mjs metrics/main.mjs sidecar/main.mjs \
+  backup/cloudy-backup.sh backup/cloudy-restore.sh; do
+  case "$ENTRY" in
+    *.sh) bash -n "$APP_DIR.new/$ENTRY" ;;
+    *) "$NODE" --check "$APP_DIR.new/$ENTRY" ;;
+  esac
 done
 chmod -R u=rwX,go=rX "$APP_DIR.new"
 rm -rf "$APP_DIR"

@@ -33,7 +33,7 @@ LOG_DIR=/var/log/cloudy
 METRICS_FILE=$LOG_DIR/sidecar-metrics.log
 # The backup job's metrics (archive lag, base backup success), EMF too, and its log.
 BACKUP_METRICS_FILE=$LOG_DIR/backup-metrics.log
-BACKUP_SCRIPT=/usr/local/libexec/cloudy-backup
+BACKUP_SCRIPT=$APP_DIR/backup/cloudy-backup.sh
 # pgBackRest's configuration, which the sidecar writes at every start (ec2/sidecar/postgres/wal-archive.ts).
 PGBACKREST_DIR=/var/lib/cloudy/pgbackrest
 CONFIG_DIR=$ROOT/etc/cloudy
@@ -125,7 +125,7 @@ write_file() {
 }
 
 # The AMI contract (docs/DEPLOY.md): what npm run bake-ami installs.
-for FILE in $NODE $APP_DIR/sidecar/main.mjs /usr/bin/postgres /usr/bin/initdb /usr/bin/pg_isready \
+for FILE in $NODE $APP_DIR/sidecar/main.mjs $APP_DIR/backup/cloudy-backup.sh /usr/bin/postgres /usr/bin/initdb /usr/bin/pg_isready \
   /usr/bin/pgbackrest /usr/sbin/mount.efs /usr/bin/jq /opt/aws/bin/cfn-signal /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl; do
   if [ ! -e "$ROOT$FILE" ]; then
     echo "database.sh: $FILE is missing: this AMI was not made by npm run bake-ami" >&2
@@ -177,7 +177,7 @@ for FILE in $METRICS_FILE $BACKUP_METRICS_FILE $LOG_DIR/backup.log; do
   chown postgres:postgres "$ROOT$FILE"
   chmod 0640 "$ROOT$FILE"
 done
-mkdir -p "$ROOT$PGBACKREST_DIR" "$ROOT$(dirname "$BACKUP_SCRIPT")"
+mkdir -p "$ROOT$PGBACKREST_DIR"
 chown postgres:postgres "$ROOT$PGBACKREST_DIR"
 
 # Masked, not just disabled: not even a dependency or an operator's `systemctl start` can run a second server.
@@ -297,51 +297,8 @@ PGBACKREST_CONFIG=$PGBACKREST_DIR/pgbackrest.conf
 BACKUP_METRICS_FILE=$BACKUP_METRICS_FILE
 ENV
 
-# Base backups and the archive watch (docs/DATABASE-TIER.md, "Backups"). Timers on every database instance;
-# the job acts only where the primary runs: PostgreSQL answers on this host's own socket only on the lease
-# holder's instance. `full` and `diff` take a base backup (pgBackRest's own protocol: pg_backup_start/stop, the
-# WAL to make it consistent archived before it counts), then `check` that archiving works, and report success;
-# the weekly full one is also verified (every file of the repository against its checksum). `watch` reports,
-# every minute, how long the oldest closed WAL segment has waited to be archived (0: none waits), and creates
-# the stanza once per boot (the first primary of a new stage; idempotent).
-write_file "$ROOT$BACKUP_SCRIPT" 0755 <<'SCRIPT'
-#!/bin/bash
-set -euo pipefail
-MODE=$1
-pgbr() {
-  pgbackrest "--config=$PGBACKREST_CONFIG" "--stanza=$BACKUP_STANZA" "$@"
-}
-emit() {
-  printf '{"_aws":{"Timestamp":%s,"CloudWatchMetrics":[{"Namespace":"%s","Dimensions":[[]],"Metrics":[{"Name":"%s","Unit":"%s"}]}]},"%s":%s}\n' \
-    "$(date +%s%3N)" "$METRICS_NAMESPACE" "$1" "$3" "$1" "$2" >>"$BACKUP_METRICS_FILE"
-}
-if ! pg_isready -q -h "$PG_SOCKET_DIR" -p "$PG_PORT"; then
-  exit 0
-fi
-case "$MODE" in
-  watch)
-    if [ ! -e /run/postgresql/cloudy-stanza-ok ]; then
-      pgbr stanza-create && touch /run/postgresql/cloudy-stanza-ok
-    fi
-    OLDEST=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' -printf '%Ts\n' | sort -n | head -n 1)
-    AGE=0
-    if [ -n "$OLDEST" ]; then AGE=$(($(date +%s) - OLDEST)); fi
-    emit WalArchiveLagSeconds "$AGE" Seconds
-    ;;
-  full | diff)
-    pgbr stanza-create
-    pgbr "--type=$MODE" backup
-    pgbr check
-    if [ "$MODE" = full ]; then pgbr verify; fi
-    emit BaseBackupSucceeded 1 Count
-    echo "cloudy-backup: $MODE backup done"
-    ;;
-  *)
-    echo "usage: cloudy-backup full|diff|watch" >&2
-    exit 2
-    ;;
-esac
-SCRIPT
+# Base backups and the archive watch: the backup job of the bundle (ec2/backup/cloudy-backup.sh), from timers
+# on every database instance; it acts only where the primary runs (docs/DATABASE-TIER.md, "Backups").
 write_file "$UNIT_DIR/cloudy-backup@.service" 0644 <<UNIT
 [Unit]
 Description=cloudy database backup job (%i)

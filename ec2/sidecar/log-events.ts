@@ -31,6 +31,7 @@ export const SIDECAR_EVENTS = [
   'lease-renew-failed',
   'lease-lost',
   'stale-holder',
+  'maintenance',
   'self-fenced',
   'postgres-exited',
   'postgres-unkillable',

@@ -19,7 +19,7 @@ import {
 } from './lease/lease-decisions';
 import { keepLease, type LeaseKeeper } from './lease/lease-keeper';
 import type { SidecarLogger } from './log-events';
-import { type DataDirectory, StaleHolderError } from './postgres/data-directory';
+import { type DataDirectory, MaintenanceError, StaleHolderError } from './postgres/data-directory';
 import type { PostgresExit, PostgresServer } from './postgres/postgres-server';
 import type { Promoter } from './promote/promoter';
 
@@ -132,6 +132,19 @@ async function acquireLease(deps: SidecarDeps): Promise<Acquired | undefined> {
         await clock.sleep(deps.standbyPollMs, shutdown);
         continue;
       }
+      // A restore is replacing the data directory: no take, no fence, until the marker is gone.
+      const maintenance = dataDirectory.maintenance();
+      if (maintenance !== undefined) {
+        const why = `maintenance: ${maintenance}`;
+        if (why !== lastWait)
+          logger.warn(
+            { event: 'maintenance', reason: maintenance },
+            'data directory in maintenance: not taking the lease',
+          );
+        lastWait = why;
+        await clock.sleep(deps.standbyPollMs, shutdown);
+        continue;
+      }
       lastWait = '';
       const { fence, reason } = decision;
       if (fence.kind === 'holder') {
@@ -236,6 +249,15 @@ async function holdLease(
   try {
     started = await prepareAndStart(deps, keeper);
   } catch (error) {
+    if (error instanceof MaintenanceError) {
+      // Nothing of PostgreSQL runs: hand the lease back; the next run waits as a standby until the marker goes.
+      logger.warn(
+        { event: 'maintenance', reason: error.message, fencingToken },
+        'data directory in maintenance',
+      );
+      await release(deps, keeper, {});
+      return 'shutdown';
+    }
     if (error instanceof StaleHolderError) {
       logger.error(
         { event: 'stale-holder', err: error, fencingToken },
@@ -332,6 +354,8 @@ async function prepareAndStart(
 ): Promise<{ exited: Promise<PostgresExit> } | undefined> {
   const { dataDirectory, postgres, logger } = deps;
   if (!keeper.isValid()) return undefined;
+  const maintenance = dataDirectory.maintenance();
+  if (maintenance !== undefined) throw new MaintenanceError(maintenance);
   dataDirectory.claim(keeper.fencingToken);
   if (!dataDirectory.isInitialized()) {
     logger.warn(

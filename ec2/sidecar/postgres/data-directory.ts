@@ -33,6 +33,20 @@ export function fencingTokenFile(pgdata: string): string {
   return join(dirname(pgdata), 'cloudy-fencing-token');
 }
 
+/**
+ * The maintenance marker of a data directory, beside it on the shared storage: while it exists no sidecar starts
+ * PostgreSQL on the directory (a restore is replacing it: `cloudy-restore`, docs/OPERATIONS.md §7). Its text says
+ * who put it there and why.
+ */
+export function maintenanceFile(pgdata: string): string {
+  return join(dirname(pgdata), 'cloudy-maintenance');
+}
+
+/** The data directory is in maintenance: this holder must not start PostgreSQL on it. */
+export class MaintenanceError extends Error {
+  override name = 'MaintenanceError';
+}
+
 /** A newer holder has started PostgreSQL on this directory since: this sidecar must not start it again. */
 export class StaleHolderError extends Error {
   override name = 'StaleHolderError';
@@ -109,6 +123,17 @@ export function dataDirectory(options: {
     },
 
     isInitialized: () => existsSync(join(pgdata, 'PG_VERSION')),
+
+    /** The maintenance marker's text, or undefined when there is none (the normal case). */
+    maintenance(): string | undefined {
+      try {
+        return readFileSync(maintenanceFile(pgdata), 'utf8').trim() || 'no reason given';
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        // Unreadable is not "absent": nothing may start until a person looks.
+        return `the marker cannot be read: ${(error as Error).message}`;
+      }
+    },
 
     async initialize(fencingToken: number, stillHolder: () => boolean): Promise<void> {
       const staging = join(parent, `${basename(pgdata)}.init-${fencingToken}`);

@@ -27,6 +27,8 @@ function scratchBuilder() {
           (file) => [`source/${file}`, `// ${file}\n`],
         ),
       ),
+      'source/backup/cloudy-backup.sh': '#!/bin/bash\n',
+      'source/backup/cloudy-restore.sh': '#!/bin/bash\n',
       'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
       // What AWS's trust store serves: several CA certificates in one PEM file.
       'rds-bundle.pem': RDS_BUNDLE,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -56,6 +56,7 @@ function scratchInstance(): ScriptSandbox {
     prefix: 'cloudy-database-',
     files: {
       'opt/cloudy/dist/sidecar/main.mjs': '',
+      'opt/cloudy/dist/backup/cloudy-backup.sh': '',
       'usr/bin/postgres': '',
       'usr/bin/initdb': '',
       'usr/bin/pg_isready': '',
@@ -430,29 +431,27 @@ describe('userdata/database.sh', () => {
     assert.match(instance.file('etc/systemd/system/cloudy-backup-diff.timer'), /^OnBootSec=5min$/m);
     const service = instance.file('etc/systemd/system/cloudy-backup@.service');
     assert.match(service, /^User=postgres$/m);
-    assert.match(service, /^ExecStart=\/usr\/local\/libexec\/cloudy-backup %i$/m);
+    assert.match(service, /^ExecStart=\/opt\/cloudy\/dist\/backup\/cloudy-backup.sh %i$/m);
   });
 });
 
 /**
- * The backup job as database.sh writes it, run against stubs: pg_isready answers (this host runs the primary) or
- * not, pgbackrest records its arguments.
+ * The backup job of the bundle (ec2/backup/cloudy-backup.sh), run against stubs: pg_isready answers (this host
+ * runs the primary) or not, pgbackrest records its arguments.
  */
 describe('the backup job (cloudy-backup)', () => {
   let scratch: string;
-  let job: string;
+  const job = readFileSync(
+    fileURLToPath(new URL('../../../ec2/backup/cloudy-backup.sh', import.meta.url)),
+    'utf8',
+  );
   beforeEach(() => {
-    const instance = scratchInstance();
-    try {
-      assert.equal(instance.run().status, 0);
-      job = instance.file('usr/local/libexec/cloudy-backup');
-    } finally {
-      instance.remove();
-    }
     scratch = mkdtempSync(join(tmpdir(), 'cloudy-24-backup-job-'));
     mkdirSync(join(scratch, 'bin'));
     mkdirSync(join(scratch, 'pgdata/pg_wal/archive_status'), { recursive: true });
     writeFileSync(join(scratch, 'cloudy-backup'), job, { mode: 0o755 });
+    // The stanza marker the watch leaves once per boot.
+    mkdirSync(join(scratch, 'run'));
     writeFileSync(join(scratch, 'bin/pgbackrest'), `#!/bin/sh\necho "$*" >>${scratch}/pgbackrest.log\n`, {
       mode: 0o755,
     });
@@ -471,7 +470,7 @@ describe('the backup job (cloudy-backup)', () => {
         BACKUP_STANZA: 'cloudy',
         METRICS_NAMESPACE: 'cloudy/dev',
         BACKUP_METRICS_FILE: join(scratch, 'metrics.log'),
-        PG_SOCKET_DIR: '/run/postgresql',
+        PG_SOCKET_DIR: join(scratch, 'run'),
         PG_PORT: '5432',
         PGDATA: join(scratch, 'pgdata'),
       },
@@ -528,5 +527,24 @@ describe('the backup job (cloudy-backup)', () => {
     runJob('watch', true);
     const lag = metrics().at(-1)?.WalArchiveLagSeconds as number;
     assert.ok(lag >= 120 && lag < 180, `lag ${lag}`);
+  });
+});
+
+describe('the restore command (cloudy-restore)', () => {
+  const command = fileURLToPath(new URL('../../../ec2/backup/cloudy-restore.sh', import.meta.url));
+  const run = (...args: string[]) => spawnSync('bash', [command, ...args], { encoding: 'utf8' });
+
+  it('answers --help with its usage, exit 0, before reading anything', () => {
+    const result = run('--help');
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /^usage: cloudy-restore --to-time .* \| --latest \[--yes\]$/m);
+  });
+
+  it('refuses an unknown option or a missing target with the usage, exit 2', () => {
+    for (const args of [['--to-tme', 'x'], ['--yes']]) {
+      const result = run(...args);
+      assert.equal(result.status, 2, args.join(' '));
+      assert.match(result.stderr, /usage: cloudy-restore/);
+    }
   });
 });

@@ -25,6 +25,8 @@ function world(options: {
   syncOk?: boolean;
   killOk?: boolean;
   recordedToken?: number;
+  /** The data directory's maintenance marker, read at each look (undefined: none). */
+  maintenance?: () => string | undefined;
   /** Each renewal's answer carries this handover request (valid for 30 s from the renewal). */
   handoverTo?: string;
   /**
@@ -113,6 +115,7 @@ function world(options: {
       return options.syncOk === false ? { ok: false, error: new Error('EIO') } : { ok: true };
     },
     isInitialized: () => true,
+    maintenance: () => options.maintenance?.(),
     initialize: async () => {},
     claim: (token) => calls.push(`claim ${token}`),
   };
@@ -185,6 +188,36 @@ describe('runSidecar', () => {
     // Assess
     assert.deepEqual(early, []);
     assert.deepEqual(w.calls, ['fence i-old', 'acquire', 'claim 5', 'start', 'promote', 'publish']);
+    w.sigterm();
+    await w.done;
+  });
+
+  it('neither fences nor takes an expired lease while the data directory is in maintenance, then does once it ends', async () => {
+    // Prepare: a restore is replacing the data directory.
+    let marker: string | undefined = 'restore by operator';
+    const w = world({ lease: expiredPeerLease, maintenance: () => marker });
+    // Act
+    await w.clock.advance(13_000);
+    const during = [...w.calls];
+    marker = undefined;
+    await w.clock.advance(1_000);
+    // Assess
+    assert.deepEqual(during, []);
+    assert.deepEqual(w.calls, ['fence i-old', 'acquire', 'claim 5', 'start', 'promote', 'publish']);
+    w.sigterm();
+    await w.done;
+  });
+
+  it('does not start PostgreSQL when the marker appears after its take: releases the lease instead', async () => {
+    // Prepare: no marker when the standby decides, one by the time it would start PostgreSQL.
+    let looks = 0;
+    const w = world({ lease: expiredPeerLease, maintenance: () => (++looks > 1 ? 'restore' : undefined) });
+    // Act
+    await w.clock.advance(11_100);
+    // Assess
+    assert.deepEqual(w.calls.slice(0, 3), ['fence i-old', 'acquire', 'syncfs']);
+    assert.ok(!w.calls.includes('start'));
+    assert.equal(w.releases.length, 1);
     w.sigterm();
     await w.done;
   });
