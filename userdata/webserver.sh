@@ -7,7 +7,8 @@
 # DB_SECRET_ID, DB_SECRET_REGION, DB_WRITER_HOST (the virtual IP, or Aurora's cluster endpoint), DB_READER_HOST
 # (empty without a reader), DB_CA_PARAMETER and DB_CA_FILE (where the database CA comes from: one of them is
 # empty), METRICS_NAMESPACE, SIGNAL_RESOURCE, LOG_GROUP, WEB_PROCESSES and DB_POOL_MAX (counted in the
-# database's connection budget), and AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL (empty: no app authentication).
+# database's connection budget), AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL (empty: no app authentication), and
+# TARGET_HEALTHY_SECONDS (how long the load balancer takes to count a serving instance healthy).
 # Idempotent: a second run writes the same files, restarts the services and signals again.
 # Variables are written $NAME, never with braces: osls reads brace syntax in this file as its own variables.
 set -euo pipefail
@@ -41,7 +42,7 @@ log() {
 
 for NAME in STAGE AWS_REGION STACK_NAME DB_SECRET_ROLE_ARN DB_SECRET_ID DB_SECRET_REGION DB_WRITER_HOST \
   DB_READER_HOST DB_CA_PARAMETER DB_CA_FILE METRICS_NAMESPACE SIGNAL_RESOURCE LOG_GROUP WEB_PROCESSES \
-  DB_POOL_MAX AUTH_ISSUER AUTH_AUDIENCE AUTH_JWKS_URL; do
+  DB_POOL_MAX AUTH_ISSUER AUTH_AUDIENCE AUTH_JWKS_URL TARGET_HEALTHY_SECONDS; do
   if ! printenv "$NAME" >/dev/null; then
     echo "webserver.sh: $NAME is not set (the user data prelude exports it)" >&2
     exit 1
@@ -241,4 +242,8 @@ until curl -fsS --max-time 2 -o /dev/null "$HEALTH_URL"; do
   ATTEMPT=$((ATTEMPT + 1))
   sleep "$HEALTH_INTERVAL_SECONDS"
 done
+# A rolling update counts a signalled instance in service and retires an old one at once: signal only once the
+# load balancer has had its consecutive health checks of this instance, or it serves with one target fewer.
+log "the app answers; waiting $TARGET_HEALTHY_SECONDS s for the load balancer's health checks"
+sleep "$TARGET_HEALTHY_SECONDS"
 signal_cloudformation 0 "the web app answers $HEALTH_URL"

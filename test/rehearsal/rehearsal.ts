@@ -99,6 +99,8 @@ interface Member {
   launchedAt: number;
   state: Lifecycle;
   appStartedAt?: number;
+  /** webserver.sh's local /health check passed. */
+  appReadyAt?: number;
   signalledAt?: number;
   old: boolean;
   cpuNsAtBucket: number;
@@ -223,14 +225,22 @@ export async function rehearse(options: RehearsalOptions): Promise<Timeline> {
         member.appStartedAt = awsNow();
         event('boot', 'user data: cloudy-web started', id);
         const poll = setInterval(() => {
-          if (member.state !== 'InService' || member.signalledAt !== undefined) return clearInterval(poll);
+          if (member.state !== 'InService' || member.appReadyAt !== undefined) return clearInterval(poll);
           healthy(instance.port).then((ok) => {
-            if (ok && member.signalledAt === undefined && member.state === 'InService') {
-              member.signalledAt = awsNow();
-              instance.limitCpu(quotaCores);
-              clearInterval(poll);
-              event('signal', 'webserver.sh: /health answers, cfn-signal success', id);
-            }
+            if (!ok || member.appReadyAt !== undefined || member.state !== 'InService') return;
+            member.appReadyAt = awsNow();
+            instance.limitCpu(quotaCores);
+            clearInterval(poll);
+            const wait = spec.app.targetHealthySeconds;
+            if (wait > 0)
+              event('ready', `/health answers; webserver.sh waits ${wait} s before cfn-signal`, id);
+            member.timers.push(
+              setTimeout(() => {
+                if (member.state !== 'InService') return;
+                member.signalledAt = awsNow();
+                event('signal', 'webserver.sh: cfn-signal success', id);
+              }, ms(wait)),
+            );
           });
         }, ms(spec.app.healthPollSeconds));
         member.timers.push(poll);
@@ -362,7 +372,7 @@ export async function rehearse(options: RehearsalOptions): Promise<Timeline> {
     for (const m of members.values()) {
       if (m.state === 'Terminated') continue;
       const ns = m.instance.cpuUsageNs();
-      const starting = m.appStartedAt !== undefined && m.signalledAt === undefined;
+      const starting = m.appStartedAt !== undefined && m.appReadyAt === undefined;
       if (!starting) values.push(Math.min(100, cpuPercent(ns - m.cpuNsAtPeriod, realMs)));
       m.cpuNsAtPeriod = ns;
     }

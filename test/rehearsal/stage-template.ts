@@ -77,6 +77,8 @@ export interface WebTierSpec {
     shutdownGraceMs: number;
     /** Seconds between webserver.sh's /health attempts before it signals CloudFormation. */
     healthPollSeconds: number;
+    /** How long webserver.sh waits after /health answers before it signals (0 when the prelude has none). */
+    targetHealthySeconds: number;
     /** systemd's TimeoutStopSec for cloudy-web. */
     stopTimeoutSeconds: number;
     /** The environment file's fixed lines (NODE_ENV, NODE_OPTIONS, ...), those that do not name AWS resources. */
@@ -256,6 +258,7 @@ export function readWebTier(template: Template, stage: string): WebTierSpec {
       dbPoolMax: exported('DB_POOL_MAX'),
       shutdownGraceMs: grace,
       healthPollSeconds: shellNumber(userData, 'HEALTH_INTERVAL_SECONDS'),
+      targetHealthySeconds: Number(/export TARGET_HEALTHY_SECONDS=(\d+)\n/.exec(userData)?.[1] ?? 0),
       stopTimeoutSeconds: grace / 1000 + 10,
       environment: env,
     },

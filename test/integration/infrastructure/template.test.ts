@@ -524,6 +524,7 @@ describe('web tier', () => {
       'AUTH_JWKS_URL',
       'SIGNAL_RESOURCE',
       'LOG_GROUP',
+      'TARGET_HEALTHY_SECONDS',
     ]);
     assert.equal(script, bootScript('webserver'));
     const data = properties(defaults, 'WebLaunchTemplate').LaunchTemplateData as Record<string, unknown>;
@@ -531,6 +532,12 @@ describe('web tier', () => {
       'Fn::Join'
     ]?.[1] ?? []) as unknown[];
     assert.ok(parts.includes('export SIGNAL_RESOURCE=WebAutoScalingGroup\n'));
+    // The signal waits until the load balancer can count the instance healthy (a rolling update retires an old
+    // instance on the signal).
+    const targetGroup = properties(defaults, 'WebTargetGroup');
+    const healthySeconds =
+      Number(targetGroup.HealthyThresholdCount) * Number(targetGroup.HealthCheckIntervalSeconds);
+    assert.ok(parts.includes(`export TARGET_HEALTHY_SECONDS=${healthySeconds}\n`));
   });
 });
 

@@ -29,6 +29,7 @@ const PRELUDE = {
   AUTH_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example',
   AUTH_AUDIENCE: 'cloudy-api',
   AUTH_JWKS_URL: '',
+  TARGET_HEALTHY_SECONDS: '0',
 };
 const AGENT_CTL = 'opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
 
