@@ -140,54 +140,6 @@ async function main(): Promise<void> {
   const quantile = (values: number[], q: number) =>
     values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0;
 
-  // 2. Base backup and restore per GB of data.
-  // Over the socket (local trust): pgbench would want the password from the environment over TCP.
-  await runAsServerUser(join(bin, 'pgbench'), [
-    '-i',
-    '-q',
-    '-s',
-    String(SCALE),
-    '-h',
-    paths.socketDir,
-    '-p',
-    String(server.port),
-    '-U',
-    'postgres',
-    'postgres',
-  ]);
-  const [[sizeRow]] = await timed(() =>
-    server.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes'),
-  );
-  const dataBytes = Number(sizeRow?.bytes);
-  const [, fullMs] = await timed(() => pgbackrest(paths, '--type=full', 'backup'));
-  const [lsnRow] = await server.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-
-  // 3. WAL to replay: every row of pgbench_accounts updated (full-page images included, as in real traffic).
-  await server.query('CHECKPOINT');
-  await server.query('UPDATE pgbench_accounts SET abalance = abalance + 1');
-  await server.query('UPDATE pgbench_accounts SET abalance = abalance + 1');
-  const [walRow] = await server.query<{ bytes: string }>(
-    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnRow?.lsn}')::bigint::text AS bytes`,
-  );
-  const walBytes = Number(walRow?.bytes);
-  await archiveCurrentSegment(server);
-  await server.stop();
-
-  const restoreData = join(paths.storage, 'restore-data');
-  ownedFolder(restoreData);
-  const [, restoreMs] = await timed(() =>
-    pgbackrest(paths, `--pg1-path=${restoreData}`, '--type=immediate', '--target-action=promote', 'restore'),
-  );
-  const [restoredData, startDataMs] = await timed(() => startServer({ paths, pgdata: restoreData }));
-  await restoredData.stop();
-
-  const restoreWal = join(paths.storage, 'restore-wal');
-  ownedFolder(restoreWal);
-  const [, restoreWalFilesMs] = await timed(() => pgbackrest(paths, `--pg1-path=${restoreWal}`, 'restore'));
-  const [restoredWal, replayMs] = await timed(() => startServer({ paths, pgdata: restoreWal }));
-  await restoredWal.stop();
-  server = restoredWal;
-
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   print(
     `Measured ${new Date().toISOString()}: Node ${process.version}, PostgreSQL ${major} and ${version} (Debian),`,
@@ -213,6 +165,57 @@ async function main(): Promise<void> {
   print(
     `| data at risk (oldest commit not yet archived), sampled every 0.25 s | p50 ${seconds(quantile(atRisk, 0.5))} s, p99 ${seconds(quantile(atRisk, 0.99))} s, max ${seconds(atRisk.at(-1) ?? 0)} s |`,
   );
+  // 2. Base backup and restore per GB of data.
+  // Over the socket (local trust): pgbench would want the password from the environment over TCP.
+  await runAsServerUser(join(bin, 'pgbench'), [
+    '-i',
+    '-q',
+    '-s',
+    String(SCALE),
+    '-h',
+    paths.socketDir,
+    '-p',
+    String(server.port),
+    '-U',
+    'postgres',
+    'postgres',
+  ]);
+  const [[sizeRow]] = await timed(() =>
+    server.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes'),
+  );
+  const dataBytes = Number(sizeRow?.bytes);
+  const [, fullMs] = await timed(() => pgbackrest(paths, '--type=full', 'backup'));
+  const [lsnRow] = await server.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+
+  // 3. WAL to replay: every row of pgbench_accounts updated (full-page images included, as in real traffic).
+  await server.query('CHECKPOINT');
+  await server.query('UPDATE pgbench_accounts SET abalance = abalance + 1');
+  const [walRow] = await server.query<{ bytes: string }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsnRow?.lsn}')::bigint::text AS bytes`,
+  );
+  const walBytes = Number(walRow?.bytes);
+  await archiveCurrentSegment(server);
+  await server.stop();
+
+  const restoreData = join(paths.storage, 'restore-data');
+  ownedFolder(restoreData);
+  const [, restoreMs] = await timed(() =>
+    pgbackrest(paths, `--pg1-path=${restoreData}`, '--type=immediate', '--target-action=promote', 'restore'),
+  );
+  const [restoredData, startDataMs] = await timed(() =>
+    startServer({ paths, pgdata: restoreData, startTimeoutMs: 3_600_000 }),
+  );
+  await restoredData.stop();
+
+  const restoreWal = join(paths.storage, 'restore-wal');
+  ownedFolder(restoreWal);
+  const [, restoreWalFilesMs] = await timed(() => pgbackrest(paths, `--pg1-path=${restoreWal}`, 'restore'));
+  const [restoredWal, replayMs] = await timed(() =>
+    startServer({ paths, pgdata: restoreWal, startTimeoutMs: 3_600_000 }),
+  );
+  await restoredWal.stop();
+  server = restoredWal;
+
   print(`| database size | ${gb(dataBytes).toFixed(2)} GiB (pgbench scale ${SCALE}) |`);
   print(`| full backup | ${seconds(fullMs)} s → ${(fullMs / 1000 / gb(dataBytes)).toFixed(1)} s per GiB |`);
   print(

@@ -157,6 +157,8 @@ export async function startServer(options: {
   pgdata?: string;
   archive?: { settings: ArchiveCommandSettings; fencingToken: number };
   port?: number;
+  /** Recovery before the server admits anyone may take long (a benchmark replaying GBs of WAL). */
+  startTimeoutMs?: number;
 }): Promise<DrillServer> {
   const { bin } = distributionPostgres();
   const pgdata = options.pgdata ?? options.paths.pgdata;
@@ -185,7 +187,7 @@ export async function startServer(options: {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `postgres://${SUPERUSER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   // Recovery (crash recovery, or a point-in-time restore's replay) runs before the server admits anyone.
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`PostgreSQL on ${pgdata} exited while starting:\n${log}`);

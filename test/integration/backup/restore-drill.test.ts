@@ -110,7 +110,7 @@ function assertExactly(found: Set<string>, expected: TimedWrite[], absent: Timed
   assert.equal(found.size, expected.length);
 }
 
-describe('restore drill: pgBackRest, point-in-time recovery', { timeout: 300_000 }, () => {
+describe('restore drill: pgBackRest, point-in-time recovery', { timeout: 300_000, concurrency: 2 }, () => {
   let root: string;
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'cloudy-24-drill-'));
@@ -219,7 +219,10 @@ describe('restore drill: pgBackRest, point-in-time recovery', { timeout: 300_000
   });
 });
 
-describe('restore drill: the lease generation guards the archive', { timeout: 300_000 }, () => {
+describe('restore drill: the lease generation guards the archive', {
+  timeout: 300_000,
+  concurrency: 2,
+}, () => {
   let root: string;
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'cloudy-24-guard-'));
