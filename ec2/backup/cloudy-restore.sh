@@ -16,10 +16,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$TARGET" ]; then echo "$USAGE" >&2; exit 2; fi
-SIDECAR_LOG=/var/log/cloudy/sidecar.log
+# Overridable for the tests only: the sidecar's environment file (userdata/database.sh) and log.
+SIDECAR_ENV=$(printenv CLOUDY_SIDECAR_ENV || echo /etc/cloudy/database-sidecar.env)
+SIDECAR_LOG=$(printenv CLOUDY_SIDECAR_LOG || echo /var/log/cloudy/sidecar.log)
 set -a
 # shellcheck source=/dev/null
-. /etc/cloudy/database-sidecar.env
+. "$SIDECAR_ENV"
 set +a
 EFS=$(dirname "$PGDATA")
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -77,7 +79,7 @@ for _ in $(seq 1 120); do
   HOLDER=$(lease_holder || true)
   if [ -n "$HOLDER" ] && pg_isready -q -h "$PG_SOCKET_DIR" -p "$PG_PORT"; then
     echo "PostgreSQL serves again on $HOLDER_ID. Recovery point:"
-    grep -E 'recovery stopping|last completed transaction|selected new timeline' "$SIDECAR_LOG" | tail -n 3
+    grep -E 'recovery stopping|last completed transaction|selected new timeline' "$SIDECAR_LOG" | tail -n 3 || true
     exit 0
   fi
   if [ -n "$HOLDER" ] && [ "$HOLDER" != "$HOLDER_ID" ]; then

@@ -5,6 +5,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   utimesSync,
@@ -545,6 +546,127 @@ describe('the restore command (cloudy-restore)', () => {
       const result = run(...args);
       assert.equal(result.status, 2, args.join(' '));
       assert.match(result.stderr, /usage: cloudy-restore/);
+    }
+  });
+
+  /**
+   * A database instance in a scratch folder: the sidecar's environment file, PGDATA with a file in it, and stubs
+   * for what acts on the machine or AWS (systemctl, aws, pgbackrest, runuser, pg_isready: this host serves).
+   */
+  function scratchTier() {
+    const root = mkdtempSync(join(tmpdir(), 'cloudy-24-restore-'));
+    const bin = join(root, 'bin');
+    const efs = join(root, 'efs');
+    mkdirSync(bin);
+    mkdirSync(join(efs, 'pgdata'), { recursive: true });
+    writeFileSync(join(efs, 'pgdata', 'PG_VERSION'), 'old\n');
+    const log = join(root, 'calls.log');
+    const stub = (name: string, body: string) =>
+      writeFileSync(join(bin, name), `#!/bin/bash\necho "${name} $*" >>${log}\n${body}\n`, { mode: 0o755 });
+    // PostgreSQL answers here while the sidecar runs (this instance is the primary).
+    stub('pg_isready', `test ! -e ${root}/stopped`);
+    stub('systemctl', `case "$1" in stop) touch ${root}/stopped ;; start) rm -f ${root}/stopped ;; esac`);
+    stub('runuser', 'shift 3; "$@"');
+    // restore writes the new cluster into --pg1-path; info prints the backups.
+    stub(
+      'pgbackrest',
+      `for A in "$@"; do case "$A" in --pg1-path=*) D=\${A#--pg1-path=}; echo new >"$D/PG_VERSION";; info) echo "stanza: cloudy";; esac; done`,
+    );
+    stub(
+      'aws',
+      `echo '{"Item":{"holderId":{"S":"i-0abc"},"expiresAtMs":{"N":"${Date.now() + 3_600_000}"}}}'`,
+    );
+    writeFileSync(
+      join(root, 'sidecar.env'),
+      [
+        `PGDATA=${join(efs, 'pgdata')}`,
+        'HOLDER_ID=i-0abc',
+        'AWS_REGION=eu-west-1',
+        'LEASE_TABLE=cloudy-dev-lease',
+        'PG_SOCKET_DIR=/run/postgresql',
+        'PG_PORT=5432',
+        'BACKUP_BUCKET=cloudy-dev-databasebackupbucket-abc',
+        'BACKUP_STANZA=cloudy',
+        'PGBACKREST_CONFIG=/var/lib/cloudy/pgbackrest/pgbackrest.conf',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(root, 'sidecar.log'),
+      '{"postgres":"LOG:  recovery stopping before commit of transaction 812, time 2026-12-08 03:12:21+00"}\n',
+    );
+    const env = {
+      PATH: `${bin}:${process.env.PATH}`,
+      CLOUDY_SIDECAR_ENV: join(root, 'sidecar.env'),
+      CLOUDY_SIDECAR_LOG: join(root, 'sidecar.log'),
+    };
+    return {
+      root,
+      efs,
+      run: (...args: string[]) => spawnSync('bash', [command, ...args], { encoding: 'utf8', env }),
+      calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
+      remove: () => rmSync(root, { recursive: true, force: true }),
+    };
+  }
+
+  it('prints the plan and the backups, and changes nothing without --yes', () => {
+    const tier = scratchTier();
+    try {
+      const result = tier.run('--to-time', '2026-12-08 03:12:20+00');
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(
+        result.stdout,
+        /^Restore of .*pgdata to 2026-12-08 03:12:20\+00 from s3:\/\/cloudy-dev-databasebackupbucket-abc/m,
+      );
+      assert.match(result.stdout, /stanza: cloudy/);
+      assert.match(result.stdout, /Nothing done: run again with --yes to act\./);
+      assert.ok(!tier.calls().some((call) => call.startsWith('systemctl') || call.includes(' restore')));
+      assert.ok(!existsSync(join(tier.efs, 'cloudy-maintenance')));
+      assert.equal(readFileSync(join(tier.efs, 'pgdata', 'PG_VERSION'), 'utf8'), 'old\n');
+    } finally {
+      tier.remove();
+    }
+  });
+
+  it('with --yes: marker, clean stop, restore into a fresh directory, old one kept aside, marker gone, tier back', () => {
+    const tier = scratchTier();
+    try {
+      const result = tier.run('--to-time', '2026-12-08 03:12:20+00', '--yes');
+      assert.equal(result.status, 0, result.stderr);
+      const calls = tier.calls();
+      const stop = calls.indexOf('systemctl stop cloudy-database-sidecar.service');
+      const restore = calls.findIndex((call) => call.startsWith('pgbackrest') && call.endsWith(' restore'));
+      const start = calls.indexOf('systemctl start cloudy-database-sidecar.service');
+      assert.ok(stop >= 0 && stop < restore && restore < start, calls.join('\n'));
+      assert.match(
+        calls[restore] ?? '',
+        /--type=time --target=2026-12-08 03:12:20\+00 --target-action=promote restore$/,
+      );
+      assert.equal(readFileSync(join(tier.efs, 'pgdata', 'PG_VERSION'), 'utf8'), 'new\n');
+      const aside = readdirSync(tier.efs).filter((name) => name.startsWith('pgdata.before-restore-'));
+      assert.equal(aside.length, 1);
+      assert.equal(readFileSync(join(tier.efs, aside[0] ?? '', 'PG_VERSION'), 'utf8'), 'old\n');
+      assert.ok(!existsSync(join(tier.efs, 'cloudy-maintenance')), 'the marker is removed');
+      assert.match(result.stdout, /recovery stopping before commit of transaction 812/);
+    } finally {
+      tier.remove();
+    }
+  });
+
+  it('refuses on a standby while another instance is the primary', () => {
+    const tier = scratchTier();
+    try {
+      writeFileSync(join(tier.root, 'bin', 'pg_isready'), '#!/bin/bash\nexit 2\n', { mode: 0o755 });
+      writeFileSync(
+        join(tier.root, 'bin', 'aws'),
+        `#!/bin/bash\necho '{"Item":{"holderId":{"S":"i-0other"},"expiresAtMs":{"N":"${Date.now() + 3_600_000}"}}}'\n`,
+        { mode: 0o755 },
+      );
+      const result = tier.run('--latest', '--yes');
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /i-0other is the primary: run this there/);
+      assert.ok(!existsSync(join(tier.efs, 'cloudy-maintenance')));
+    } finally {
+      tier.remove();
     }
   });
 });
