@@ -170,13 +170,13 @@ export function emittedMetrics(template: Template): MetricId[] {
 }
 
 /**
- * The database instances' backup job (cloudy-backup, written by userdata/database.sh): each `emit NAME VALUE UNIT`
- * in it is an EMF line with no dimensions, in the namespace the user data names.
+ * The database instances' backup job (ec2/backup/cloudy-backup.sh, run by the timers userdata/database.sh writes):
+ * each `emit NAME VALUE UNIT` in it is an EMF line with no dimensions, in the namespace the user data names.
  */
 function backupJobMetrics(template: Template): MetricId[] {
   const namespace = userDataExport(template, 'DatabaseLaunchTemplate', 'METRICS_NAMESPACE');
   const script = readFileSync(
-    fileURLToPath(new URL('../../../userdata/database.sh', import.meta.url)),
+    fileURLToPath(new URL('../../../ec2/backup/cloudy-backup.sh', import.meta.url)),
     'utf8',
   );
   return [...script.matchAll(/^\s*(?:if .*then )?emit (\w+) /gm)].map((match) => ({
