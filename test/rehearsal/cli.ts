@@ -10,7 +10,7 @@ import {
   UsageError,
 } from '../../shared/command-line';
 import type { Fault } from './rehearsal';
-import { type RehearsalScenario, runRehearsal } from './run-rehearsal';
+import { type RehearsalRequest, runRehearsal } from './run-rehearsal';
 
 export const USAGE = `usage: npm run rehearse -- [--scenario scale-up|mixed] [options]
 
@@ -62,17 +62,8 @@ const COMMAND = {
   },
 } satisfies CommandSpec<ParseArgsOptionsConfig>;
 
-interface CliRequest {
-  scenario: RehearsalScenario;
-  stage: string;
-  params: Record<string, string>;
-  factor: number;
-  vcpuShare: number;
-  referenceRequestSeconds: number;
-  faults: Fault[];
-  tailAwsSeconds: number;
-  resultsDir: string;
-}
+/** What the command line decides; runRehearsal adds where to say things. */
+type CliRequest = Omit<RehearsalRequest, 'say' | 'scenarioText'>;
 
 /** Pure: the rehearsal a parsed command line asks for, or a UsageError. */
 export function rehearsalRequest(values: CommandLine<typeof COMMAND.options>['values']): CliRequest {

@@ -378,8 +378,9 @@ export async function rehearse(options: RehearsalOptions): Promise<Timeline> {
     }
     const average = groupAverage(values);
     const healthyCount = lb.targets().filter((x) => x.health === 'healthy').length;
-    // In AWS units: requests per target per period of the real load (the rehearsal's load is scaled by the share).
-    const requestsPerTarget = healthyCount > 0 ? periodRequests / rateScale / healthyCount : null;
+    // In AWS units: requests per target per period of AWS time. The rehearsal's period lasts 1/factor of it and
+    // its load is the scenario's × rateScale per second.
+    const requestsPerTarget = healthyCount > 0 ? (periodRequests * factor) / rateScale / healthyCount : null;
     periodRequests = 0;
     const metric = targetTracking?.metric === 'ALBRequestCountPerTarget' ? requestsPerTarget : average;
     datapoints.push(metric);
