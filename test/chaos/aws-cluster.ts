@@ -26,6 +26,14 @@ import { makeTestCertificates } from '../support/test-certificates';
 import type { ClusterTiming, Primary } from './cluster';
 import type { ChaosEc2Timing } from './ec2-timing';
 import { type LeaseStoreServer, LOCAL_AWS_ENV, startLeaseStoreServer } from './lease-store-server';
+import {
+  buildFsyncDelay,
+  type InstancePageCache,
+  lazyfsBinary,
+  startInstancePageCache,
+  startPageCacheControl,
+  writeInstanceWrappers,
+} from './page-cache';
 import { type PartitionProxy, startPartitionProxy } from './partition-proxy';
 import { bundleForChaos } from './sidecar-bundle';
 
@@ -50,6 +58,10 @@ interface InstanceSlot {
   clockOffsetFile: string;
   instanceId: string;
   host: HostState;
+  /** The running instance's own page cache over the shared folder (page-cache.ts); none while it is off. */
+  cache?: InstancePageCache;
+  /** Its `sync` and `postgres` wrappers, which reach that cache. */
+  bin: { path: string; postgresBinDir: string };
   generation: number;
   /** The running sidecar: `unshare` (its process group, outside) and the namespace it starts. */
   current?: { child: ChildProcess; log: string };
@@ -108,6 +120,12 @@ export async function startAwsCluster(options: AwsClusterOptions) {
   const logDir = join(root, 'logs');
   mkdirSync(logDir);
 
+  // Each instance's page cache: a LazyFS mount of its own over the shared folder, and EFS's commit latency on
+  // every fsync of its PostgreSQL (page-cache.ts; the timings are in ec2-timing.ts).
+  const lazyfs = lazyfsBinary();
+  const fsyncDelayLibrary = buildFsyncDelay(root);
+  const cacheControl = await startPageCacheControl((index) => slots[index]?.cache);
+
   const program = join(root, 'sidecar.mjs');
   const clockPreload = join(root, 'wall-clock-step.mjs');
   await bundleForChaos(join(REPO, 'ec2/sidecar/main.ts'), program);
@@ -139,6 +157,17 @@ export async function startAwsCluster(options: AwsClusterOptions) {
     const socketDir = join(root, `socket-${index}`);
     mkdirSync(socketDir);
     chownSync(socketDir, uid, gid);
+    const bin = writeInstanceWrappers({
+      dir: join(root, `instance-bin-${index}`),
+      slot: index,
+      postgresBinDir: BIN_DIR,
+      controlPort: cacheControl.port(),
+      fsyncDelayLibrary,
+      fsyncDelayUs: Math.round(ec2Timing.efsCommitLatencyMs * 1000),
+      // The instance's memory is small beside the database, as on a real tier: PostgreSQL writes data pages
+      // between checkpoints (evictions), so its host's page cache holds unflushed data pages when it stops.
+      extraSettings: ['shared_buffers=4MB'],
+    });
     slots.push({
       index,
       port: await freePort(),
@@ -148,6 +177,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
       instanceId: '',
       host: 'off',
       generation: 0,
+      bin,
     });
   }
 
@@ -173,6 +203,13 @@ export async function startAwsCluster(options: AwsClusterOptions) {
   }
   function powerOff(slot: InstanceSlot): void {
     const pid = slot.current?.child.pid;
+    // The power goes: what the instance had not flushed is lost with its page cache.
+    const cache = slot.cache;
+    slot.cache = undefined;
+    if (cache) {
+      cache.frozen = true;
+      void cache.powerOff();
+    }
     // The namespace's first process dies with unshare (--kill-child), and every process of it with that one.
     signalAll(processesOf(slot), 'SIGKILL');
     if (pid) {
@@ -210,8 +247,9 @@ export async function startAwsCluster(options: AwsClusterOptions) {
     };
   }
 
-  function launchInstance(slot: InstanceSlot): void {
-    slot.instanceId = `i-0${randomBytes(8).toString('hex')}`;
+  async function launchInstance(slot: InstanceSlot): Promise<void> {
+    const instanceId = `i-0${randomBytes(8).toString('hex')}`;
+    slot.instanceId = instanceId;
     slot.host = 'running';
     emulator.launch(
       {
@@ -226,19 +264,38 @@ export async function startAwsCluster(options: AwsClusterOptions) {
       },
       hostFor(slot, slot.instanceId),
     );
+    // The boot: a fresh page cache (nothing cached from an earlier life), then the sidecar unit.
+    const cache = await startInstancePageCache({
+      lazyfs,
+      backing: shared,
+      dir: join(root, 'page-cache', instanceId),
+      ...(asRoot ? { owner: { uid, gid } } : {}),
+      writebackIntervalMs: ec2Timing.writebackIntervalMs,
+    });
+    if (stopping || slot.instanceId !== instanceId || slot.host !== 'running') {
+      cache.unmountNow();
+      return;
+    }
+    slot.cache = cache;
     startSidecar(slot);
   }
+  const launch = (slot: InstanceSlot) =>
+    launchInstance(slot).catch((error: unknown) => {
+      process.stderr.write(`instance of slot ${slot.index} did not boot: ${(error as Error).message}\n`);
+    });
 
   function replaceLater(slot: InstanceSlot): void {
     const old = slot.instanceId;
     later(ec2Timing.replacementDelayMs, () => {
       if (slot.instanceId !== old) return;
       emulator.terminate(old);
-      launchInstance(slot);
+      void launch(slot);
     });
   }
 
   function startSidecar(slot: InstanceSlot): void {
+    const cache = slot.cache;
+    if (!cache) return; // powered off meanwhile
     slot.generation += 1;
     const log = join(logDir, `${slot.index}-${slot.generation}-${slot.instanceId}.log`);
     const fd = openSync(log, 'a');
@@ -252,6 +309,13 @@ export async function startAwsCluster(options: AwsClusterOptions) {
         '--mount-proc',
         '--fork',
         '--kill-child',
+        // Inside the instance the shared folder is its own page cache's mount (the bind stays in its namespace).
+        'sh',
+        '-c',
+        'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+        'instance-boot',
+        cache.mountPoint,
+        shared,
         process.execPath,
         '--import',
         `file://${clockPreload}`,
@@ -262,7 +326,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: {
-          PATH: process.env.PATH,
+          PATH: `${slot.bin.path}:${process.env.PATH}`,
           ...LOCAL_AWS_ENV,
           AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${slot.proxy.port}`,
           AWS_ENDPOINT_URL_EC2: emulator.endpoint,
@@ -283,7 +347,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
           PROMOTION_DEADLINE_MS: String(options.promotionDeadlineMs),
           PG_PROBE_TIMEOUT_MS: String(Math.max(1_000, timing.renewIntervalMs)),
           PGDATA: pgdata,
-          POSTGRES_BIN_DIR: BIN_DIR,
+          POSTGRES_BIN_DIR: slot.bin.postgresBinDir,
           PG_PORT: String(slot.port),
           PG_LISTEN_ADDRESSES: '127.0.0.1',
           PG_SOCKET_DIR: slot.socketDir,
@@ -321,9 +385,13 @@ export async function startAwsCluster(options: AwsClusterOptions) {
     });
   }
 
-  for (const slot of slots) launchInstance(slot);
+  await Promise.all(slots.map((slot) => launch(slot)));
   const killAll = () => {
-    for (const slot of slots) powerOff(slot);
+    for (const slot of slots) {
+      const cache = slot.cache;
+      powerOff(slot);
+      cache?.unmountNow();
+    }
   };
   process.once('exit', killAll);
 
@@ -407,11 +475,13 @@ export async function startAwsCluster(options: AwsClusterOptions) {
     freeze(slot: InstanceSlot): number[] {
       const pids = processesOf(slot);
       signalAll(pids, 'SIGSTOP');
+      if (slot.cache) slot.cache.frozen = true;
       emulator.setUnresponsive(slot.instanceId, true);
       return pids;
     },
     thaw(slot: InstanceSlot, pids: number[]): void {
       signalAll(pids, 'SIGCONT');
+      if (slot.cache) slot.cache.frozen = false;
       if (slot.host === 'running') emulator.setUnresponsive(slot.instanceId, false);
     },
     /** Scale-in or a rolling AMI update: the OS shuts down (systemd SIGTERMs the sidecar), then the instance goes. */
@@ -442,6 +512,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
       killAll();
       process.removeListener('exit', killAll);
       for (const slot of slots) await slot.proxy.close();
+      await cacheControl.close();
       await emulator.close();
       await store.close();
       if (!options.keepLogs) rmSync(root, { recursive: true, force: true });

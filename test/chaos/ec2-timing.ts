@@ -12,6 +12,10 @@ export interface ChaosEc2Timing extends Ec2Timing {
   restartDelayMs: number;
   /** systemd's TimeoutStopSec: a graceful OS shutdown kills what is left of the sidecar's unit after this long. */
   unitStopTimeoutMs: number;
+  /** An instance's kernel writes its dirty pages to EFS this often (page-cache.ts). */
+  writebackIntervalMs: number;
+  /** Every fsync/fdatasync of an instance's PostgreSQL waits this long first: EFS's commit latency. */
+  efsCommitLatencyMs: number;
 }
 
 export const AWS_EC2_TIMING: ChaosEc2Timing = {
@@ -24,9 +28,9 @@ export const AWS_EC2_TIMING: ChaosEc2Timing = {
   // and start works"; the same for Force: "If the graceful shutdown fails to complete within the timeout period,
   // the instance shuts down forcibly", StopInstances API reference). "A few minutes": three.
   osShutdownTimeoutMs: 180_000,
-  // Power off → `stopped` in Describe*. AWS documents no figure for this step; ten seconds is this project's
-  // estimate (the hypervisor releasing the instance), to be replaced by a measurement on AWS
-  // (docs/DATABASE-TIER.md, "What bounds a takeover").
+  // `stopping` → power-off and `stopped` (after the OS shutdown, if any). The instance runs on until then: its
+  // processes, its page cache and its writes. AWS documents no figure for this step; ten seconds is this
+  // project's estimate, to be replaced by a measurement on AWS (docs/DATABASE-TIER.md, "What bounds a takeover").
   stopDurationMs: 10_000,
   // "Status checks are performed every minute, returning a pass or a fail status" (Amazon EC2 User Guide, "Status
   // checks for Amazon EC2 instances"): an instance that stops answering is `impaired` after one check period.
@@ -41,6 +45,15 @@ export const AWS_EC2_TIMING: ChaosEc2Timing = {
   // userdata/database.sh: RestartSec=2 and TimeoutStopSec=45 in the sidecar's unit.
   restartDelayMs: 2_000,
   unitStopTimeoutMs: 45_000,
+  // Linux writes dirty data back once it is older than vm.dirty_expire_centisecs (default 3000: 30 s), checked
+  // every vm.dirty_writeback_centisecs (500: 5 s) (kernel documentation, admin-guide/sysctl/vm.rst). The emulated
+  // kernel writes everything dirty back every 30 s: what a host did not flush reaches the storage up to 30 s
+  // late, which is what a release without syncfs leaves to chance.
+  writebackIntervalMs: 30_000,
+  // "Regional file systems: ... as low as 2.7 milliseconds for writes" (Amazon EFS User Guide, "Amazon EFS
+  // performance", latency): the floor of a commit on EFS, added to every fsync of the local disk below. Not
+  // scaled in the short run: it is a per-commit cost, not a wait of the protocol.
+  efsCommitLatencyMs: 2.7,
 };
 
 /** Every timing multiplied by `factor` (0 < factor ≤ 1), for the short run; the fault timeout stays past the clients'. */
@@ -55,6 +68,8 @@ export function scaledEc2Timing(factor: number, base: ChaosEc2Timing = AWS_EC2_T
     replacementDelayMs: scale(base.replacementDelayMs),
     restartDelayMs: scale(base.restartDelayMs),
     unitStopTimeoutMs: scale(base.unitStopTimeoutMs),
+    writebackIntervalMs: scale(base.writebackIntervalMs),
+    efsCommitLatencyMs: base.efsCommitLatencyMs,
   };
 }
 
@@ -66,6 +81,7 @@ export function describeEc2Timing(timing: ChaosEc2Timing): string {
     `SkipOsShutdown ${s(timing.osShutdownTimeoutMs)}, power-off → stopped ${s(timing.stopDurationMs)}, ` +
     `impaired after ${s(timing.impairedAfterMs)}, injected timeouts answer after ${s(timing.timeoutFaultMs)}, ` +
     `ASG replacement ${s(timing.replacementDelayMs)}, unit RestartSec ${s(timing.restartDelayMs)}, ` +
-    `TimeoutStopSec ${s(timing.unitStopTimeoutMs)}`
+    `TimeoutStopSec ${s(timing.unitStopTimeoutMs)}; per instance: a LazyFS page cache written back every ` +
+    `${s(timing.writebackIntervalMs)}, EFS commit latency ${timing.efsCommitLatencyMs} ms on every fsync`
   );
 }

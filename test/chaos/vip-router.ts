@@ -3,11 +3,16 @@ import { connect, createServer, type Socket } from 'node:net';
 /**
  * The virtual IP as clients meet it: a TCP port on 127.0.0.1 that forwards each new connection to the PostgreSQL
  * of the instance the emulated route table's VIP/32 route targets (`target()`, read from the EC2 emulator, so the
- * promoter's and the failover Lambda's ReplaceRoute are what move traffic). When the route moves, connections to
- * the old target are reset, as the new target answers the old flows' packets with RST.
+ * promoter's and the failover Lambda's ReplaceRoute are what move traffic). When the route moves, the flows to the
+ * old target are blackholed, not reset: a VPC route change silently drops the packets of established flows (the
+ * new target has no socket for them and the old one no longer receives them), so nothing tells either end. Both
+ * sockets stay open and every byte in either direction is discarded; only the client's own timeouts end the flow.
+ * (The client's kernel still acknowledges what it sends to this proxy, so TCP keepalive and TCP_USER_TIMEOUT, which
+ * rely on unanswered segments, cannot fire here: the emulation exercises the client's query and pool timeouts.)
  */
 export async function startVipRouter(target: () => number | undefined) {
   const flows = new Set<{ client: Socket; upstream: Socket; port: number }>();
+  const blackholed = new Set<Socket>();
   const server = createServer((client) => {
     client.on('error', () => {});
     const port = target();
@@ -22,8 +27,11 @@ export async function startVipRouter(target: () => number | undefined) {
     client.on('close', () => {
       upstream.destroy();
       flows.delete(flow);
+      blackholed.delete(client);
     });
-    upstream.on('close', () => client.destroy());
+    upstream.on('close', () => {
+      if (!blackholed.has(client)) client.destroy();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -35,10 +43,13 @@ export async function startVipRouter(target: () => number | undefined) {
     reroute(): void {
       const port = target();
       for (const flow of flows) {
-        if (flow.port !== port) {
-          flow.client.destroy();
-          flow.upstream.destroy();
-        }
+        if (flow.port === port || blackholed.has(flow.client)) continue;
+        blackholed.add(flow.client);
+        flow.client.unpipe(flow.upstream);
+        flow.upstream.unpipe(flow.client);
+        flow.client.on('data', () => {}); // read and dropped, never answered
+        // The old server never hears from this flow again (its side ends as an idle connection would).
+        flow.upstream.destroy();
       }
     },
     async close(): Promise<void> {

@@ -187,6 +187,8 @@ interface Snapshot {
 /** A stop under way: later calls may escalate it (Force, SkipOsShutdown) before the power goes off. */
 interface Stopping {
   poweredOff: boolean;
+  /** The Auto Scaling group terminated the instance during the stop: it ends `terminated`, at the same power-off. */
+  terminateWhenOff?: boolean;
   escalate(to: 'force' | 'skip-os-shutdown'): void;
 }
 
@@ -339,14 +341,17 @@ export async function startEc2FixtureServer(
           escalated.then((to) => (to === 'force' ? forcedAfterTimeout() : undefined)),
         ]);
       }
+      // The instance keeps running while it is `stopping`: its processes, its page cache and its writes go on
+      // until the power-off, which AWS reports as `stopped`. AWS documents neither moment; the emulator powers
+      // off at the end of `stopping`, the latest moment `stopped` allows, so a fence that settles for
+      // `stopping` meets a live instance.
+      await sleep(timing.stopDurationMs);
       if (closed) return;
       host?.powerOff();
       state.poweredOff = true;
       unresponsiveSince.delete(i.instanceId);
-      await sleep(timing.stopDurationMs);
-      if (closed || i.state === 'terminated') return;
       stopping.delete(i.instanceId);
-      setState(i, 'stopped');
+      setState(i, state.terminateWhenOff ? 'terminated' : 'stopped');
     })();
   }
 
@@ -520,6 +525,13 @@ export async function startEc2FixtureServer(
     terminate(instanceId) {
       const i = instances.find((candidate) => candidate.instanceId === instanceId);
       if (!i) return;
+      // Terminating an instance that is being stopped does not power it off any sooner: no Auto Scaling action
+      // ends a fence early.
+      const under = stopping.get(instanceId);
+      if (under && !under.poweredOff) {
+        under.terminateWhenOff = true;
+        return;
+      }
       hosts.get(instanceId)?.powerOff();
       stopping.delete(instanceId);
       unresponsiveSince.delete(instanceId);

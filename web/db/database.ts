@@ -15,8 +15,10 @@ interface DatabaseOptions {
 
 // Settings for a database that can move under us (failover to the standby behind the same virtual IP):
 // no idle connections are kept on purpose (min 0), a request waits at most 1.5 s for a connection so
-// callers get a quick 503 instead of a hang, TCP keepalive finds half-open sockets, and every statement
-// has a server-side and a client-side timeout.
+// callers get a quick 503 instead of a hang, and every statement has a server-side and a client-side timeout;
+// a connection whose query got no answer is discarded (discardUnlessAnswered). A moved route drops the old flows
+// silently (no reset): TCP keepalive after 1 s idle, then probes every second (libuv: TCP_KEEPINTVL 1 s,
+// TCP_KEEPCNT 10), finds an idle connection dead in about 11 s; one with a query in flight fails at the query timeout.
 const ACQUIRE_TIMEOUT_MS = 1_500;
 const CONNECT_TIMEOUT_MS = 2_000;
 const STATEMENT_TIMEOUT_MS = 5_000;
@@ -34,7 +36,7 @@ export function createDatabase({
       ...(await provider.get()),
       application_name: applicationName,
       keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
+      keepAliveInitialDelayMillis: 1_000,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       statement_timeout: STATEMENT_TIMEOUT_MS,
       query_timeout: QUERY_TIMEOUT_MS,

@@ -80,7 +80,7 @@ describe('emulated EC2 API', () => {
     (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0]
       ?.State?.Name;
 
-  it('SkipOsShutdown powers off at once; stopped shows only after the stop duration and the Describe lag', async () => {
+  it('SkipOsShutdown: the instance runs on while stopping, powers off as it turns stopped, shown after the Describe lag', async () => {
     // Prepare
     await start();
     const { host, events } = recordingHost({ osAnswers: true });
@@ -89,11 +89,28 @@ describe('emulated EC2 API', () => {
     const sentAt = performance.now();
     await ec2.send(new StopInstancesCommand({ InstanceIds: ['i-0aaa'], Force: true, SkipOsShutdown: true }));
     // Assess
-    assert.deepEqual(events, ['power-off']);
+    assert.deepEqual(events, [], 'no OS shutdown, and still powered while stopping');
     assert.equal(server.instance('i-0aaa')?.state, 'stopping');
     assert.equal(await described('i-0aaa'), 'running', 'Describe still shows the state of a moment ago');
+    await until('stopped', () => server.instance('i-0aaa')?.state === 'stopped');
+    assert.deepEqual(events, ['power-off']);
     await until('described as stopped', async () => (await described('i-0aaa')) === 'stopped');
     assert.ok(performance.now() - sentAt >= TIMING.stopDurationMs + TIMING.describeLagMs);
+  });
+
+  it('an Auto Scaling termination during a stop does not power the instance off any sooner', async () => {
+    // Prepare
+    await start();
+    const { host, events } = recordingHost({ osAnswers: true });
+    server.launch(instance('i-0eee'), host);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: ['i-0eee'], Force: true, SkipOsShutdown: true }));
+    // Act
+    server.terminate('i-0eee');
+    // Assess
+    assert.deepEqual(events, []);
+    assert.equal(server.instance('i-0eee')?.state, 'stopping');
+    await until('terminated', () => server.instance('i-0eee')?.state === 'terminated');
+    assert.deepEqual(events, ['power-off']);
   });
 
   it('Force runs the OS shutdown first and powers off only after the timeout when the OS does not answer', async () => {

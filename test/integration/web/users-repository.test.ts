@@ -9,6 +9,7 @@ import { withPoolConnection } from '../../../web/db/knex-pool-connection';
 import { migrateToLatest } from '../../../web/db/migrate';
 import { type PreparedStatement, runPrepared } from '../../../web/db/prepared-statement';
 import { knexUsersRepository } from '../../../web/users/users-repository';
+import { startVipRouter } from '../../chaos/vip-router';
 import { freePort, startTestPostgres, type TestPostgres } from '../../support/local-postgres';
 
 describe('the users repository and the database layer on a real PostgreSQL', () => {
@@ -99,6 +100,38 @@ describe('the users repository and the database layer on a real PostgreSQL', () 
         assert.deepEqual(b, third);
       } finally {
         await Promise.race([single.destroy(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+      }
+    });
+  });
+
+  describe('a connection whose query got no answer', () => {
+    it('is discarded, not lent again: after a dropped flow the next query gets a new connection', {
+      timeout: 30_000,
+    }, async () => {
+      // Prepare: the app's pool reaches PostgreSQL through a VIP router, as on AWS; one connection in use.
+      const serverPort = Number(new URL(pg.url).port);
+      let target: number | undefined = serverPort;
+      const router = await startVipRouter(() => target);
+      const url = new URL(pg.url);
+      url.port = String(router.port);
+      const moved = createDatabase({ provider: urlConnectionProvider(url.toString()), poolMax: 1 });
+      const pid = { name: 'cloudy-test-pid', text: 'select pg_backend_pid() as pid' };
+      try {
+        const [before] = await runPrepared<{ pid: number }>(moved, pid, []);
+        // Act: the route moves away and back; the old flow is silently dropped on the way (no reset).
+        target = undefined;
+        router.reroute();
+        await assert.rejects(runPrepared(moved, pid, []), (error: Error) =>
+          /Query read timeout/.test(String(error.cause)),
+        );
+        target = serverPort;
+        router.reroute();
+        const [after] = await runPrepared<{ pid: number }>(moved, pid, []);
+        // Assess: the dropped connection was not handed out again.
+        assert.notEqual(after?.pid, before?.pid);
+      } finally {
+        await Promise.race([moved.destroy(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+        await router.close();
       }
     });
   });
