@@ -48,6 +48,8 @@ const sidecarEnv = z.object({
   ROUTE_RECHECK_MS: ms(30_000),
   /** A holder whose PostgreSQL is ready but that cannot move the route and publish within this long steps down. */
   PROMOTION_DEADLINE_MS: ms(60_000),
+  /** A holder whose PostgreSQL does not accept connections within this long of its start steps down (Patroni: 300 s). */
+  START_DEADLINE_MS: ms(300_000),
   /** Health probe of the running server, once per renewal: no answer in this long is a failure; default the renew interval. */
   PG_PROBE_TIMEOUT_MS: optionalMs,
   /** Failed probes in a row tolerated; one more and the holder stops renewing and steps down. */

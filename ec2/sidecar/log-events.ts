@@ -25,6 +25,7 @@ export const SIDECAR_EVENTS = [
   'route-moved',
   'promote-failed',
   'promotion-failed',
+  'start-failed',
   'primary',
   'postgres-probe-failed',
   'postgres-unhealthy',

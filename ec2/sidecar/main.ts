@@ -37,6 +37,7 @@ const EXIT_CODES: Record<SidecarOutcome, number> = {
   'postgres-exited': 1,
   'postgres-unhealthy': 1,
   'promotion-failed': 1,
+  'start-failed': 1,
   'stale-holder': 1,
 };
 // EC2's API is eventually consistent: an instance may be "not found" for a while after it exists (the EC2 API
@@ -165,6 +166,7 @@ async function main(): Promise<number> {
     cleanShutdownTimeoutMs: config.CLEAN_SHUTDOWN_TIMEOUT_MS,
     routeRecheckMs: config.ROUTE_RECHECK_MS,
     promotionDeadlineMs: config.PROMOTION_DEADLINE_MS,
+    startDeadlineMs: config.START_DEADLINE_MS,
     probeFailuresAllowed: config.PG_PROBE_FAILURES,
     store: metrics ? measuredLeaseStore(store, metrics, clock) : store,
     heartbeat: dynamoDbStandbyHeartbeat({

@@ -31,6 +31,11 @@ export interface SidecarDeps {
   routeRecheckMs: number;
   /** From PostgreSQL ready to route moved and lease published; past it the holder steps down. */
   promotionDeadlineMs: number;
+  /**
+   * From PostgreSQL's start to accepting connections (crash recovery of a huge WAL, a hung mount); past it the
+   * holder steps down rather than renew for ever with nobody serving (Patroni's master_start_timeout).
+   */
+  startDeadlineMs: number;
   /** Failed health probes in a row tolerated before the holder stops renewing. */
   probeFailuresAllowed: number;
   store: LeaseStore;
@@ -59,6 +64,7 @@ export type SidecarOutcome =
   | 'postgres-exited'
   | 'postgres-unhealthy'
   | 'promotion-failed'
+  | 'start-failed'
   | 'stale-holder';
 
 interface Acquired {
@@ -225,7 +231,8 @@ type HolderEvent =
   | { kind: 'shutdown' }
   | { kind: 'handover'; to: string }
   | { kind: 'unhealthy' }
-  | { kind: 'promotion-failed' };
+  | { kind: 'promotion-failed' }
+  | { kind: 'start-failed' };
 
 /** Holder: start PostgreSQL, promote once it accepts connections, and stop it the moment the lease is in doubt. */
 async function holdLease(
@@ -301,6 +308,14 @@ async function holdLease(
     case 'unhealthy':
       await stepDown(deps, keeper);
       return 'postgres-unhealthy';
+    case 'start-failed':
+      logger.error(
+        { event: 'start-failed', fencingToken, deadlineMs: deps.startDeadlineMs },
+        'PostgreSQL did not accept connections in time: stepping down',
+      );
+      keeper.stopRenewing(); // should the kill hang, the lease runs out and a peer fences this instance
+      await stepDown(deps, keeper);
+      return 'start-failed';
     case 'promotion-failed':
       logger.error(
         { event: 'promotion-failed', fencingToken, deadlineMs: deps.promotionDeadlineMs },
@@ -384,7 +399,16 @@ async function becomePrimary(
   const never = new Promise<HolderEvent>(() => {});
   const fencingToken = keeper.fencingToken;
   const active = () => !ended.aborted && keeper.isValid();
-  if (!(await postgres.waitUntilReady(active))) return never;
+  // A timer of its own: readiness polling that hangs (a hung mount) cannot postpone it.
+  let ready = false;
+  const startDeadline = clock
+    .sleep(deps.startDeadlineMs, ended)
+    .then((): HolderEvent | Promise<HolderEvent> =>
+      ready || ended.aborted ? never : { kind: 'start-failed' },
+    );
+  const becameReady = await Promise.race([postgres.waitUntilReady(active), startDeadline]);
+  if (becameReady !== true) return becameReady === false ? never : becameReady;
+  ready = true;
   logger.info({ event: 'postgres-ready', fencingToken }, 'PostgreSQL accepts connections');
   keeper.watchHealth({ probe: () => postgres.probe(), failuresAllowed: deps.probeFailuresAllowed });
   let published = false;

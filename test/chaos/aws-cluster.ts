@@ -75,6 +75,8 @@ interface AwsClusterOptions {
   /** A holder that cannot promote (EC2 failing) steps down after this long. */
   promotionDeadlineMs: number;
   keepLogs?: boolean;
+  /** A deliberate defect applied to this cluster's copy of the sidecar bundle (mutants.ts). */
+  mutateSidecar?: (bundle: string) => string;
 }
 
 /**
@@ -129,6 +131,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
   const program = join(root, 'sidecar.mjs');
   const clockPreload = join(root, 'wall-clock-step.mjs');
   await bundleForChaos(join(REPO, 'ec2/sidecar/main.ts'), program);
+  if (options.mutateSidecar) writeFileSync(program, options.mutateSidecar(readFileSync(program, 'utf8')));
   await bundleForChaos(join(REPO, 'test/chaos/wall-clock-step.ts'), clockPreload);
 
   const store: LeaseStoreServer = await startLeaseStoreServer();

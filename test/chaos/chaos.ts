@@ -9,7 +9,7 @@ import { LOCAL_AWS_ENV } from './lease-store-server';
 import { startSamplerProcess } from './sampler-client';
 import type { SamplerReport } from './server-sampler';
 import { bundleForChaos } from './sidecar-bundle';
-import type { DataVerification } from './verify-data';
+import { type DataVerification, dataIntact } from './verify-data';
 import { appConnection, startWebTier } from './web-tier';
 import { missingUsers, startWebWriter, writeOutageMs } from './web-writer';
 
@@ -45,6 +45,8 @@ export interface ChaosResult {
   injectedEc2Errors: number;
   /** Why the run stopped before all its cycles, if it did (a takeover that did not happen in time). */
   aborted?: string;
+  /** The first invariant that failed, if one did (what a mutation run reports). */
+  firstFailure?: string;
   logDir: string;
 }
 
@@ -102,6 +104,10 @@ export async function runChaos(options: {
   stopStartingAfterMs?: number;
   keepLogs?: boolean;
   progress?: (line: string) => void;
+  /** A deliberate defect applied to the copy of the sidecar bundle this run uses (mutants.ts). */
+  mutateSidecar?: (bundle: string) => string;
+  /** End the run at the first cycle that breaks an invariant (a mutation run needs no more). */
+  stopAtFirstFailure?: boolean;
 }): Promise<ChaosResult> {
   const progress = options.progress ?? (() => {});
   const cluster = await startAwsCluster({
@@ -110,7 +116,8 @@ export async function runChaos(options: {
     ec2: options.ec2,
     skipOsShutdown: options.skipOsShutdown,
     promotionDeadlineMs: options.promotionDeadlineMs,
-    keepLogs: options.keepLogs ?? false,
+    keepLogs: options.keepLogs ?? process.env.CHAOS_KEEP_LOGS === '1',
+    ...(options.mutateSidecar ? { mutateSidecar: options.mutateSidecar } : {}),
   });
   const cleanup: (() => Promise<void>)[] = [() => cluster.stop()];
   const runCleanup = async () => {
@@ -155,7 +162,9 @@ export async function runChaos(options: {
         .filter((line) => line.includes('"msg":"failover run"')).length;
     });
 
-    await waitFor('first primary', options.livenessTimeoutMs, () => cluster.primary());
+    // The first boot initialises the data directory through the instance's page cache (FUSE): slow on a loaded
+    // machine, and bounded separately from a takeover.
+    await waitFor('first primary', Math.max(options.livenessTimeoutMs, 240_000), () => cluster.primary());
     const web = await startWebTier(cluster, { timeoutMs: options.livenessTimeoutMs });
     cleanup.push(() => web.stop());
     const writer = startWebWriter({
@@ -170,6 +179,7 @@ export async function runChaos(options: {
     const rotationAt = (index: number) => rotation[index % rotation.length] as Fault;
     let lost = 0;
     let aborted: string | undefined;
+    let firstFailure: string | undefined;
     const stopStartingAt = performance.now() + (options.stopStartingAfterMs ?? Number.POSITIVE_INFINITY);
     for (let index = 0; index < options.cycles && !aborted && performance.now() < stopStartingAt; index++) {
       try {
@@ -234,6 +244,16 @@ export async function runChaos(options: {
             `acked ${writer.acknowledged().length}, missing ${missing.length}, ` +
             `two-server samples ${sampler.latest().twoServerSamples}${faultProblem ? `, PROBLEM: ${faultProblem}` : ''}`,
         );
+        const twoServers = sampler.latest().twoServerSamples;
+        firstFailure ??=
+          twoServers > 0
+            ? `two servers on the data directory (${twoServers} samples, ${fault})`
+            : missing.length > 0
+              ? `acknowledged writes missing after a takeover (${missing.length}, ${fault})`
+              : faultProblem
+                ? `${fault}: ${faultProblem}`
+                : undefined;
+        if (firstFailure && options.stopAtFirstFailure) break;
       } catch (error) {
         // The invariants are still measured, and the data still verified, over the cycles that ran.
         aborted = `cycle ${index + 1} (${rotationAt(index)}): ${(error as Error).message}`;
@@ -242,32 +262,60 @@ export async function runChaos(options: {
     }
     await writer.stop();
     await web.stop();
-    const last = await waitFor('primary to verify the data on', options.livenessTimeoutMs, () =>
-      cluster.primary(),
-    );
-    const missingAtEnd = await missingUsers({
-      port: last.port,
-      connection: appConnection(cluster),
-      acknowledged: writer.acknowledged(),
-    });
-    lost += missingAtEnd.length;
-    const verifier = join(cluster.root, 'verify-data.mjs');
-    await bundleForChaos(join(REPO, 'test/chaos/verify-data-main.ts'), verifier);
-    const lastSlot = cluster.slots.find((slot) => slot.port === last.port);
-    const data = JSON.parse(
-      await runProgram(
-        verifier,
-        [
-          lastSlot?.socketDir ?? '',
-          String(last.port),
-          cluster.superuser.name,
-          APP.database,
-          `${APP.user}.users`,
-        ],
-        cluster.superuser.spawnAs,
-      ),
-    ) as DataVerification;
-    progress(`data on ${last.holderId}: ${JSON.stringify(data)}, missing at the end ${missingAtEnd.length}`);
+    let data: DataVerification;
+    try {
+      // The last primary read the data through its own page cache, which no other instance's late writeback
+      // reaches: its instance crashes once more, so that the data is checked as the storage holds it, by a new
+      // server that starts on it.
+      const finalHolder = await waitFor('primary before the final check', options.livenessTimeoutMs, () =>
+        cluster.primary(),
+      );
+      const finalSlot = cluster.slotOf(finalHolder.holderId);
+      if (finalSlot) cluster.crash(finalSlot);
+      const last = await waitFor('primary to verify the data on', options.livenessTimeoutMs, async () => {
+        const primary = await cluster.primary();
+        return primary && primary.fencingToken > finalHolder.fencingToken ? primary : undefined;
+      });
+      const missingAtEnd = await missingUsers({
+        port: last.port,
+        connection: appConnection(cluster),
+        acknowledged: writer.acknowledged(),
+      });
+      lost += missingAtEnd.length;
+      if (missingAtEnd.length > 0)
+        firstFailure ??= `acknowledged writes missing in the storage at the end (${missingAtEnd.length})`;
+      const verifier = join(cluster.root, 'verify-data.mjs');
+      await bundleForChaos(join(REPO, 'test/chaos/verify-data-main.ts'), verifier);
+      const lastSlot = cluster.slots.find((slot) => slot.port === last.port);
+      data = JSON.parse(
+        await runProgram(
+          verifier,
+          [
+            lastSlot?.socketDir ?? '',
+            String(last.port),
+            cluster.superuser.name,
+            APP.database,
+            `${APP.user}.users`,
+          ],
+          cluster.superuser.spawnAs,
+        ),
+      ) as DataVerification;
+      progress(
+        `data on ${last.holderId}: ${JSON.stringify(data)}, missing at the end ${missingAtEnd.length}`,
+      );
+    } catch (error) {
+      const message = (error as Error).message.split('\n').slice(0, 3).join(' ');
+      data = {
+        checksums: false,
+        durability: { fsync: '', full_page_writes: '', synchronous_commit: '' },
+        heapProblems: 0,
+        indexesChecked: 0,
+        checksumFailures: 0,
+        error: message,
+      };
+      progress(`data check failed: ${message}`);
+    }
+    if (!dataIntact(data)) firstFailure ??= `data check at the end: ${JSON.stringify(data)}`;
     const injectedEc2Errors = Object.values(cluster.emulator.faultCounts()).reduce((a, b) => a + b, 0);
     await runCleanup();
     const state = samplerState ?? { samples: 0, twoServerSamples: 0, maxGapMs: 0, violations: [] };
@@ -281,6 +329,7 @@ export async function runChaos(options: {
       failoverRuns,
       injectedEc2Errors,
       ...(aborted ? { aborted } : {}),
+      ...(firstFailure || aborted ? { firstFailure: firstFailure ?? `liveness: ${aborted}` } : {}),
       logDir: cluster.logDir,
     };
   } catch (error) {

@@ -13,7 +13,8 @@ import {
 import { runChaos } from './chaos';
 import { AWS_EC2_TIMING, describeEc2Timing, scaledEc2Timing } from './ec2-timing';
 import { FAULTS, type Fault } from './faults';
-import { addRunBetweenMarkers, renderChaosTable } from './report';
+import { applyMutant, MUTANTS, type Mutant, rotationFor } from './mutants';
+import { addRunBetweenMarkers, markdownTable, renderChaosTable } from './report';
 import { dataIntact } from './verify-data';
 
 const CHAOS = {
@@ -40,7 +41,14 @@ Options:
                              rule invokes it within seconds of a stop; the schedule alone is 1 minute)
   --no-skip-os-shutdown      fence with Force but without SkipOsShutdown (to measure the difference)
   --ec2-scale F              multiply the emulated EC2 timings by F (the short run in npm test uses 0.2)
-  --no-write                 print the table, leave docs/BENCHMARKS.md alone`,
+  --no-write                 print the table, leave docs/BENCHMARKS.md alone
+
+Mutation run (the proof must be able to fail):
+  --mutants                  apply each deliberate defect of test/chaos/mutants.ts, one at a time, to a copy of
+                             the sidecar bundle, run the short configuration (3 instances, T = 3 s, EC2 timings
+                             at 0.2) until the first broken invariant, and print "N of N killed" with the
+                             invariant each one broke; exit 1 if any survives
+  --mutant NAME              only this one: ${MUTANTS.map((m) => m.name).join(', ')}`,
   options: {
     cycles: { type: 'string', default: '50' },
     'ttl-ms': { type: 'string', default: '10000' },
@@ -52,6 +60,8 @@ Options:
     'ec2-scale': { type: 'string', default: '1' },
     faults: { type: 'string' },
     minutes: { type: 'string' },
+    mutants: { type: 'boolean', default: false },
+    mutant: { type: 'string' },
   },
 } as const satisfies CommandSpec<ParseArgsOptionsConfig>;
 const { values } = readCommandLine(CHAOS);
@@ -63,6 +73,12 @@ const number = (name: keyof typeof values, min: number) => {
     return exitWithUsage(CHAOS, error as UsageError);
   }
 };
+if (values.mutants || values.mutant) {
+  const chosen = values.mutant ? MUTANTS.filter((m) => m.name === values.mutant) : MUTANTS;
+  if (chosen.length === 0)
+    exitWithUsage(CHAOS, new UsageError(`unknown mutant ${values.mutant}: ${MUTANTS.map((m) => m.name).join(', ')}`));
+  process.exit((await runMutants(chosen)) ? 0 : 1);
+}
 const cycles = number('cycles', 1);
 const ttlMs = number('ttl-ms', 1);
 const sidecars = number('sidecars', 2);
@@ -145,3 +161,51 @@ const ok =
   dataIntact(result.data) &&
   result.cycles.every((cycle) => !cycle.faultProblem);
 process.exit(ok ? 0 : 1);
+
+/** Each mutant against the short configuration; true when every one was killed. */
+async function runMutants(mutants: readonly Mutant[]): Promise<boolean> {
+  const ttl = 3_000;
+  const shortTiming = {
+    ttlMs: ttl,
+    renewIntervalMs: ttl / 5,
+    selfFenceMarginMs: ttl * 0.3,
+    clockSkewMs: 100,
+    standbyPollMs: 250,
+  };
+  const rows: string[][] = [];
+  for (const mutant of mutants) {
+    const started = performance.now();
+    out(`mutant ${mutant.name}: ${mutant.defect}`);
+    let killedBy: string | undefined;
+    try {
+      const result = await runChaos({
+        cycles: FAULTS.length,
+        sidecars: 3,
+        timing: shortTiming,
+        ec2: scaledEc2Timing(0.2),
+        skipOsShutdown: true,
+        promotionDeadlineMs: 5_000,
+        failoverScheduleMs: 2_000,
+        writeIntervalMs: 100,
+        livenessTimeoutMs: 60_000,
+        faults: rotationFor(mutant, FAULTS),
+        stopAtFirstFailure: true,
+        keepLogs: true,
+        mutateSidecar: (bundle) => applyMutant(bundle, mutant),
+        progress: (line) => out(`  ${new Date().toISOString().slice(11, 19)} ${line}`),
+      });
+      killedBy = result.firstFailure;
+      out(`  logs: ${result.logDir}`);
+    } catch (error) {
+      killedBy = `run failed: ${(error as Error).message}`;
+    }
+    const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+    out(`  ${killedBy ? `KILLED: ${killedBy}` : 'SURVIVED'} (${minutes} min)`);
+    rows.push([mutant.name, mutant.defect, killedBy ?? '**survived**', `${minutes} min`]);
+  }
+  const killed = rows.filter((row) => row[2] !== '**survived**').length;
+  out('');
+  out(`${killed} of ${mutants.length} killed`);
+  out(markdownTable(['mutant', 'defect', 'first failed invariant', 'run'], rows));
+  return killed === mutants.length;
+}

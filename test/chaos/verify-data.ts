@@ -11,6 +11,8 @@ export interface DataVerification {
   indexesChecked: number;
   /** pg_stat_database.checksum_failures of the database. */
   checksumFailures: number;
+  /** The check itself failed (amcheck threw on an inconsistency, or no primary came up to check on). */
+  error?: string;
 }
 
 /** The end-of-run check on the last primary, as its superuser: is the data that survived every fault intact? */
@@ -46,6 +48,7 @@ export async function verifyData(client: pg.Client, table: string): Promise<Data
 /** True when every check passed. */
 export function dataIntact(result: DataVerification): boolean {
   return (
+    result.error === undefined &&
     result.checksums &&
     Object.values(result.durability).every((value) => value === 'on') &&
     result.heapProblems === 0 &&

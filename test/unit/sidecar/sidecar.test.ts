@@ -35,6 +35,8 @@ function world(options: {
    */
   shutdownTakesMs?: number;
   heartbeatFails?: boolean;
+  /** PostgreSQL never comes to accept connections (crash recovery that hangs). */
+  neverReady?: boolean;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
@@ -84,7 +86,10 @@ function world(options: {
         exit = resolve;
       });
     },
-    waitUntilReady: async () => true,
+    waitUntilReady: async (keepWaiting) => {
+      while (options.neverReady && keepWaiting()) await clock.sleep(100);
+      return keepWaiting();
+    },
     probe: async () => !shuttingDown && (options.probe?.() ?? true),
     kill: async () => {
       calls.push('kill');
@@ -128,6 +133,7 @@ function world(options: {
     cleanShutdownTimeoutMs: 30_000,
     routeRecheckMs: 30_000,
     promotionDeadlineMs: 20_000,
+    startDeadlineMs: 60_000,
     probeFailuresAllowed: 2,
     store,
     heartbeat: {
@@ -523,6 +529,23 @@ describe('runSidecar', () => {
       assert.ok(!w.calls.includes('release'), JSON.stringify(failure));
       assert.equal(w.outcome(), 'postgres-exited');
     }
+  });
+
+  it('steps down when PostgreSQL does not accept connections by the start deadline, renewing until then', async () => {
+    // Prepare: crash recovery that never ends.
+    const w = world({ lease: { kind: 'absent' }, neverReady: true });
+    // Act
+    await w.clock.advance(59_000);
+    const beforeDeadline = [...w.calls];
+    const renewalsBefore = w.renewals.length;
+    await w.clock.advance(1_200);
+    await w.done;
+    // Assess: the lease was kept while PostgreSQL started, then PostgreSQL killed, synced and released.
+    assert.ok(!beforeDeadline.includes('kill'));
+    assert.ok(renewalsBefore > 20, 'renewed while PostgreSQL started');
+    assert.deepEqual(w.calls.slice(-3), ['kill', 'syncfs', 'release']);
+    assert.ok(!w.calls.includes('promote'));
+    assert.equal(w.outcome(), 'start-failed');
   });
 
   it('steps down when EC2 keeps throttling the promotion past the deadline (SDK boundary)', async () => {
