@@ -26,6 +26,7 @@ export const SIDECAR_EVENTS = [
   'promote-failed',
   'promotion-failed',
   'start-failed',
+  'database-missing',
   'primary',
   'postgres-probe-failed',
   'postgres-unhealthy',

@@ -38,6 +38,8 @@ const EXIT_CODES: Record<SidecarOutcome, number> = {
   'postgres-unhealthy': 1,
   'promotion-failed': 1,
   'start-failed': 1,
+  // A restart cannot fix it, and every standby would find the same: the operator must mount or restore.
+  'database-missing': 78,
   'stale-holder': 1,
 };
 // EC2's API is eventually consistent: an instance may be "not found" for a while after it exists (the EC2 API

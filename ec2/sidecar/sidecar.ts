@@ -65,6 +65,8 @@ export type SidecarOutcome =
   | 'postgres-unhealthy'
   | 'promotion-failed'
   | 'start-failed'
+  /** No data directory where the lease's history says a primary has served: nothing initialised, the lease released. */
+  | 'database-missing'
   | 'stale-holder';
 
 interface Acquired {
@@ -254,7 +256,7 @@ async function holdLease(
 
   let started: { exited: Promise<PostgresExit> } | undefined;
   try {
-    started = await prepareAndStart(deps, keeper);
+    started = await prepareAndStart(deps, keeper, takeovers);
   } catch (error) {
     if (error instanceof MaintenanceError) {
       // Nothing of PostgreSQL runs: hand the lease back; the next run waits as a standby until the marker goes.
@@ -264,6 +266,11 @@ async function holdLease(
       );
       await release(deps, keeper, {});
       return 'shutdown';
+    }
+    if (error instanceof DatabaseMissingError) {
+      logger.error({ event: 'database-missing', err: error, fencingToken }, error.message);
+      await release(deps, keeper, {});
+      return 'database-missing';
     }
     if (error instanceof StaleHolderError) {
       logger.error(
@@ -362,15 +369,32 @@ async function stepDown(deps: SidecarDeps, keeper: LeaseKeeper): Promise<void> {
   if (await deps.postgres.kill()) await release(deps, keeper, {});
 }
 
+/** An empty data directory where the lease's history says a database has served. */
+class DatabaseMissingError extends Error {
+  override name = 'DatabaseMissingError';
+}
+
 /** Claims the data directory, initialises it on first use, starts PostgreSQL; undefined if the lease went first. */
 async function prepareAndStart(
   deps: SidecarDeps,
   keeper: LeaseKeeper,
+  takeovers: readonly Takeover[],
 ): Promise<{ exited: Promise<PostgresExit> } | undefined> {
   const { dataDirectory, postgres, logger } = deps;
   if (!keeper.isValid()) return undefined;
   const maintenance = dataDirectory.maintenance();
   if (maintenance !== undefined) throw new MaintenanceError(maintenance);
+  // An empty PGDATA where a primary has served before is a missing database (EFS not mounted, the wrong file
+  // system, a directory moved aside during a restore), not a first boot: initialising it would give the app a new,
+  // empty primary to write into.
+  const served = takeovers.find(
+    (t) => t.fencingToken < keeper.fencingToken && t.primarySinceMs !== undefined,
+  );
+  if (!dataDirectory.isInitialized() && served)
+    throw new DatabaseMissingError(
+      `no database in PGDATA although holder ${served.holderId} (token ${served.fencingToken}) served as primary: ` +
+        'not initialising an empty one (is the file system mounted?)',
+    );
   dataDirectory.claim(keeper.fencingToken);
   if (!dataDirectory.isInitialized()) {
     logger.warn(

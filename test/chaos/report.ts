@@ -43,6 +43,7 @@ export function renderChaosTable(input: {
   const groups: [string, (fault: Fault) => boolean][] = [
     ...input.faults.map((name): [string, (fault: Fault) => boolean] => [name, (fault) => fault === name]),
     ['unplanned: crash, freeze, partition', (fault) => CRASH_FREEZE_PARTITION.includes(fault)],
+    ['**unplanned: every fault but the handover**', (fault) => !PLANNED_FAULTS.includes(fault)],
     ['planned handover (sigterm-holder)', (fault) => PLANNED_FAULTS.includes(fault)],
     ['all', () => true],
   ];
@@ -119,6 +120,21 @@ export function renderChaosTable(input: {
       'longest time without a 201 to the client that POSTs /users through the web app, from the last one before ' +
       'the fault to the first one for a write sent after the takeover. Same holder: the new generation is the ' +
       'restarted sidecar of the old holder (its precedence), not a peer.',
+    '',
+    '<details><summary>Raw data: every cycle (fault, takeover s, write outage s, from → to token)</summary>',
+    '',
+    markdownTable(
+      ['#', 'fault', 'takeover', 'write outage', 'tokens'],
+      result.cycles.map((c, i) => [
+        String(i + 1),
+        c.fault,
+        (c.takeoverMs / 1000).toFixed(2),
+        c.writeOutageMs === undefined ? '–' : (c.writeOutageMs / 1000).toFixed(2),
+        `${c.fromToken} → ${c.toToken}${c.faultProblem ? ` (${c.faultProblem})` : ''}`,
+      ]),
+    ),
+    '',
+    '</details>',
   ].join('\n');
 }
 

@@ -37,6 +37,8 @@ function world(options: {
   heartbeatFails?: boolean;
   /** PostgreSQL never comes to accept connections (crash recovery that hangs). */
   neverReady?: boolean;
+  /** PGDATA holds a database (PG_VERSION); default true. */
+  initialized?: boolean;
 }) {
   const clock = new FakeClock();
   const calls: string[] = [];
@@ -119,9 +121,11 @@ function world(options: {
       calls.push('syncfs');
       return options.syncOk === false ? { ok: false, error: new Error('EIO') } : { ok: true };
     },
-    isInitialized: () => true,
+    isInitialized: () => options.initialized ?? true,
     maintenance: () => options.maintenance?.(),
-    initialize: async () => {},
+    initialize: async () => {
+      calls.push('initdb');
+    },
     claim: (token) => calls.push(`claim ${token}`),
   };
   const shutdown = new AbortController();
@@ -529,6 +533,43 @@ describe('runSidecar', () => {
       assert.ok(!w.calls.includes('release'), JSON.stringify(failure));
       assert.equal(w.outcome(), 'postgres-exited');
     }
+  });
+
+  it('never initialises an empty PGDATA where the lease history says a primary served: releases, exits 78', async () => {
+    // Prepare: an expired lease whose history shows a served primary, and no database on the storage.
+    const lease: LeaseObservation = {
+      kind: 'present',
+      record: {
+        ...expiredPeerLease.record,
+        takeovers: [
+          {
+            holderId: 'i-old',
+            fencingToken: 4,
+            reason: 'released',
+            fenced: 'none',
+            acquiredAtMs: 1,
+            primarySinceMs: 2,
+          },
+        ],
+      },
+    };
+    const w = world({ lease, initialized: false });
+    // Act
+    await w.clock.advance(20_000);
+    await w.done;
+    // Assess
+    assert.ok(!w.calls.includes('initdb') && !w.calls.includes('start'), w.calls.join(', '));
+    assert.equal(w.calls.at(-1), 'release');
+    assert.equal(w.outcome(), 'database-missing');
+  });
+
+  it('initialises an empty PGDATA on a first boot (no primary in the lease history)', async () => {
+    // Prepare
+    const w = world({ lease: { kind: 'absent' }, initialized: false });
+    // Act
+    await w.clock.advance(5_000);
+    // Assess
+    assert.ok(w.calls.indexOf('initdb') < w.calls.indexOf('start'), w.calls.join(', '));
   });
 
   it('steps down when PostgreSQL does not accept connections by the start deadline, renewing until then', async () => {
