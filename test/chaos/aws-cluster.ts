@@ -134,7 +134,7 @@ export async function startAwsCluster(options: AwsClusterOptions) {
   if (options.mutateSidecar) writeFileSync(program, options.mutateSidecar(readFileSync(program, 'utf8')));
   await bundleForChaos(join(REPO, 'test/chaos/wall-clock-step.ts'), clockPreload);
 
-  const store: LeaseStoreServer = await startLeaseStoreServer();
+  const store: LeaseStoreServer = await startLeaseStoreServer({ ownProcess: true });
   const routeTable: FixtureRouteTable = {
     routeTableId: ROUTE_TABLE_ID,
     routes: [{ destinationCidrBlock: '10.0.0.0/16', gatewayId: 'local', state: 'active' }],

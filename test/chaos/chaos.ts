@@ -218,13 +218,16 @@ export async function runChaos(options: {
         const faultProblem = await faultOver;
         await writer.ackAfter(takeoverAt, options.livenessTimeoutMs);
         const outage = writeOutageMs(writer.attempts(), started, takeoverAt);
-        const current = await waitFor('primary to verify on', options.livenessTimeoutMs, () =>
-          cluster.primary(),
-        );
-        const missing = await missingUsers({
-          port: current.port,
-          connection: appConnection(cluster),
-          acknowledged: writer.acknowledged(),
+        // On the primary of the moment; should it go while it is asked (a loaded machine, the next fault's
+        // preparation), on the next one.
+        const missing = await waitFor('primary to verify on', options.livenessTimeoutMs, async () => {
+          const current = await cluster.primary();
+          if (!current) return undefined;
+          return missingUsers({
+            port: current.port,
+            connection: appConnection(cluster),
+            acknowledged: writer.acknowledged(),
+          }).catch(() => undefined);
         });
         lost += missing.length;
         cycles.push({

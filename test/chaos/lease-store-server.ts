@@ -1,5 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
+import { setPriority } from 'node:os';
+import { createInterface } from 'node:readline';
 import {
   type AttributeValue,
   CreateTableCommand,
@@ -26,8 +29,8 @@ export interface LeaseStoreServer {
   /** http://127.0.0.1:<port>, for an SDK client's `endpoint`. */
   endpoint: string;
   table: string;
-  /** The dynalite server itself (tests may listen to its requests). */
-  server: Server;
+  /** The dynalite server itself (tests may listen to its requests); absent when it runs in a process of its own. */
+  server?: Server;
   /** A new SDK client of this server, with the local credentials and these settings besides; the caller destroys it. */
   client(settings?: DynamoDBClientConfig): DynamoDBClient;
   readLease(): Promise<(LeaseRecord & { releasedAtMs?: number }) | undefined>;
@@ -38,12 +41,45 @@ export interface LeaseStoreServer {
   close(): Promise<void>;
 }
 
-/** dynalite (an in-memory DynamoDB implementation) on 127.0.0.1 with the lease table created. */
-export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Promise<LeaseStoreServer> {
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+/**
+ * dynalite (an in-memory DynamoDB implementation) on 127.0.0.1 with the lease table created. `ownProcess`: in a
+ * process of its own, scheduled ahead of the emulated instances as the sampler is (DynamoDB does not share their
+ * CPU on AWS; on a loaded machine an in-process store answers the lease's 1–2 s requests too late).
+ */
+export async function startLeaseStoreServer({
+  table = 'chaos-lease',
+  ownProcess = false,
+} = {}): Promise<LeaseStoreServer> {
+  let server: Server | undefined;
+  let child: ChildProcess | undefined;
+  let port: number;
+  if (ownProcess) {
+    const started = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('./lease-store-process.ts', import.meta.url).pathname],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child = started;
+    if (started.pid) {
+      try {
+        setPriority(started.pid, -5);
+      } catch {
+        // not permitted: normal priority
+      }
+    }
+    port = await new Promise<number>((resolve, reject) => {
+      started.once('exit', (code) => reject(new Error(`lease store exited with ${code}`)));
+      createInterface({ input: started.stdout as NodeJS.ReadableStream }).once('line', (line) =>
+        resolve(Number(line)),
+      );
+    });
+  } else {
+    const local = dynalite({ createTableMs: 0 });
+    server = local;
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    const address = local.address();
+    port = typeof address === 'object' && address ? address.port : 0;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   const clientOf = (settings: DynamoDBClientConfig = {}) =>
     new DynamoDBClient({
@@ -66,7 +102,7 @@ export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Pro
     endpoint,
     client: clientOf,
     table,
-    server,
+    ...(server ? { server } : {}),
     async readLease() {
       const result = await client.send(
         new GetItemCommand({ TableName: table, Key: { lockName: { S: LEASE_NAME } }, ConsistentRead: true }),
@@ -85,7 +121,15 @@ export async function startLeaseStoreServer({ table = 'chaos-lease' } = {}): Pro
     },
     async close() {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server) {
+        const local = server;
+        await new Promise<void>((resolve) => local.close(() => resolve()));
+      }
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child?.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
     },
   };
 }

@@ -13,7 +13,7 @@ import {
 import { runChaos } from './chaos';
 import { AWS_EC2_TIMING, describeEc2Timing, scaledEc2Timing } from './ec2-timing';
 import { FAULTS, type Fault } from './faults';
-import { applyMutant, MUTANTS, type Mutant, rotationFor } from './mutants';
+import { applyMutant, EQUIVALENT_MUTANTS, MUTANTS, type Mutant, rotationFor } from './mutants';
 import { addRunBetweenMarkers, markdownTable, renderChaosTable } from './report';
 import { dataIntact } from './verify-data';
 
@@ -48,7 +48,8 @@ Mutation run (the proof must be able to fail):
                              the sidecar bundle, run the short configuration (3 instances, T = 5 s, EC2 timings
                              at 0.2) until the first broken invariant, and print "N of N killed" with the
                              invariant each one broke; exit 1 if any survives
-  --mutant NAME              only this one: ${MUTANTS.map((m) => m.name).join(', ')}`,
+  --mutant NAME              only this one: ${MUTANTS.map((m) => m.name).join(', ')}; or one shown
+                             equivalent (docs/DATABASE-TIER.md): ${EQUIVALENT_MUTANTS.map((m) => m.name).join(', ')}`,
   options: {
     cycles: { type: 'string', default: '50' },
     'ttl-ms': { type: 'string', default: '10000' },
@@ -74,7 +75,9 @@ const number = (name: keyof typeof values, min: number) => {
   }
 };
 if (values.mutants || values.mutant) {
-  const chosen = values.mutant ? MUTANTS.filter((m) => m.name === values.mutant) : MUTANTS;
+  const chosen = values.mutant
+    ? [...MUTANTS, ...EQUIVALENT_MUTANTS].filter((m) => m.name === values.mutant)
+    : MUTANTS;
   if (chosen.length === 0)
     exitWithUsage(
       CHAOS,
@@ -187,7 +190,9 @@ async function runMutants(mutants: readonly Mutant[]): Promise<boolean> {
         cycles: FAULTS.length,
         sidecars: 3,
         timing: shortTiming,
-        ec2: scaledEc2Timing(0.2),
+        // The stop keeps its AWS duration: it is the window in which a fenced instance still runs, and scaled
+        // below the fencer's 2 s Describe poll it would close before the fencer could look.
+        ec2: { ...scaledEc2Timing(0.2), stopDurationMs: AWS_EC2_TIMING.stopDurationMs },
         skipOsShutdown: true,
         promotionDeadlineMs: 5_000,
         failoverScheduleMs: 2_000,

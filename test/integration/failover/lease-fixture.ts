@@ -18,6 +18,7 @@ export async function startLeaseFixture(
 ): Promise<LeaseFixture> {
   const store = await startLeaseStoreServer({ table });
   const { endpoint, server } = store;
+  if (!server) throw new Error('the lease fixture listens to an in-process store');
   const operations: string[] = [];
   const client = new DynamoDBClient({
     region: 'eu-west-1',
