@@ -316,21 +316,16 @@ async function holdLease(
       await stepDown(deps, keeper);
       return 'postgres-unhealthy';
     case 'start-failed':
-      logger.error(
-        { event: 'start-failed', fencingToken, deadlineMs: deps.startDeadlineMs },
-        'PostgreSQL did not accept connections in time: stepping down',
-      );
+    case 'promotion-failed': {
+      const [deadlineMs, what] =
+        event.kind === 'start-failed'
+          ? [deps.startDeadlineMs, 'PostgreSQL did not accept connections in time']
+          : [deps.promotionDeadlineMs, 'could not become primary in time'];
+      logger.error({ event: event.kind, fencingToken, deadlineMs }, `${what}: stepping down`);
       keeper.stopRenewing(); // should the kill hang, the lease runs out and a peer fences this instance
       await stepDown(deps, keeper);
-      return 'start-failed';
-    case 'promotion-failed':
-      logger.error(
-        { event: 'promotion-failed', fencingToken, deadlineMs: deps.promotionDeadlineMs },
-        'could not become primary in time: stepping down',
-      );
-      keeper.stopRenewing(); // should the kill hang, the lease runs out and a peer fences this instance
-      await stepDown(deps, keeper);
-      return 'promotion-failed';
+      return event.kind;
+    }
     case 'shutdown':
       return (await stopAndRelease(deps, keeper, undefined)) ? 'shutdown' : 'stopped-unreleased';
     case 'handover':

@@ -61,6 +61,8 @@ const CLEARED = 'cache is cleared.';
 
 export async function startInstancePageCache(options: {
   lazyfs: string;
+  /** How to start a program of the instance (its priority). */
+  run?: (command: string, args: string[]) => [string, string[]];
   /** The shared folder (the EFS file system). */
   backing: string;
   /** A folder of this instance's own, for the mount point, the command FIFO and the log. */
@@ -87,9 +89,9 @@ export async function startInstancePageCache(options: {
     `[faults]\nfifo_path="${fifo}"\n[cache]\napply_eviction=true\n[cache.simple]\ncustom_size="64mb"\n` +
       `blocks_per_page=1\n[filesystem]\nlog_all_operations=false\nlogfile=""\n`,
   );
+  const run = options.run ?? ((command: string, args: string[]) => [command, args]);
   const child: ChildProcess = spawn(
-    options.lazyfs,
-    [
+    ...run(options.lazyfs, [
       mountPoint,
       '--config-path',
       config,
@@ -100,7 +102,7 @@ export async function startInstancePageCache(options: {
         `subdir=${options.backing}`,
       ].join(','),
       '-f',
-    ],
+    ]),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const waiting: { line: string; done: () => void }[] = [];

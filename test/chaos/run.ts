@@ -74,6 +74,8 @@ const number = (name: keyof typeof values, min: number) => {
     return exitWithUsage(CHAOS, error as UsageError);
   }
 };
+// Interrupted: exit through process.exit so the cluster's exit hook kills the instances it started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 if (values.mutants || values.mutant) {
   const chosen = values.mutant
     ? [...MUTANTS, ...EQUIVALENT_MUTANTS].filter((m) => m.name === values.mutant)
@@ -108,8 +110,6 @@ const timing = {
 };
 out(describeEc2Timing(ec2));
 out(`fence with SkipOsShutdown: ${skipOsShutdown}; promotion deadline ${promotionDeadlineMs} ms`);
-// Interrupted: exit through process.exit so the cluster's exit hook kills the instances it started.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const startedAt = new Date();
 const loadBefore = loadavg()[0] ?? 0;
 const result = await runChaos({
