@@ -181,10 +181,12 @@ async function runMutants(mutants: readonly Mutant[]): Promise<boolean> {
     standbyPollMs: 250,
   };
   const rows: string[][] = [];
+  let killed = 0;
   for (const mutant of mutants) {
     const started = performance.now();
     out(`mutant ${mutant.name}: ${mutant.defect}`);
     let killedBy: string | undefined;
+    let harnessFailure: string | undefined;
     try {
       const result = await runChaos({
         cycles: FAULTS.length,
@@ -207,13 +209,19 @@ async function runMutants(mutants: readonly Mutant[]): Promise<boolean> {
       killedBy = result.firstFailure;
       out(`  logs: ${result.logDir}`);
     } catch (error) {
-      killedBy = `run failed: ${(error as Error).message}`;
+      // The harness itself failed (no first primary, a tool missing): nothing was decided about the mutant.
+      harnessFailure = (error as Error).message;
     }
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
-    out(`  ${killedBy ? `KILLED: ${killedBy}` : 'SURVIVED'} (${minutes} min)`);
-    rows.push([mutant.name, mutant.defect, killedBy ?? '**survived**', `${minutes} min`]);
+    const verdict = harnessFailure
+      ? `**not decided** (the run failed: ${harnessFailure})`
+      : (killedBy ?? '**survived**');
+    out(
+      `  ${harnessFailure ? 'NOT DECIDED' : killedBy ? `KILLED: ${killedBy}` : 'SURVIVED'} (${minutes} min)`,
+    );
+    rows.push([mutant.name, mutant.defect, verdict, `${minutes} min`]);
+    if (killedBy && !harnessFailure) killed += 1;
   }
-  const killed = rows.filter((row) => row[2] !== '**survived**').length;
   out('');
   out(`${killed} of ${mutants.length} killed`);
   out(markdownTable(['mutant', 'defect', 'first failed invariant', 'run'], rows));
