@@ -1,6 +1,6 @@
 // The same Express app as on the web instances, served by Lambda behind the ALB under /lambda.
 import serverless from 'serverless-http';
-import { createLogger } from '../shared/logger';
+import { createLogger, type LambdaContextLike, withInvocationLogging } from '../shared/logger';
 import { readWebConfig } from '../web/config';
 import { lambdaWebApp } from '../web/lambda-app';
 
@@ -8,7 +8,7 @@ const BASE_PATH = '/lambda';
 const { app, migrateOnce } = lambdaWebApp(readWebConfig(), createLogger('api'), BASE_PATH);
 const serve = serverless(app, { basePath: BASE_PATH });
 
-export const handler = async (event: object, context: object) => {
+export const handler = withInvocationLogging(async (event: object, context: LambdaContextLike) => {
   await migrateOnce();
   return serve(event, context);
-};
+});

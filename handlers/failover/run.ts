@@ -7,7 +7,7 @@ import type { Deadline } from './deadline';
 import { type Decision, decide } from './decide';
 import { AwsTransientError, DeadlineReachedError } from './errors';
 import type { Trigger } from './invocation';
-import { emfFields } from './metrics';
+import { type EmfDocument, emfDocument } from './metrics';
 import type { Observation } from './observation';
 import { observe } from './observe';
 import {
@@ -28,6 +28,8 @@ export interface RunDeps {
   logger: Logger;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
+  /** Writes the run's metrics (an EMF document, its own line); writeMetrics in Lambda. */
+  publishMetrics: (document: EmfDocument) => void;
 }
 
 export interface RunReport {
@@ -119,22 +121,27 @@ async function reconcile(deps: RunDeps): Promise<Outcome> {
   }
 }
 
-/** The run's one summary line: what happened, with its EMF metrics. */
+/** The run's metrics, as an EMF document. */
+function metricsOf(deps: RunDeps, outcome: Outcome): EmfDocument {
+  const { decision, results } = outcome;
+  const transientErrors =
+    results.filter((r) => r.status === 'failed-transient').length + (outcome.stoppedByTransientError ? 1 : 0);
+  return emfDocument(
+    deps.config.stage,
+    {
+      RouteChanges: results.filter((r) => r.status === 'applied').length,
+      NoHealthyCandidate: decision?.noHealthyCandidate ? 1 : 0,
+      TransientErrors: transientErrors,
+    },
+    deps.now(),
+  );
+}
+
+/** The run's one summary line: what happened and why. */
 function summarise(deps: RunDeps, outcome: Outcome, startedMs: number) {
   const { config } = deps;
   const { observation, decision, results, failure } = outcome;
-  const transientErrors =
-    results.filter((r) => r.status === 'failed-transient').length + (outcome.stoppedByTransientError ? 1 : 0);
   return {
-    ...emfFields(
-      config.stage,
-      {
-        RouteChanges: results.filter((r) => r.status === 'applied').length,
-        NoHealthyCandidate: decision?.noHealthyCandidate ? 1 : 0,
-        TransientErrors: transientErrors,
-      },
-      deps.now(),
-    ),
     trigger: deps.trigger,
     dryRun: deps.dryRun,
     result: outcome.result,
@@ -153,7 +160,7 @@ function levelOf(result: RunResult): 'error' | 'warn' | 'info' {
 }
 
 /**
- * One reconciliation: observe → decide → act → verify. Emits one summary line (with EMF metrics) per run
+ * One reconciliation: observe → decide → act → verify. Emits one summary line and one metrics line per run
  * whatever happens. Transient trouble and a near deadline end the run quietly (the next run retries);
  * configuration errors and a failed post-condition are thrown after the summary is logged.
  */
@@ -162,6 +169,7 @@ export async function runFailover(deps: RunDeps): Promise<RunReport> {
   const outcome = await reconcile(deps);
   const summary = summarise(deps, outcome, startedMs);
   deps.logger[levelOf(outcome.result)](summary, 'failover run');
+  deps.publishMetrics(metricsOf(deps, outcome));
   if (outcome.failure !== undefined) throw outcome.failure;
   return {
     result: outcome.result,

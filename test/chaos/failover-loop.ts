@@ -16,6 +16,8 @@ while (running) {
     await handler(
       { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
       {
+        awsRequestId: `chaos-${deadline}`,
+        functionName: 'cloudy-chaos-databaseFailover',
         getRemainingTimeInMillis: () => deadline - Date.now(),
       },
     );

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { ParseArgsOptionsConfig } from 'node:util';
+import { describeRuntime } from '../../scripts/runtime';
 import {
   type CommandSpec,
   exitWithUsage,
@@ -108,6 +109,7 @@ const timing = {
   clockSkewMs: 500,
   standbyPollMs: 500,
 };
+out(describeRuntime());
 out(describeEc2Timing(ec2));
 out(`fence with SkipOsShutdown: ${skipOsShutdown}; promotion deadline ${promotionDeadlineMs} ms`);
 const startedAt = new Date();
@@ -145,7 +147,7 @@ const table = renderChaosTable({
   faults,
   startedAt,
   command: process.argv.slice(2).join(' '),
-  machine: `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), shared with other jobs, ${load}`,
+  machine: `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), ${describeRuntime()}, shared with other jobs, ${load}`,
 });
 out(table);
 out(`logs: ${result.logDir}`);

@@ -75,6 +75,7 @@ interface Invocation {
   logs: Record<string, unknown>[];
   messages: string[];
   summary: Record<string, unknown>;
+  metrics: Record<string, unknown>;
   stdout: string;
 }
 
@@ -135,7 +136,19 @@ describe('sls invoke local -f databaseFailover', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const summaries = logs.filter((line) => line.msg === 'failover run');
     assert.equal(summaries.length, 1, `exactly one summary line in:\n${stdout}`);
-    return { code, logs, messages: logs.map((l) => String(l.msg)), summary: summaries[0] ?? {}, stdout };
+    const metrics = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(metrics.length, 1, `exactly one metrics line in:\n${stdout}`);
+    return {
+      code,
+      logs,
+      messages: logs.map((l) => String(l.msg)),
+      summary: summaries[0] ?? {},
+      metrics: metrics[0] ?? {},
+      stdout,
+    };
   }
 
   it('dry run: observes through every page and the lease, prints the decision, changes nothing', async () => {
@@ -193,7 +206,14 @@ describe('sls invoke local -f databaseFailover', () => {
         ],
       );
       assert.equal(first.summary.result, 'changed');
-      assert.equal(first.summary.RouteChanges, 1);
+      assert.equal(first.metrics.RouteChanges, 1);
+      assert.equal(first.summary.RouteChanges, undefined, 'the metrics are not on the summary line');
+      // Every line of the invocation names it, as Powertools' lines do.
+      for (const line of first.logs) {
+        assert.equal(typeof line.function_request_id, 'string', JSON.stringify(line));
+        assert.equal(line.cold_start, true);
+        assert.equal(line.function_name, `cloudy-${STAGE}-databaseFailover`);
+      }
       assert.ok(
         first.messages.some((m) => m.startsWith('Updated route on rtb-0pub to 10.10.10.10/32 via i-0bbb')),
       );

@@ -11,6 +11,7 @@ import {
   describeMetric,
   emittedMetrics,
   isEmitted,
+  lambdaAlarms,
   widgetMetrics,
 } from '../../support/cloudformation/monitoring-queries';
 import {
@@ -423,7 +424,13 @@ describe('databaseEngine: aurora, dashboard and alarms', () => {
       const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
         ([id]) => !['WebCpuHighAlarm', 'WebCpuLowAlarm'].includes(id),
       );
-      assert.deepEqual(alarms.map(([id]) => id).sort(), [...NOTIFYING].sort());
+      const functions = lambdaAlarms(template);
+      assert.deepEqual(functions.map((fn) => fn.functionId).sort(), [
+        'ApiLambdaFunction',
+        'DatabaseBootstrapLambdaFunction',
+      ]);
+      const perFunction = functions.flatMap((fn) => fn.alarms);
+      assert.deepEqual(alarms.map(([id]) => id).sort(), [...NOTIFYING, ...perFunction].sort());
       for (const [id, alarm] of alarms) {
         assert.deepEqual(alarm.Properties?.AlarmActions, [ref('AlarmTopic')], id);
         assert.deepEqual(alarm.Properties?.OKActions, [ref('AlarmTopic')], id);

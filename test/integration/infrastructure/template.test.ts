@@ -14,6 +14,7 @@ import {
   describeMetric,
   emittedMetrics,
   isEmitted,
+  lambdaAlarms,
   widgetMetrics,
 } from '../../support/cloudformation/monitoring-queries';
 import {
@@ -27,7 +28,11 @@ import {
   managedPolicyArns,
   policyStatements,
 } from '../../support/cloudformation/security-queries';
-import { packageTemplate } from '../../support/cloudformation/serverless-package';
+import {
+  type PackagedStage,
+  packageStage,
+  packageTemplate,
+} from '../../support/cloudformation/serverless-package';
 import {
   isRecord,
   properties,
@@ -68,13 +73,14 @@ const SESSION_CHANNELS = [
 ];
 
 let defaults: Template; // the default stage
+let defaultZips: PackagedStage['zips']; // its functions' zips
 let allOptions: Template; // every stage option away from its default
 let spec: ResourceSpec;
 
 before(async () => {
   const specLoading = loadResourceSpec();
   // One after the other: both runs share serverless-esbuild's work folder.
-  defaults = await packageTemplate({ stage: STAGE });
+  ({ template: defaults, zips: defaultZips } = await packageStage({ stage: STAGE }));
   allOptions = await packageTemplate({ stage: STAGE, params: ALL_OPTIONS });
   spec = await specLoading;
 });
@@ -698,7 +704,6 @@ describe('api function', () => {
       'DB_SECRET_REGION',
       'DB_SECRET_ROLE_ARN',
       'DB_WRITER_HOST',
-      'NODE_OPTIONS',
     ]);
     // The instance tier has no reader: the app sends every query to the writer, the virtual IP, and verifies
     // it against the CA the tier publishes (no CA file).
@@ -1089,6 +1094,52 @@ describe('logs and access', () => {
   });
 });
 
+describe('the Lambda packages', () => {
+  // Measured when each function got its own minified zip without source maps (docs/DEPLOY.md, "Packaging"): api
+  // 0.88 MB (2.7 MB unpacked), databaseFailover 0.61 MB (2.2 MB); the one zip before held both bundles and their
+  // maps, 5.4 MB (24 MB unpacked). The bounds leave room for growth, not for a map or another function's bundle.
+  const LIMITS: Record<string, { zip: number; unpacked: number; bundle: string }> = {
+    'api.zip': { zip: 1_500_000, unpacked: 4_000_000, bundle: 'handlers/api.mjs' },
+    'databaseFailover.zip': { zip: 1_200_000, unpacked: 3_500_000, bundle: 'handlers/database-failover.mjs' },
+  };
+
+  it('gives each function its own zip with only its own bundle: no source map, no other function', () => {
+    // Assess
+    assert.deepEqual(Object.keys(defaultZips).sort(), Object.keys(LIMITS).sort());
+    for (const [file, { entries }] of Object.entries(defaultZips)) {
+      assert.deepEqual(
+        entries.map((entry) => entry.name),
+        [LIMITS[file]?.bundle],
+        file,
+      );
+    }
+    const artifacts = resourcesOfType(defaults, 'AWS::Lambda::Function').map(([, fn]) =>
+      (fn.Properties?.Code as { S3Key: string }).S3Key.split('/').at(-1),
+    );
+    assert.deepEqual(artifacts.sort(), Object.keys(LIMITS).sort());
+  });
+
+  it('keeps each zip small: minified, within its size', () => {
+    // Assess
+    for (const [file, { bytes, entries }] of Object.entries(defaultZips)) {
+      const limit = LIMITS[file];
+      assert.ok(limit, file);
+      const unpacked = entries.reduce((sum, entry) => sum + entry.size, 0);
+      assert.ok(bytes <= limit.zip, `${file}: ${bytes} bytes zipped, at most ${limit.zip}`);
+      assert.ok(unpacked <= limit.unpacked, `${file}: ${unpacked} bytes unpacked, at most ${limit.unpacked}`);
+    }
+  });
+
+  it('starts the functions without --enable-source-maps (it made the cold import about 45 % slower)', () => {
+    // Assess
+    for (const [id, fn] of resourcesOfType(defaults, 'AWS::Lambda::Function')) {
+      const variables =
+        (fn.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
+      assert.equal(variables.NODE_OPTIONS, undefined, id);
+    }
+  });
+});
+
 describe('dashboard and alarms', () => {
   // The alarms that reach a person (docs/OPERATIONS.md, one section each); the others drive scaling.
   const NOTIFYING = [
@@ -1140,7 +1191,8 @@ describe('dashboard and alarms', () => {
         name,
       );
       const notifying = alarms.filter((alarm) => !scaling.includes(alarm));
-      assert.deepEqual(notifying.map(([id]) => id).sort(), [...NOTIFYING].sort(), name);
+      const perFunction = lambdaAlarms(template).flatMap((fn) => fn.alarms);
+      assert.deepEqual(notifying.map(([id]) => id).sort(), [...NOTIFYING, ...perFunction].sort(), name);
       for (const [id, alarm] of notifying) {
         assert.deepEqual(alarm.Properties?.AlarmActions, [topic], `${name}: ${id}`);
         assert.deepEqual(alarm.Properties?.OKActions, [topic], `${name}: ${id}`);
@@ -1150,6 +1202,35 @@ describe('dashboard and alarms', () => {
         .filter((widget) => widget.type === 'alarm')
         .flatMap((widget) => widget.properties.alarms as string[]);
       assert.deepEqual(shown.sort(), NOTIFYING.map((id) => `<<GetAtt:${id}.Arn>>`).sort(), name);
+    }
+  });
+
+  it("alarms on each function's errors, throttles and a run near its timeout", () => {
+    // Act / Assess
+    for (const [name, template] of bothTemplates()) {
+      const functions = lambdaAlarms(template);
+      assert.deepEqual(
+        functions.map((fn) => fn.functionId).sort(),
+        ['ApiLambdaFunction', 'DatabaseFailoverLambdaFunction'],
+        name,
+      );
+      for (const { functionId, timeout, alarms } of functions) {
+        const [errors, throttles, duration] = alarms.map((id) => properties(template, id));
+        for (const alarm of [errors, throttles, duration]) {
+          assert.deepEqual(alarm?.Dimensions, [{ Name: 'FunctionName', Value: ref(functionId) }], functionId);
+          assert.equal(alarm?.Namespace, 'AWS/Lambda');
+        }
+        assert.deepEqual([errors?.MetricName, errors?.Statistic, errors?.Threshold], ['Errors', 'Sum', 1]);
+        assert.deepEqual(
+          [throttles?.MetricName, throttles?.Statistic, throttles?.Threshold],
+          ['Throttles', 'Sum', 1],
+        );
+        assert.deepEqual(
+          [duration?.MetricName, duration?.Statistic, duration?.Threshold],
+          ['Duration', 'Maximum', timeout * 1000 * 0.9],
+          `${functionId}: 90 % of its ${timeout} s timeout`,
+        );
+      }
     }
   });
 

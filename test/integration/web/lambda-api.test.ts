@@ -7,7 +7,11 @@ import { startTestPostgres, type TestPostgres } from '../../support/local-postgr
 
 const run = promisify(execFile);
 const sampleEvent = (name: string) => JSON.parse(readFileSync(`handlers/events/${name}.json`, 'utf8'));
-const lambdaContext = { awsRequestId: 'test', getRemainingTimeInMillis: () => 10_000 };
+const lambdaContext = {
+  awsRequestId: 'test',
+  functionName: 'cloudy-test-api',
+  getRemainingTimeInMillis: () => 10_000,
+};
 
 interface AlbResult {
   statusCode: number;

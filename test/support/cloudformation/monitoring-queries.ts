@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toMetricData } from '../../../ec2/metrics/metric-data';
 import { LEASE_METRIC_DIMENSIONS, leaseMetricsDocument } from '../../../ec2/sidecar/metrics/lease-metrics';
-import { emfFields, type RunMetrics } from '../../../handlers/failover/metrics';
+import { emfDocument, type RunMetrics } from '../../../handlers/failover/metrics';
 import { isRecord, properties, resourcesOfType, type Template } from './template';
 
 /** A dimension value, normalised: `Ref:X`, `GetAtt:X.Y`, a literal as `=text`, or `*` (any value). */
@@ -161,6 +161,12 @@ export function emittedMetrics(template: Template): MetricId[] {
     });
   }
 
+  // Lambda's own metrics of each function (Lambda Developer Guide, "Types of metrics for Lambda functions").
+  for (const [id] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    for (const name of ['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']) {
+      emitted.push({ namespace: 'AWS/Lambda', name, dimensions: { FunctionName: `Ref:${id}` } });
+    }
+  }
   emitted.push(...auroraMetrics(template));
   // With the instance tier: the failover controller and the database sidecars.
   if (template.Resources.DatabaseFailoverLambdaFunction) emitted.push(...failoverMetrics(template));
@@ -186,7 +192,7 @@ function backupJobMetrics(template: Template): MetricId[] {
   }));
 }
 
-/** The failover controller's summary line, with the stage its function is told. */
+/** The failover controller's metrics line, with the stage its function is told. */
 function failoverMetrics(template: Template): MetricId[] {
   const emitted: MetricId[] = [];
   const failoverEnv = (
@@ -200,7 +206,7 @@ function failoverMetrics(template: Template): MetricId[] {
     NoHealthyCandidate: 0,
     TransientErrors: 0,
   };
-  const run = emfFields(String(failoverEnv?.STAGE), everyRunMetric, 0);
+  const run = emfDocument(String(failoverEnv?.STAGE), everyRunMetric, 0);
   for (const directive of run._aws.CloudWatchMetrics) {
     for (const dimensionSet of directive.Dimensions) {
       for (const { Name } of directive.Metrics) {
@@ -329,4 +335,21 @@ export function alarmMetrics(template: Template, alarmId: string): MetricId[] {
       dimensions: dims(props.Dimensions),
     },
   ];
+}
+
+/**
+ * The alarms resources/lambda-alarms.cjs gives each function of the template: errors, throttles and a duration near
+ * its timeout, by id, with the function and its timeout in seconds.
+ */
+export function lambdaAlarms(
+  template: Template,
+): { functionId: string; timeout: number; alarms: string[] }[] {
+  return resourcesOfType(template, 'AWS::Lambda::Function').map(([functionId, fn]) => {
+    const base = functionId.replace(/LambdaFunction$/, 'Function');
+    return {
+      functionId,
+      timeout: Number(fn.Properties?.Timeout),
+      alarms: ['Errors', 'Throttles', 'Duration'].map((kind) => `${base}${kind}Alarm`),
+    };
+  });
 }

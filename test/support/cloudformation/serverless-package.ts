@@ -41,11 +41,50 @@ function withoutAws(home: string): NodeJS.ProcessEnv {
   };
 }
 
+/** One file in a packaged function's zip. */
+export interface ZipEntry {
+  name: string;
+  /** Bytes once unpacked. */
+  size: number;
+}
+
+/** What `sls package` wrote: the template, and each zip (by file name) with its size and its entries. */
+export interface PackagedStage {
+  template: Template;
+  zips: Record<string, { bytes: number; entries: ZipEntry[] }>;
+}
+
+/** The entries of a zip file, read from its central directory (PKWARE APPNOTE 4.3.12, 4.3.16). */
+export function listZip(zip: Buffer): ZipEntry[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error('not a zip file: no end of central directory record');
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i += 1) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`zip central directory entry ${i} is damaged`);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    entries.push({
+      name: zip.toString('utf8', at + 46, at + 46 + nameLength),
+      size: zip.readUInt32LE(at + 24),
+    });
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
 /**
  * Runs `sls package` for a stage into a temporary folder, offline and without AWS credentials, and returns
  * the CloudFormation template it wrote.
  */
 export async function packageTemplate(request: PackageRequest): Promise<Template> {
+  return (await packageStage(request)).template;
+}
+
+/** `sls package` as packageTemplate runs it, keeping what it says about the functions' zips too. */
+export async function packageStage(request: PackageRequest): Promise<PackagedStage> {
   const work = mkdtempSync(join(tmpdir(), 'cloudy-package-'));
   const output = join(work, 'out');
   // A private copy of the service: serverless-esbuild's .esbuild/ work folder must not be shared with another
@@ -79,9 +118,15 @@ export async function packageTemplate(request: PackageRequest): Promise<Template
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
       throw new Error(`sls package --stage ${request.stage} failed:\n${stdout}\n${stderr}`, { cause: error });
     });
-    return JSON.parse(
+    const zips: PackagedStage['zips'] = {};
+    for (const file of readdirSync(output).filter((name) => name.endsWith('.zip'))) {
+      const zip = readFileSync(join(output, file));
+      zips[file] = { bytes: zip.length, entries: listZip(zip) };
+    }
+    const template = JSON.parse(
       readFileSync(join(output, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as Template;
+    return { template, zips };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

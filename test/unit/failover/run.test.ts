@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { type FailoverConfig, readFailoverConfig } from '../../../handlers/failover/config';
 import { lambdaDeadline } from '../../../handlers/failover/deadline';
 import { AwsConfigurationError, RouteVerificationError } from '../../../handlers/failover/errors';
+import type { EmfDocument } from '../../../handlers/failover/metrics';
 import { type RunDeps, runFailover } from '../../../handlers/failover/run';
 import { ec2Instance, ec2RouteTable, ec2Status, leaseItem, STAGE, vipRoute } from './sdk-fixtures';
 
@@ -98,6 +99,8 @@ interface Harness {
   deps: RunDeps;
   lines: Record<string, unknown>[];
   summaries: () => Record<string, unknown>[];
+  /** The EMF documents the run published, one per run. */
+  metrics: () => EmfDocument[];
   messages: () => string[];
   sleeps: number[];
 }
@@ -107,6 +110,7 @@ function harness(
   config: FailoverConfig = readFailoverConfig({ STAGE }),
 ): Harness {
   const lines: Record<string, unknown>[] = [];
+  const published: EmfDocument[] = [];
   const sleeps: number[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
   const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
@@ -123,10 +127,14 @@ function harness(
       sleep: async (ms) => {
         sleeps.push(ms);
       },
+      publishMetrics: (document) => {
+        published.push(document);
+      },
       ...overrides,
     },
     lines,
     summaries: () => lines.filter((line) => line.msg === 'failover run'),
+    metrics: () => published,
     messages: () => lines.map((line) => String(line.msg)),
     sleeps,
   };
@@ -197,7 +205,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     assert.ok(
       h.messages().some((m) => m.startsWith('Updated route on rtb-0111 to 10.10.10.10/32 via i-0aaa')),
     );
-    assert.equal(h.summaries()[0]?.RouteChanges, 1);
+    assert.equal(h.metrics()[0]?.RouteChanges, 1);
   });
 
   it('runs twice: the second run changes nothing', async () => {
@@ -248,7 +256,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     // Assess
     assert.equal(report.result, 'dry-run');
     assert.deepEqual(dry.summaries()[0]?.decision, real.summaries()[0]?.decision);
-    assert.equal(dry.summaries()[0]?.RouteChanges, 0);
+    assert.equal(dry.metrics()[0]?.RouteChanges, 0);
     assert.ok(dry.messages().some((m) => m.startsWith('Dry run: would have updated route on rtb-0111')));
     assert.equal(mutations().length, 1, 'only the real run changed the route');
   });
@@ -307,7 +315,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     // Assess
     assert.equal(report.result, 'held');
     assert.equal(mutations().length, 0);
-    assert.equal(h.summaries()[0]?.NoHealthyCandidate, 1);
+    assert.equal(h.metrics()[0]?.NoHealthyCandidate, 1);
     assert.equal(h.summaries()[0]?.level, 40, 'logged as a warning');
   });
 
@@ -326,7 +334,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     // Assess
     assert.equal(report.result, 'transient-error');
     assert.equal(mutations().length, 0);
-    assert.equal(h.summaries()[0]?.TransientErrors, 1);
+    assert.equal(h.metrics()[0]?.TransientErrors, 1);
     assert.match(String(h.summaries()[0]?.reason), /DescribeInstances failed with RequestLimitExceeded/);
   });
 
@@ -380,7 +388,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     assert.ok(summary);
     assert.equal(summary.result, 'failed');
     assert.equal(summary.level, 50, 'logged as an error');
-    assert.equal(summary.RouteChanges, 1);
+    assert.equal(h.metrics()[0]?.RouteChanges, 1);
     assert.deepEqual(
       (summary.actions as { routeTableId: string; status: string }[]).map((a) => [a.routeTableId, a.status]),
       [
@@ -459,7 +467,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
     assert.equal(h.summaries()[0]?.result, 'failed');
   });
 
-  it('emits one summary line with EMF metrics, the observation, the decision and its reason', async () => {
+  it('emits one summary line (the observation, the decision and its reason) and the EMF metrics on a line of their own', async () => {
     // Prepare
     const { instances, statuses } = healthyPair();
     new Ec2World(instances, statuses, [
@@ -472,9 +480,12 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
 
     // Assess
     const [summary, ...others] = h.summaries();
-    assert.ok(summary);
+    const [metrics, ...moreMetrics] = h.metrics();
+    assert.ok(summary && metrics);
     assert.equal(others.length, 0);
-    assert.deepEqual(summary._aws, {
+    assert.equal(moreMetrics.length, 0);
+    assert.equal(summary._aws, undefined, 'the metrics do not ride on the summary line');
+    assert.deepEqual(metrics._aws, {
       Timestamp: NOW_MS,
       CloudWatchMetrics: [
         {
@@ -488,8 +499,8 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
         },
       ],
     });
-    assert.equal(summary.Stage, STAGE);
-    assert.equal(summary.RouteChanges, 1);
+    assert.equal(metrics.Stage, STAGE);
+    assert.equal(metrics.RouteChanges, 1);
     assert.deepEqual(summary.trigger, { kind: 'schedule' });
     assert.match(String(summary.reason), /rtb-0111 replace: the route is a blackhole/);
     assert.deepEqual((summary.decision as { actions: string[] }).actions, [
