@@ -1114,7 +1114,9 @@ describe('the Lambda packages', () => {
       );
     }
     const artifacts = resourcesOfType(defaults, 'AWS::Lambda::Function').map(([, fn]) =>
-      (fn.Properties?.Code as { S3Key: string }).S3Key.split('/').at(-1),
+      String((fn.Properties?.Code as { S3Key?: string } | undefined)?.S3Key)
+        .split('/')
+        .at(-1),
     );
     assert.deepEqual(artifacts.sort(), Object.keys(LIMITS).sort());
   });
