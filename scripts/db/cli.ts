@@ -3,8 +3,6 @@
 // AWS_REGION, AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_DYNAMODB for emulated endpoints).
 import { createInterface } from 'node:readline/promises';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import { type FailoverConfig, readFailoverConfig } from '../../handlers/failover/config';
 import type { Deadline } from '../../handlers/failover/deadline';
 import { decide } from '../../handlers/failover/decide';
@@ -17,7 +15,7 @@ import { leaseTableOfStage } from '../../shared/lease-table/location';
 import { createDbCommandClients } from './aws-clients';
 import { explainDbFailure } from './explain-failure';
 import { buildStatus, renderStatus } from './status-report';
-import { switchover } from './switchover';
+import { type SwitchoverDeps, switchover } from './switchover';
 
 const STATUS = {
   name: 'db status',
@@ -133,14 +131,7 @@ async function main(argv: string[]): Promise<number> {
 async function runWithClients(
   stage: string,
   options: { region?: string | undefined; profile?: string | undefined },
-  run: (deps: {
-    ec2: EC2Client;
-    dynamodb: DynamoDBClient;
-    leaseWriter: DynamoDBClient;
-    config: FailoverConfig & { leaseTable: string };
-    deadline: Deadline;
-    now: () => number;
-  }) => Promise<number>,
+  run: (deps: Omit<SwitchoverDeps, 'sleep' | 'print' | 'confirm'>) => Promise<number>,
 ): Promise<number> {
   const config = stageConfig(stage);
   const session = await resolveAwsSession(options);

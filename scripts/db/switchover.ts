@@ -13,7 +13,7 @@ import { seconds } from './status-report';
 import { planSwitchover } from './switchover-plan';
 import { measuredWriteOutageMs, type SwitchoverPhase, switchoverPhase } from './switchover-progress';
 
-interface SwitchoverDeps {
+export interface SwitchoverDeps {
   ec2: EC2Client;
   dynamodb: DynamoDBClient;
   /** Writes the request with a single attempt (see createDbCommandClients). */
