@@ -101,7 +101,7 @@ describe('databaseEngine: aurora', () => {
     assert.deepEqual(validateTemplate(auroraFlipped, spec), []);
   });
 
-  it('runs an encrypted, deletion-protected Aurora PostgreSQL cluster that snapshots when deleted or replaced', () => {
+  it('runs an encrypted Aurora PostgreSQL cluster that snapshots when deleted or replaced, and that a rollback can delete', () => {
     // Act / Assess
     for (const template of auroraTemplates()) {
       const cluster = resource(template, 'DatabaseCluster');
@@ -111,7 +111,8 @@ describe('databaseEngine: aurora', () => {
       const props = cluster.Properties ?? {};
       assert.equal(props.Engine, 'aurora-postgresql');
       assert.equal(props.StorageEncrypted, true);
-      assert.equal(props.DeletionProtection, true);
+      // Deletion protection would turn a failed create into ROLLBACK_FAILED with a billed cluster.
+      assert.equal(props.DeletionProtection, false);
       assert.equal(props.PubliclyAccessible, undefined, 'a cluster has no public flag; its instances do');
       assert.deepEqual(props.VpcSecurityGroupIds, [ref('DatabaseSecurityGroup')]);
       assert.deepEqual(props.DBSubnetGroupName, ref('DatabaseSubnetGroup'));

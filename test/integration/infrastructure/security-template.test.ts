@@ -153,11 +153,13 @@ describe('least privilege', () => {
       owner: 'DatabaseInstanceRole',
       effect: 'Allow',
       actions: ['ec2:ModifyInstanceAttribute'],
-      resources: ['${ec2:SourceInstanceARN}'],
+      // An ARN (IAM refuses a bare policy variable as a Resource), tied to the caller by the condition.
+      resources: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' }],
       condition: {
-        ArnLike: {
+        ArnEquals: {
           'ec2:SourceInstanceARN': {
-            'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*',
+            'Fn::Sub':
+              'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${!ec2:InstanceID}',
           },
         },
         StringEquals: { 'aws:ResourceTag/cloudy:stage': STAGE, 'aws:ResourceTag/database': 'true' },
@@ -269,11 +271,11 @@ describe('encryption', () => {
 });
 
 describe('nothing lost on sls remove', () => {
-  it('retains the file system and the backup vault on delete and on replacement', () => {
+  it('retains the file system and the backup vault on delete and on replacement, not after a failed create', () => {
     // Act / Assess
     for (const id of ['DatabaseFileSystem', 'DatabaseBackupVault']) {
       const { DeletionPolicy, UpdateReplacePolicy } = resource(defaults, id);
-      assert.deepEqual([DeletionPolicy, UpdateReplacePolicy], ['Retain', 'Retain'], id);
+      assert.deepEqual([DeletionPolicy, UpdateReplacePolicy], ['RetainExceptOnCreate', 'Retain'], id);
     }
   });
 

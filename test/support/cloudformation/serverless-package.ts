@@ -24,6 +24,8 @@ interface PackageRequest {
   stage: string;
   /** Stage parameters given on the command line (`--param name=value`). */
   params?: Record<string, string>;
+  /** `--region`; serverless.yml's default (eu-west-1) when absent. */
+  region?: string;
 }
 
 /** The environment minus every AWS credential and config, with an empty HOME: packaging must not need them. */
@@ -75,6 +77,84 @@ export function listZip(zip: Buffer): ZipEntry[] {
   return entries;
 }
 
+/** What one `sls` command printed. */
+export interface ServerlessOutput {
+  stdout: string;
+  stderr: string;
+}
+
+export class ServerlessCommandError extends Error {
+  constructor(
+    message: string,
+    readonly output: ServerlessOutput,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ServerlessCommandError';
+  }
+}
+
+/**
+ * A private copy of the service in a temporary folder (node_modules linked): serverless-esbuild's .esbuild/ work
+ * folder must not be shared with another test running the CLI in the repository at the same time. Removed after
+ * `use` settles.
+ */
+export async function withServiceCopy<T>(use: (service: string, work: string) => Promise<T>): Promise<T> {
+  const work = mkdtempSync(join(tmpdir(), 'cloudy-package-'));
+  const service = join(work, 'service');
+  for (const entry of readdirSync(repositoryRoot)) {
+    if (!NOT_SERVICE.has(entry))
+      cpSync(join(repositoryRoot, entry), join(service, entry), { recursive: true });
+  }
+  symlinkSync(join(repositoryRoot, 'node_modules'), join(service, 'node_modules'));
+  try {
+    return await use(service, work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** `--stage`, `--region` and one `--param name=value` per stage parameter. */
+export function stageArguments(request: PackageRequest): string[] {
+  return [
+    '--stage',
+    request.stage,
+    ...(request.region === undefined ? [] : ['--region', request.region]),
+    ...Object.entries(request.params ?? {}).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+  ];
+}
+
+/**
+ * Runs the project's own `sls` with `args` in `service`, under `timeout` (serverless-esbuild hangs instead of
+ * exiting when esbuild fails). `env` is added to an environment without any AWS_* variable and with HOME in
+ * `work`. Rejects with a ServerlessCommandError carrying what the command printed.
+ */
+export async function runServerless(
+  service: string,
+  work: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutSeconds = 300,
+): Promise<ServerlessOutput> {
+  try {
+    const { stdout, stderr } = await run(
+      'timeout',
+      [String(timeoutSeconds), join(repositoryRoot, 'node_modules/.bin/sls'), ...args],
+      { cwd: service, env: { ...withoutAws(join(work, 'home')), ...env }, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return { stdout, stderr };
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new ServerlessCommandError(
+      `sls ${args.join(' ')} failed:\n${stdout}\n${stderr}`,
+      { stdout, stderr },
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
 /**
  * Runs `sls package` for a stage into a temporary folder, offline and without AWS credentials, and returns
  * the CloudFormation template it wrote.
@@ -85,39 +165,9 @@ export async function packageTemplate(request: PackageRequest): Promise<Template
 
 /** `sls package` as packageTemplate runs it, keeping what it says about the functions' zips too. */
 export async function packageStage(request: PackageRequest): Promise<PackagedStage> {
-  const work = mkdtempSync(join(tmpdir(), 'cloudy-package-'));
-  const output = join(work, 'out');
-  // A private copy of the service: serverless-esbuild's .esbuild/ work folder must not be shared with another
-  // test running the CLI in the repository at the same time.
-  const service = join(work, 'service');
-  for (const entry of readdirSync(repositoryRoot)) {
-    if (!NOT_SERVICE.has(entry))
-      cpSync(join(repositoryRoot, entry), join(service, entry), { recursive: true });
-  }
-  symlinkSync(join(repositoryRoot, 'node_modules'), join(service, 'node_modules'));
-  const params = Object.entries(request.params ?? {}).flatMap(([name, value]) => [
-    '--param',
-    `${name}=${value}`,
-  ]);
-  try {
-    // `timeout` because serverless-esbuild hangs instead of exiting when esbuild fails.
-    await run(
-      'timeout',
-      [
-        '300',
-        join(repositoryRoot, 'node_modules/.bin/sls'),
-        'package',
-        '--stage',
-        request.stage,
-        ...params,
-        '--package',
-        output,
-      ],
-      { cwd: service, env: withoutAws(join(work, 'home')), maxBuffer: 16 * 1024 * 1024 },
-    ).catch((error: unknown) => {
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      throw new Error(`sls package --stage ${request.stage} failed:\n${stdout}\n${stderr}`, { cause: error });
-    });
+  return withServiceCopy(async (service, work) => {
+    const output = join(work, 'out');
+    await runServerless(service, work, ['package', ...stageArguments(request), '--package', output]);
     const zips: PackagedStage['zips'] = {};
     for (const file of readdirSync(output).filter((name) => name.endsWith('.zip'))) {
       const zip = readFileSync(join(output, file));
@@ -127,7 +177,5 @@ export async function packageStage(request: PackageRequest): Promise<PackagedSta
       readFileSync(join(output, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as Template;
     return { template, zips };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
