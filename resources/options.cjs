@@ -14,7 +14,14 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const WEB_SCALING_POLICIES = ['step', 'cpu-target', 'request-target'];
 
-class StageOptionError extends Error {}
+// osls prints a failing variable source's `stack`: the message alone, so that the user reads one line and no trace.
+class StageOptionError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'StageOptionError';
+    this.stack = message;
+  }
+}
 
 function fail(parameter, value, expected) {
   throw new StageOptionError(
@@ -138,27 +145,191 @@ function decideOptions(params, region) {
   };
 }
 
-const PARAMETERS = [
-  'natType',
-  'ec2Endpoint',
-  'adminCidr',
-  'certificateArn',
-  'keyName',
-  'secretsAccountId',
-  'dbSecretRegion',
-  'alarmEmail',
-  'databaseEngine',
-  'backupRetentionDays',
-  'webScalingPolicy',
+// Every stage parameter of serverless.yml's params.default, with what it accepts: a check returns undefined when
+// the value fits, else what is allowed (the one line the user reads). Values arrive as strings from --param and as
+// YAML scalars from params blocks. decideOptions above checks the ones that pick fragments; these are the rest.
+const WHOLE = /^\d+$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const SSM_NAME = /^\/[A-Za-z0-9_.\-/]+$/;
+// CloudWatch Logs' accepted retention periods (PutRetentionPolicy, retentionInDays).
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+const whole = (min, max) => (value) =>
+  WHOLE.test(value) && Number(value) >= min && Number(value) <= max
+    ? undefined
+    : `a whole number from ${min} to ${max}`;
+const pattern = (regex, allowed) => (value) => (regex.test(value) ? undefined : allowed);
+const oneOf =
+  (...values) =>
+  (value) =>
+    values.includes(value) ? undefined : values.map((v) => JSON.stringify(v)).join(' or ');
+const cidr = (value) => (isCidr(value) ? undefined : 'an IPv4 CIDR such as 10.0.1.0/24');
+const httpsUrlOrEmpty = (value) =>
+  value === '' || /^https:\/\/[^\s/]+(\/\S*)?$/.test(value) ? undefined : 'empty or an https:// URL';
+const acus = (value) =>
+  /^\d+(\.5|\.0)?$/.test(value) && Number(value) >= 0 && Number(value) <= 256
+    ? undefined
+    : 'Aurora capacity units from 0 to 256 in steps of 0.5';
+const passedToDecideOptions = () => undefined;
+
+const CHECKS = {
+  virtualIp: pattern(
+    /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/,
+    'an IPv4 address outside the VPC range, e.g. 10.10.10.10',
+  ),
+  vpcCidr: cidr,
+  publicSubnetACidr: cidr,
+  publicSubnetBCidr: cidr,
+  privateSubnetACidr: cidr,
+  privateSubnetBCidr: cidr,
+  natType: passedToDecideOptions,
+  ec2Endpoint: passedToDecideOptions,
+  logRetentionInDays: (value) =>
+    LOG_RETENTION_DAYS.includes(Number(value)) && WHOLE.test(value)
+      ? undefined
+      : `one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+  natInstanceType: pattern(INSTANCE_TYPE, 'an EC2 instance type such as t3.micro'),
+  bastionInstanceType: pattern(INSTANCE_TYPE, 'an EC2 instance type such as t3.micro'),
+  webInstanceType: pattern(INSTANCE_TYPE, 'an EC2 instance type such as t3.micro'),
+  databaseInstanceType: pattern(INSTANCE_TYPE, 'an EC2 instance type such as t3.micro'),
+  keyName: pattern(/^[\x20-\x7e]{0,255}$/, 'empty (no key) or the name of an EC2 key pair'),
+  adminCidr: passedToDecideOptions,
+  certificateArn: passedToDecideOptions,
+  webMinSize: whole(1, 100),
+  webMaxSize: whole(1, 100),
+  databaseMinSize: whole(1, 2),
+  databaseMaxSize: whole(1, 2),
+  databaseDesiredCapacity: whole(1, 2),
+  appAmiParameter: pattern(SSM_NAME, 'an SSM parameter name starting with /'),
+  natAmiParameter: pattern(SSM_NAME, 'an SSM parameter name starting with /'),
+  secretsAccountId: passedToDecideOptions,
+  dbSecretRegion: passedToDecideOptions,
+  databaseEngine: passedToDecideOptions,
+  auroraEngineVersion: pattern(/^\d+\.\d+$/, 'an Aurora PostgreSQL version such as 16.6'),
+  auroraEngineMajorVersion: pattern(/^\d+$/, 'the major version of auroraEngineVersion, such as 16'),
+  auroraInstanceClass: pattern(
+    /^db\.[a-z0-9]+(\.[a-z0-9]+)?$/,
+    'an RDS class such as db.t4g.medium, or db.serverless',
+  ),
+  auroraMinCapacity: acus,
+  auroraMaxCapacity: acus,
+  auroraMasterUsername: pattern(
+    /^[a-z][a-z0-9_]{0,62}$/,
+    'a PostgreSQL user name: a lowercase letter, then up to 62 lowercase letters, digits or _',
+  ),
+  webProcesses: whole(1, 64),
+  dbPoolMax: whole(1, 1000),
+  apiReservedConcurrency: whole(1, 1000),
+  dbMaxConnections: whole(10, 10000),
+  backupRetentionDays: passedToDecideOptions,
+  webScalingPolicy: passedToDecideOptions,
+  waf: oneOf('off', 'on'),
+  // AWS WAF's rate-based rule limit (RateBasedStatement.Limit).
+  wafRateLimit: whole(10, 2000000000),
+  authIssuer: httpsUrlOrEmpty,
+  authAudience: pattern(/^\S*$/, 'empty or an audience without spaces'),
+  authJwksUrl: httpsUrlOrEmpty,
+  alarmEmail: passedToDecideOptions,
+};
+
+/** The checks that relate two parameters; each returns [parameter, value, allowed] or undefined. */
+function crossChecks(text) {
+  const problems = [];
+  const number = (name) => Number(text(name));
+  if (number('webMinSize') > number('webMaxSize'))
+    problems.push(['webMinSize', text('webMinSize'), `at most webMaxSize (${text('webMaxSize')})`]);
+  if (
+    number('databaseMinSize') > number('databaseDesiredCapacity') ||
+    number('databaseDesiredCapacity') > number('databaseMaxSize')
+  ) {
+    problems.push([
+      'databaseDesiredCapacity',
+      text('databaseDesiredCapacity'),
+      `from databaseMinSize (${text('databaseMinSize')}) to databaseMaxSize (${text('databaseMaxSize')})`,
+    ]);
+  }
+  if (number('auroraMinCapacity') > number('auroraMaxCapacity'))
+    problems.push([
+      'auroraMinCapacity',
+      text('auroraMinCapacity'),
+      `at most auroraMaxCapacity (${text('auroraMaxCapacity')})`,
+    ]);
+  if (!text('auroraEngineVersion').startsWith(`${text('auroraEngineMajorVersion')}.`)) {
+    problems.push([
+      'auroraEngineMajorVersion',
+      text('auroraEngineMajorVersion'),
+      `the major version of auroraEngineVersion (${text('auroraEngineVersion')})`,
+    ]);
+  }
+  if ((text('authIssuer') === '') !== (text('authAudience') === '')) {
+    problems.push(['authAudience', text('authAudience'), 'set together with authIssuer (both or neither)']);
+  }
+  return problems;
+}
+
+/**
+ * Every stage parameter checked before anything is written: names not in `known` (params.default; a typo such as
+ * `wfa`) are refused, and each value must fit its check. Throws a StageOptionError with one line per problem:
+ * the parameter, its value, and what is allowed.
+ */
+function checkStageParameters(params, known) {
+  const text = (name) => (params[name] === undefined || params[name] === null ? '' : String(params[name]));
+  const lines = [];
+  for (const name of Object.keys(params)) {
+    if (!known.includes(name)) {
+      lines.push(
+        `stage parameter ${name} is ${JSON.stringify(text(name))}: expected no such parameter (not in serverless.yml's params.default; a typo?)`,
+      );
+    }
+  }
+  for (const name of known) {
+    const check = CHECKS[name];
+    if (!check) {
+      lines.push(`stage parameter ${name} has no check in resources/options.cjs: add one`);
+      continue;
+    }
+    const allowed = check(text(name));
+    if (allowed !== undefined)
+      lines.push(`stage parameter ${name} is ${JSON.stringify(text(name))}: expected ${allowed}`);
+  }
+  if (lines.length === 0) {
+    for (const [name, value, allowed] of crossChecks(text))
+      lines.push(`stage parameter ${name} is ${JSON.stringify(value)}: expected ${allowed}`);
+  }
+  if (lines.length > 0) throw new StageOptionError(lines.join('\n'));
+}
+
+/** `--param name=value` as osls hands them over (a string or a list of them). */
+function commandLineParams(param) {
+  const found = {};
+  for (const entry of [param ?? []].flat()) {
+    const at = String(entry).indexOf('=');
+    if (at > 0) found[String(entry).slice(0, at)] = String(entry).slice(at + 1);
+  }
+  return found;
+}
+
 /** osls calls this for `${file(./resources/options.cjs)}` with its variable resolver. */
-async function resolveStageOptions({ resolveVariable }) {
+async function resolveStageOptions({ options, resolveConfigurationProperty, resolveVariable }) {
+  const known = Object.keys((await resolveConfigurationProperty(['params', 'default'])) ?? {});
+  const stage = await resolveVariable('sls:stage');
+  const stageBlock = (await resolveConfigurationProperty(['params', stage])) ?? {};
+  const given = [...Object.keys(stageBlock), ...Object.keys(commandLineParams(options.param))];
   const params = {};
-  for (const name of PARAMETERS) params[name] = await resolveVariable(`param:${name}`);
-  return decideOptions(params, await resolveVariable('self:provider.region'));
+  for (const name of new Set([...known, ...given])) params[name] = await resolveVariable(`param:${name}`);
+  checkStageParameters(params, known);
+  return {
+    ...decideOptions(params, await resolveVariable('self:provider.region')),
+    // The fragment variants chosen by a parameter's own value: taken from here, after the checks, so that a wrong
+    // value is reported as such and not as a missing fragment file.
+    databaseEngine: String(params.databaseEngine),
+    waf: String(params.waf),
+  };
 }
 
 module.exports = resolveStageOptions;
 module.exports.decideOptions = decideOptions;
+module.exports.checkStageParameters = checkStageParameters;
 module.exports.StageOptionError = StageOptionError;

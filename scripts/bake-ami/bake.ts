@@ -23,7 +23,14 @@ import {
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { awsErrorCode, awsHttpStatus, isThrottling, wrapAwsCall } from '../../shared/aws-errors';
-import { amiParameterName, bakeBucketName, bakeId, baseImageParameter, imageName } from './names';
+import {
+  amiParameterName,
+  bakeBucketName,
+  bakeId,
+  baseImageParameter,
+  imageName,
+  natAmiParameterName,
+} from './names';
 import type { BakeOptions } from './options';
 import type { Presign } from './presign';
 import { bakeUserData } from './user-data';
@@ -251,7 +258,38 @@ async function bakeSteps(request: BakeRequest, env: BakeEnvironment, created: Cr
     ),
   );
   progress(`stored ${imageId} in ${parameterName}`);
+  await pinNatImage(ssm, request.stage, baseImageId, progress);
   return { imageId, parameterName, baseImageId };
+}
+
+/**
+ * The NAT and bastion image, pinned to this bake's AL2023 base image unless the stage already has one: written
+ * without overwrite, so a later bake never moves it (moving it replaces the NAT instance; docs/DEPLOY.md).
+ */
+async function pinNatImage(
+  ssm: SSMClient,
+  stage: string,
+  baseImageId: string,
+  progress: (line: string) => void,
+): Promise<void> {
+  const name = natAmiParameterName(stage);
+  try {
+    await ssm.send(
+      new PutParameterCommand({
+        Name: name,
+        Value: baseImageId,
+        Type: 'String',
+        DataType: 'aws:ec2:image',
+        Overwrite: false,
+        Description: `cloudy ${stage}: the NAT instance and bastion image, pinned (docs/DEPLOY.md)`,
+      }),
+    );
+    progress(`pinned the NAT and bastion image to ${baseImageId} in ${name}`);
+  } catch (error) {
+    if ((error as Error).name !== 'ParameterAlreadyExists')
+      throw new BakeError(`PutParameter failed: ${(error as Error).message}`, { cause: error });
+    progress(`${name} already pins the NAT and bastion image: left as it is`);
+  }
 }
 
 async function checkArchitecture(ec2: EC2Client, request: BakeRequest): Promise<void> {

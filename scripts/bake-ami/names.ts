@@ -7,6 +7,16 @@ export function amiParameterName(stage: string): string {
   return `/cloudy/${stage}/app-ami-id`;
 }
 
+/**
+ * The SSM parameter holding the NAT instance's and the bastion's image, pinned: written once (by the first bake,
+ * from the base image it used, or by hand), and changed only on purpose. AWS's public parameter moves whenever AWS
+ * publishes an image, and CloudFormation resolves it again on every stack update, which replaced the NAT instance
+ * on unrelated deploys (docs/DEPLOY.md, "The NAT and bastion image").
+ */
+export function natAmiParameterName(stage: string): string {
+  return `/cloudy/${stage}/nat-ami-id`;
+}
+
 /** AWS's public parameter naming the current Amazon Linux 2023 AMI. */
 export function baseImageParameter(architecture: Architecture): string {
   return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;

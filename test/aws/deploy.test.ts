@@ -4,7 +4,7 @@
 // validator on every inline policy, so a policy IAM would refuse fails the deploy here as it would on AWS.
 // What moto does not model (its README: no rollback of a failed update, launch-template versions kept, SSM
 // parameters not re-resolved, no AWS Backup, stack deletion that leaves terminated instances' network interfaces
-// behind, so `sls remove` cannot finish) is proved as data in test/aws/lifecycle.test.ts instead.
+// behind, so `sls remove` cannot finish) is proved as data in test/aws/templates.test.ts instead.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,15 +82,21 @@ after(async () => {
   await moto.stop();
 });
 
-/** What a user does before the first deploy: the stage's AMI parameter (docs/DEPLOY.md, prerequisites). */
+/**
+ * What a user (or `npm run bake-ami`) does before the first deploy: the stage's app image and its pinned NAT and
+ * bastion image in their SSM parameters (docs/DEPLOY.md, prerequisites).
+ */
 async function writeAmiParameter(stage: string): Promise<void> {
   const ec2 = new EC2Client(clientSettings);
   const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
   const imageId = images.Images?.[0]?.ImageId;
   assert.ok(imageId, 'moto offers an Amazon image');
-  await new SSMClient(clientSettings).send(
-    new PutParameterCommand({ Name: `/cloudy/${stage}/app-ami-id`, Type: 'String', Value: imageId }),
-  );
+  const ssm = new SSMClient(clientSettings);
+  for (const name of ['app-ami-id', 'nat-ami-id']) {
+    await ssm.send(
+      new PutParameterCommand({ Name: `/cloudy/${stage}/${name}`, Type: 'String', Value: imageId }),
+    );
+  }
 }
 
 /**

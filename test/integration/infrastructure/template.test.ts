@@ -215,10 +215,8 @@ describe('sls package', () => {
     assert.equal(defaults.Parameters?.AppAmiId?.Type, 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
     assert.equal(defaults.Parameters?.AppAmiId?.Default, `/cloudy/${STAGE}/app-ami-id`);
     assert.equal(defaults.Parameters?.NatAmiId?.Type, 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
-    assert.match(
-      String(defaults.Parameters?.NatAmiId?.Default),
-      /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-/,
-    );
+    // Pinned in the stage's own parameter: AWS's public one moves and would replace the NAT on any update.
+    assert.equal(defaults.Parameters?.NatAmiId?.Default, `/cloudy/${STAGE}/nat-ami-id`);
     for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {
       const data = properties(defaults, id).LaunchTemplateData as Record<string, unknown>;
       assert.deepEqual(data.ImageId, ref('AppAmiId'), id);

@@ -172,6 +172,7 @@ describe('bakeAmi', () => {
       'DescribeImages',
       'DescribeImages',
       'PutParameter',
+      'PutParameter',
       'TerminateInstances',
       'DeleteObjects',
     ]);
@@ -208,6 +209,27 @@ describe('bakeAmi', () => {
     );
     const upload = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
     assert.deepEqual([upload?.Bucket, upload?.Key], [BUCKET, 'dev/20261126T123000Z/bundle.tar.gz']);
+  });
+
+  it('pins the NAT and bastion image to the base image once, never moving an existing pin', async () => {
+    // Arrange: the first bake finds no pin; the second finds one.
+    ssm
+      .on(PutParameterCommand, { Name: '/cloudy/dev/nat-ami-id' })
+      .resolvesOnce({ Version: 1, Tier: 'Standard' })
+      .rejectsOnce(Object.assign(new Error('exists'), { name: 'ParameterAlreadyExists' }));
+    // Act
+    await bake();
+    await bake();
+    // Assess
+    const pins = ssm
+      .commandCalls(PutParameterCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.Name === '/cloudy/dev/nat-ami-id');
+    assert.equal(pins.length, 2);
+    assert.deepEqual(
+      [pins[0]?.Value, pins[0]?.Overwrite, pins[0]?.DataType],
+      ['ami-0base', false, 'aws:ec2:image'],
+    );
   });
 
   it('stores the image id as an AMI-typed parameter, tags the image, and deletes both bake files', async () => {

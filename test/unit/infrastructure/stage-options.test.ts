@@ -1,6 +1,9 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: serverless variables in serverless.yml, not JavaScript templates
 // resources/options.cjs: the package-time decisions from a stage's parameters, as a table of inputs → outputs.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 interface StageOptions {
@@ -20,15 +23,31 @@ interface StageOptions {
   webScaling: string;
 }
 type Resolver = ((input: {
+  options: { param?: string | string[] };
+  resolveConfigurationProperty: (path: string[]) => Promise<unknown>;
   resolveVariable: (name: string) => Promise<unknown>;
-}) => Promise<StageOptions>) & {
+}) => Promise<StageOptions & { databaseEngine: string; waf: string }>) & {
   decideOptions: (params: Record<string, unknown>, region: string) => StageOptions;
+  checkStageParameters: (params: Record<string, unknown>, known: string[]) => void;
 };
 
 const resolveStageOptions = createRequire(import.meta.url)('../../../resources/options.cjs') as Resolver;
-const { decideOptions } = resolveStageOptions;
+const { decideOptions, checkStageParameters } = resolveStageOptions;
 
 const REGION = 'eu-west-1';
+// serverless.yml's params.default, as osls resolves them for stage dev (its own variables filled in).
+const SERVERLESS_DEFAULTS: Record<string, string> = (() => {
+  const text = readFileSync(resolve(import.meta.dirname, '../../../serverless.yml'), 'utf8');
+  const block = text.slice(text.indexOf('\n  default:\n'), text.indexOf('\nprovider:'));
+  const entries = [...block.matchAll(/^ {4}(\w+): (.*)$/gm)].map(([, name, value]) => [
+    name ?? '',
+    (value ?? '')
+      .replace(/^"(.*)"$/, '$1')
+      .replaceAll('${self:service}', 'cloudy')
+      .replaceAll('${sls:stage}', 'dev'),
+  ]);
+  return Object.fromEntries(entries);
+})();
 // The defaults of serverless.yml's params.default.
 const DEFAULTS = {
   natType: 'instance',
@@ -176,16 +195,21 @@ describe('resources/options.cjs', () => {
     });
   }
 
-  it("reads each parameter and the region through osls's variable resolver", async () => {
+  it("reads each parameter, the stage's own block and the region through osls's variable resolver", async () => {
     // Prepare
     const asked: string[] = [];
     const values: Record<string, unknown> = {
-      ...Object.fromEntries(Object.entries(DEFAULTS).map(([name, value]) => [`param:${name}`, value])),
+      ...Object.fromEntries(
+        Object.entries(SERVERLESS_DEFAULTS).map(([name, value]) => [`param:${name}`, value]),
+      ),
       'param:natType': 'gateway',
+      'sls:stage': 'dev',
       'self:provider.region': REGION,
     };
     // Act
     const options = await resolveStageOptions({
+      options: { param: ['natType=gateway'] },
+      resolveConfigurationProperty: async (path) => (path[1] === 'default' ? SERVERLESS_DEFAULTS : undefined),
       resolveVariable: async (name) => {
         asked.push(name);
         return values[name];
@@ -193,6 +217,88 @@ describe('resources/options.cjs', () => {
     });
     // Assess
     assert.equal(options.nat, 'gateway');
+    assert.deepEqual([options.databaseEngine, options.waf], ['instances', 'off']);
     assert.deepEqual(asked.sort(), Object.keys(values).sort());
   });
+});
+
+describe('every stage parameter checked at package time', () => {
+  it("accepts serverless.yml's defaults, and has a check for each of them", () => {
+    // Act / Assess
+    assert.doesNotThrow(() => checkStageParameters(SERVERLESS_DEFAULTS, Object.keys(SERVERLESS_DEFAULTS)));
+  });
+
+  it('refuses a parameter serverless.yml does not have (a typo), naming it and its value', () => {
+    // Act / Assess
+    assert.throws(
+      () => checkStageParameters({ ...SERVERLESS_DEFAULTS, wfa: 'on' }, Object.keys(SERVERLESS_DEFAULTS)),
+      {
+        message:
+          'stage parameter wfa is "on": expected no such parameter (not in serverless.yml\'s params.default; a typo?)',
+      },
+    );
+  });
+
+  it('refuses a parameter of params.default that has no check', () => {
+    // Act / Assess
+    assert.throws(
+      () =>
+        checkStageParameters({ ...SERVERLESS_DEFAULTS, newOption: 'x' }, [
+          ...Object.keys(SERVERLESS_DEFAULTS),
+          'newOption',
+        ]),
+      /stage parameter newOption has no check in resources\/options.cjs/,
+    );
+  });
+
+  const refused: [Record<string, string>, string][] = [
+    [{ waf: 'true' }, 'stage parameter waf is "true": expected "off" or "on"'],
+    [{ webMinSize: 'abc' }, 'stage parameter webMinSize is "abc": expected a whole number from 1 to 100'],
+    [{ webMinSize: '4' }, 'stage parameter webMinSize is "4": expected at most webMaxSize (3)'],
+    [{ logRetentionInDays: '10' }, 'stage parameter logRetentionInDays is "10": expected one of CloudWatch'],
+    [{ vpcCidr: '10.0.0.0' }, 'stage parameter vpcCidr is "10.0.0.0": expected an IPv4 CIDR'],
+    [
+      { webInstanceType: 'large' },
+      'stage parameter webInstanceType is "large": expected an EC2 instance type',
+    ],
+    [
+      { databaseDesiredCapacity: '3' },
+      'stage parameter databaseDesiredCapacity is "3": expected a whole number from 1 to 2',
+    ],
+    [
+      { auroraEngineMajorVersion: '17' },
+      'stage parameter auroraEngineMajorVersion is "17": expected the major version of auroraEngineVersion (16.6)',
+    ],
+    [
+      { auroraMinCapacity: '0.3' },
+      'stage parameter auroraMinCapacity is "0.3": expected Aurora capacity units',
+    ],
+    [
+      { authIssuer: 'http://issuer.example.com' },
+      'stage parameter authIssuer is "http://issuer.example.com": expected empty or an https:// URL',
+    ],
+    [
+      { authIssuer: 'https://issuer.example.com' },
+      'stage parameter authAudience is "": expected set together with authIssuer',
+    ],
+    [
+      { wafRateLimit: '5' },
+      'stage parameter wafRateLimit is "5": expected a whole number from 10 to 2000000000',
+    ],
+  ];
+  for (const [change, line] of refused) {
+    it(`refuses ${JSON.stringify(change)} with one line naming the parameter, its value and what is allowed`, () => {
+      // Act / Assess
+      assert.throws(
+        () => checkStageParameters({ ...SERVERLESS_DEFAULTS, ...change }, Object.keys(SERVERLESS_DEFAULTS)),
+        (error: Error) => {
+          assert.ok(error.message.startsWith(line), error.message);
+          assert.equal(error.message.split('\n').length, 1);
+          // osls prints a failing source's stack: it must be the message alone, not a trace.
+          assert.equal(error.stack, error.message);
+          return true;
+        },
+      );
+    });
+  }
 });
