@@ -6,11 +6,14 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { z } from 'zod';
 import { createLogger } from '../shared/logger';
-import { createSecretsManagerClient, createStsClient } from '../web/db/aws-clients';
 import { crossAccountSecretProvider } from '../web/db/connection-provider';
 import { fileServerCa, verifyFullTls } from '../web/db/server-tls';
 import { ensureAppRole } from './bootstrap/app-role';
-import { createAccountSecretsManagerClient } from './bootstrap/aws-clients';
+import {
+  createAccountSecretsManagerClient,
+  createBootstrapSecretsManagerClient,
+  createBootstrapStsClient,
+} from './bootstrap/aws-clients';
 import { handleBootstrapEvent } from './bootstrap/bootstrap';
 import { type CustomResourceEvent, respond } from './bootstrap/custom-resource';
 
@@ -40,8 +43,8 @@ export const handler = (event: CustomResourceEvent) =>
     },
     async readApp(props) {
       const connection = await crossAccountSecretProvider({
-        sts: createStsClient(),
-        secretsManagerFor: createSecretsManagerClient,
+        sts: createBootstrapStsClient(),
+        secretsManagerFor: createBootstrapSecretsManagerClient,
         roleArn: props.SecretRoleArn,
         secretId: props.SecretId,
         secretRegion: props.SecretRegion,

@@ -208,6 +208,19 @@ done
 chown postgres:postgres "$ROOT$EFS_MOUNT"
 chmod 0700 "$ROOT$EFS_MOUNT"
 
+# An image whose PostgreSQL cannot open this PGDATA (another major version) must not join the tier: as a standby
+# it would look ready and fail only when promoted, after an AMI roll-out has deleted the old group. Refused here,
+# before its sidecar starts, it signals failure, and CloudFormation deletes the new group while the old one keeps
+# serving (docs/DEPLOY.md, "Rolling out a new AMI").
+IMAGE_MAJOR=$("$ROOT/usr/bin/postgres" --version | sed -n 's/^postgres (PostgreSQL) \([0-9][0-9]*\).*/\1/p')
+if [ -f "$ROOT$PGDATA/PG_VERSION" ]; then
+  DATA_MAJOR=$(cat "$ROOT$PGDATA/PG_VERSION")
+  if [ "$DATA_MAJOR" != "$IMAGE_MAJOR" ]; then
+    echo "database.sh: PGDATA is PostgreSQL $DATA_MAJOR and this image runs PostgreSQL ${IMAGE_MAJOR:-unknown}: not joining the tier" >&2
+    exit 1
+  fi
+fi
+
 # A CA (P-256) signs a server certificate naming the virtual IP, the address clients dial (verify-full). Made in
 # a private folder and renamed into place in one step: of two instances booting at once, one rename wins and
 # the other instance uses the winner's files.

@@ -314,6 +314,8 @@ describe('databaseEngine: aurora', () => {
       assert.deepEqual([role.DependsOn].flat(), ['DatabaseWriterInstance', 'PrivateDefaultRoute']);
       const props = role.Properties ?? {};
       assert.deepEqual(props.ServiceToken, getAtt('DatabaseBootstrapLambdaFunction', 'Arn'));
+      // CloudFormation stops waiting after 120 s (its default is an hour) if the function could not answer.
+      assert.equal(props.ServiceTimeout, 120);
       assert.deepEqual(props.WriterHost, getAtt('DatabaseCluster', 'Endpoint.Address'));
       assert.deepEqual(props.Port, getAtt('DatabaseCluster', 'Endpoint.Port'));
       assert.deepEqual(props.MasterSecretArn, getAtt('DatabaseCluster', 'MasterUserSecret.SecretArn'));

@@ -58,7 +58,6 @@ function scratchInstance(): ScriptSandbox {
     files: {
       'opt/cloudy/dist/sidecar/main.mjs': '',
       'opt/cloudy/dist/backup/cloudy-backup.sh': '',
-      'usr/bin/postgres': '',
       'usr/bin/initdb': '',
       'usr/bin/pg_isready': '',
       'usr/bin/pgbackrest': '',
@@ -75,6 +74,7 @@ function scratchInstance(): ScriptSandbox {
           `    cat "${root}/holder" 2>/dev/null || echo i-0abc ;;`,
           'esac',
         ].join('\n'),
+      'usr/bin/postgres': 'echo "postgres (PostgreSQL) 16.4"',
       'opt/aws/bin/cfn-signal': '',
       [AGENT_CTL]: '',
       // The AMI's jq; the script runs the real one from PATH.
@@ -267,6 +267,34 @@ describe('userdata/database.sh', () => {
     assert.equal(result.status, 1);
     assert.match(result.stderr, /\/usr\/bin\/postgres is missing: this AMI was not made by npm run bake-ami/);
     assert.match(instance.calls().find((call) => call.startsWith('cfn-signal')) ?? '', /--exit-code 1 /);
+  });
+
+  it('refuses an image whose PostgreSQL major version cannot open PGDATA, before its sidecar starts', () => {
+    // Prepare: PGDATA made by PostgreSQL 15; the image runs 16.
+    mkdirSync(join(instance.root, 'var/lib/cloudy/efs/pgdata'), { recursive: true });
+    writeFileSync(join(instance.root, 'var/lib/cloudy/efs/pgdata/PG_VERSION'), '15\n');
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stderr,
+      /PGDATA is PostgreSQL 15 and this image runs PostgreSQL 16: not joining the tier/,
+    );
+    assert.match(instance.calls().find((call) => call.startsWith('cfn-signal')) ?? '', /--exit-code 1 /);
+    assert.ok(
+      !instance.calls().some((call) => call.includes('enable --now cloudy-database-sidecar.service')),
+    );
+  });
+
+  it('joins a tier whose PGDATA is of its own major version', () => {
+    // Prepare
+    mkdirSync(join(instance.root, 'var/lib/cloudy/efs/pgdata'), { recursive: true });
+    writeFileSync(join(instance.root, 'var/lib/cloudy/efs/pgdata/PG_VERSION'), '16\n');
+    // Act
+    const result = instance.run();
+    // Assess
+    assert.equal(result.status, 0, result.stderr);
   });
 
   it('reads the password with the assumed role, into a private file, never into the settings', () => {

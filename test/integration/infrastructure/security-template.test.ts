@@ -142,6 +142,15 @@ describe('bounded public work', () => {
 });
 
 describe('least privilege', () => {
+  it("lets only this account's load balancer invoke the api function", () => {
+    // Act
+    const permission = resource(defaults, 'ApiLambdaPermissionAlb').Properties ?? {};
+    // Assess
+    assert.equal(permission.Principal, 'elasticloadbalancing.amazonaws.com');
+    assert.deepEqual(permission.SourceAccount, { Ref: 'AWS::AccountId' });
+    assert.ok(permission.SourceArn, 'and only its own target group');
+  });
+
   it('lets a database instance modify only its own attributes', () => {
     // Act
     const statements = policyStatements(defaults).filter((s) =>
@@ -224,6 +233,21 @@ describe('least privilege', () => {
 });
 
 describe('encryption', () => {
+  it('encrypts the root volume of the NAT instance and the bastion, whatever the account default', () => {
+    // Act / Assess
+    for (const [template, id] of [
+      [defaults, 'NatInstance'],
+      [options, 'Bastion'],
+    ] as const) {
+      const mappings = resource(template, id).Properties?.BlockDeviceMappings as Record<string, unknown>[];
+      assert.deepEqual(
+        mappings.map((m) => [m.DeviceName, (m.Ebs as Record<string, unknown>).Encrypted]),
+        [['/dev/xvda', true]],
+        id,
+      );
+    }
+  });
+
   it('encrypts the root volume of both launch templates, whatever the account default', () => {
     // Act / Assess
     for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {

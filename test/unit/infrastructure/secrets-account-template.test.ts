@@ -27,10 +27,12 @@ describe('secrets-account template', () => {
     assert.deepEqual(validateTemplate(template, spec), []);
   });
 
-  it('creates the secret under the name the app stage reads, with a generated password', () => {
+  it('creates the secret under the name the app stage reads, with a generated password, kept when deleted', () => {
     // Act
     const secret = properties(template, 'DatabaseSecret');
-    // Assess
+    // Assess: the password the data's role has outlives the stack (docs/DEPLOY.md, "5. Remove").
+    const { DeletionPolicy, UpdateReplacePolicy } = template.Resources.DatabaseSecret ?? {};
+    assert.deepEqual([DeletionPolicy, UpdateReplacePolicy], ['Retain', 'Retain']);
     assert.deepEqual(secret.Name, { 'Fn::Sub': '${Service}/${Stage}/database' });
     const generated = secret.GenerateSecretString as Record<string, unknown>;
     assert.equal(generated.GenerateStringKey, 'password');
