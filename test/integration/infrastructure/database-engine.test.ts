@@ -21,6 +21,7 @@ import {
 } from '../../support/cloudformation/resource-spec';
 import { admitsPort, ingressRules, policyStatements } from '../../support/cloudformation/security-queries';
 import { packageTemplate } from '../../support/cloudformation/serverless-package';
+import { AURORA_OPTIONS } from '../../support/cloudformation/stage-variants';
 import {
   isRecord,
   properties,
@@ -32,21 +33,6 @@ import {
 
 const STAGE = 'ci';
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
-const AURORA_OPTIONS = {
-  databaseEngine: 'aurora',
-  backupRetentionDays: '14',
-  auroraEngineVersion: '17.4',
-  auroraEngineMajorVersion: '17',
-  auroraInstanceClass: 'db.serverless',
-  auroraMinCapacity: '1',
-  auroraMaxCapacity: '8',
-  auroraMasterUsername: 'operator',
-  // Options that add instance-tier pieces with the instance tier (an SSH rule into the database group, the NAT
-  // rule for the database instances) and the alarm subscription, which aurora has too.
-  adminCidr: '203.0.113.7/32',
-  natType: 'gateway',
-  alarmEmail: 'ops@example.com',
-};
 
 let instances: Template;
 let aurora: Template; // databaseEngine=aurora, every other option at its default

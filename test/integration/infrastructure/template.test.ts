@@ -33,6 +33,7 @@ import {
   packageStage,
   packageTemplate,
 } from '../../support/cloudformation/serverless-package';
+import { ACCESS_OPTIONS, ADMIN_CIDR, CERTIFICATE_ARN } from '../../support/cloudformation/stage-variants';
 import {
   isRecord,
   properties,
@@ -44,18 +45,7 @@ import {
 } from '../../support/cloudformation/template';
 
 const STAGE = 'ci';
-const ADMIN_CIDR = '203.0.113.7/32';
-const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000';
-const ALL_OPTIONS = {
-  adminCidr: ADMIN_CIDR,
-  keyName: 'cloudy-ops',
-  certificateArn: CERTIFICATE_ARN,
-  natType: 'gateway',
-  secretsAccountId: '444455556666',
-  dbSecretRegion: 'eu-central-1',
-  ec2Endpoint: 'false',
-  alarmEmail: 'ops@example.com',
-};
+const ALL_OPTIONS = ACCESS_OPTIONS;
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
 
 // resources/user-data.cjs: each boot script as an instance gets it (its source without comment lines).

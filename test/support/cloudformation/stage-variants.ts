@@ -9,11 +9,13 @@ export interface StageVariant {
 }
 
 export const DEFAULT_REGION = 'eu-west-1';
+export const ADMIN_CIDR = '203.0.113.7/32';
 export const CERTIFICATE_ARN =
-  'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000';
+  'arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000';
 
-export const EVERY_OPTION: Record<string, string> = {
-  adminCidr: '203.0.113.7/32',
+/** Every option of the network, access and secret location away from its default (template.test.ts). */
+export const ACCESS_OPTIONS: Record<string, string> = {
+  adminCidr: ADMIN_CIDR,
   keyName: 'cloudy-ops',
   certificateArn: CERTIFICATE_ARN,
   natType: 'gateway',
@@ -21,6 +23,11 @@ export const EVERY_OPTION: Record<string, string> = {
   dbSecretRegion: 'eu-central-1',
   ec2Endpoint: 'false',
   alarmEmail: 'ops@example.com',
+};
+
+/** Every stage option away from its default. */
+export const EVERY_OPTION: Record<string, string> = {
+  ...ACCESS_OPTIONS,
   waf: 'on',
   wafRateLimit: '500',
   authIssuer: 'https://issuer.example.com',
@@ -29,6 +36,7 @@ export const EVERY_OPTION: Record<string, string> = {
   logRetentionInDays: '7',
 };
 
+/** Every aurora option away from its default, with the options that add instance-tier pieces with instances. */
 export const AURORA_OPTIONS: Record<string, string> = {
   databaseEngine: 'aurora',
   backupRetentionDays: '14',
@@ -38,16 +46,17 @@ export const AURORA_OPTIONS: Record<string, string> = {
   auroraMinCapacity: '1',
   auroraMaxCapacity: '8',
   auroraMasterUsername: 'operator',
-  adminCidr: '203.0.113.7/32',
+  // Options that add instance-tier pieces with the instance tier (an SSH rule into the database group, the NAT
+  // rule for the database instances) and the alarm subscription, which aurora has too.
+  adminCidr: ADMIN_CIDR,
   natType: 'gateway',
   alarmEmail: 'ops@example.com',
-  waf: 'on',
 };
 
 export const STAGE_VARIANTS: StageVariant[] = [
   { name: 'default', params: {}, region: DEFAULT_REGION },
   { name: 'every option', params: EVERY_OPTION, region: DEFAULT_REGION },
   { name: 'aurora', params: { databaseEngine: 'aurora' }, region: DEFAULT_REGION },
-  { name: 'aurora with its options', params: AURORA_OPTIONS, region: DEFAULT_REGION },
+  { name: 'aurora with its options', params: { ...AURORA_OPTIONS, waf: 'on' }, region: DEFAULT_REGION },
   { name: 'us-east-1', params: {}, region: 'us-east-1' },
 ];
