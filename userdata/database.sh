@@ -213,10 +213,11 @@ chmod 0700 "$ROOT$EFS_MOUNT"
 # before its sidecar starts, it signals failure, and CloudFormation deletes the new group while the old one keeps
 # serving (docs/DEPLOY.md, "Rolling out a new AMI").
 IMAGE_MAJOR=$("$ROOT/usr/bin/postgres" --version | sed -n 's/^postgres (PostgreSQL) \([0-9][0-9]*\).*/\1/p')
+[ -n "$IMAGE_MAJOR" ] || IMAGE_MAJOR=unknown
 if [ -f "$ROOT$PGDATA/PG_VERSION" ]; then
   DATA_MAJOR=$(cat "$ROOT$PGDATA/PG_VERSION")
   if [ "$DATA_MAJOR" != "$IMAGE_MAJOR" ]; then
-    echo "database.sh: PGDATA is PostgreSQL $DATA_MAJOR and this image runs PostgreSQL ${IMAGE_MAJOR:-unknown}: not joining the tier" >&2
+    echo "database.sh: PGDATA is PostgreSQL $DATA_MAJOR and this image runs PostgreSQL $IMAGE_MAJOR: not joining the tier" >&2
     exit 1
   fi
 fi
