@@ -1,4 +1,5 @@
 import { CreateRouteCommand, type EC2Client, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
+import { verifyVipRoutes } from '../../shared/vip-routes';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
 import type { RouteAction } from './decide';
@@ -69,35 +70,23 @@ export async function act(deps: ActDeps, actions: RouteAction[]): Promise<Action
   return results;
 }
 
-// EC2's API is eventually consistent: a route just replaced may read as the old one for a moment.
-const VERIFY_ATTEMPTS = 4;
-const VERIFY_INTERVAL_MS = 500;
-
 /**
- * The post-condition: every applied action's route table now routes the virtual IP to the chosen instance and
- * the route is active. Re-reads until it holds (briefly) and throws RouteVerificationError if it does not.
+ * The post-condition: every applied action's route table now routes the virtual IP, actively, to the chosen
+ * instance. Re-reads on verifyVipRoutes' schedule and throws RouteVerificationError if it does not hold.
  */
 export async function verify(deps: ActDeps, applied: RouteAction[]): Promise<void> {
   if (applied.length === 0) return;
-  let pending = applied;
-  for (let attempt = 1; ; attempt++) {
-    const tables = await describeRouteTables(
-      deps,
-      pending.map((action) => action.routeTableId),
-    );
-    pending = pending.filter((action) => {
-      const route = tables.find((table) => table.routeTableId === action.routeTableId)?.route;
-      return !(route?.state === 'active' && route.instanceId === action.instanceId);
-    });
-    if (pending.length === 0) return;
-    if (attempt >= VERIFY_ATTEMPTS) break;
-    await deps.sleep(VERIFY_INTERVAL_MS);
-  }
+  const pending = await verifyVipRoutes(
+    (routeTableIds) => describeRouteTables(deps, routeTableIds),
+    applied.map(({ routeTableId, instanceId }) => ({ routeTableId, instanceId })),
+    deps.sleep,
+  );
+  if (pending.length === 0) return;
   throw new RouteVerificationError(
     `route not as expected after the change: ${pending
       .map(
-        (action) =>
-          `${action.routeTableId} should route ${action.destinationCidrBlock} via ${action.instanceId}`,
+        (route) =>
+          `${route.routeTableId} should route ${deps.config.destinationCidrBlock} via ${route.instanceId}`,
       )
       .join('; ')}`,
   );

@@ -1,13 +1,8 @@
 import { leasePhase } from '../../shared/lease-table/lease-item';
+import type { ObservedRouteTable } from '../../shared/vip-routes';
 import type { FailoverConfig } from './config';
 import { type Health, instanceHealth } from './ec2-state';
-import {
-  isInStage,
-  type Observation,
-  type ObservedInstance,
-  type ObservedLease,
-  type ObservedRouteTable,
-} from './observation';
+import { isInStage, type Observation, type ObservedInstance, type ObservedLease } from './observation';
 
 /** Why the controller routes to an instance. */
 type TargetBasis = 'lease-holder' | 'current-target' | 'longest-running';

@@ -1,5 +1,5 @@
 /**
- * EC2 reports states and status checks as open-ended strings. Each is mapped through one total function into
+ * EC2 reports states and status checks as open-ended strings (route states: shared/vip-routes.ts). Each is mapped through one total function into
  * a small union that includes `unknown`; the controller never acts on `unknown` (a new or unexpected value
  * must not be read as "dead" nor as "healthy").
  */
@@ -9,8 +9,6 @@ export type InstanceState = (typeof INSTANCE_STATES)[number] | 'unknown';
 
 const STATUS_CHECKS = ['ok', 'impaired', 'initializing', 'insufficient-data', 'not-applicable'] as const;
 export type StatusCheck = (typeof STATUS_CHECKS)[number] | 'unknown';
-
-export type RouteState = 'active' | 'blackhole' | 'unknown';
 
 /**
  * What an instance is worth as a route target:
@@ -32,10 +30,6 @@ export function toInstanceState(raw: string | undefined): InstanceState {
 
 export function toStatusCheck(raw: string | undefined): StatusCheck {
   return oneOf(STATUS_CHECKS, raw);
-}
-
-export function toRouteState(raw: string | undefined): RouteState {
-  return oneOf(['active', 'blackhole'] as const, raw);
 }
 
 export function instanceHealth(

@@ -1,5 +1,6 @@
 import type { LeaseRecord } from '../../shared/lease-table/lease-item';
-import type { InstanceState, RouteState, StatusCheck } from './ec2-state';
+import type { ObservedRouteTable } from '../../shared/vip-routes';
+import type { InstanceState, StatusCheck } from './ec2-state';
 
 /** The world as the controller saw it in one run: plain values, so that `decide()` is a pure function. */
 export interface Observation {
@@ -20,21 +21,6 @@ export interface ObservedInstance {
   /** For people reading `db status`; the decision does not use it. */
   availabilityZone?: string | undefined;
   tags: Record<string, string>;
-}
-
-export interface ObservedRouteTable {
-  routeTableId: string;
-  tags: Record<string, string>;
-  /** The route whose destination is the virtual IP's /32, if the table has one. */
-  route: ObservedRoute | undefined;
-}
-
-export interface ObservedRoute {
-  state: RouteState;
-  /** Set when the route targets an instance. */
-  instanceId: string | undefined;
-  /** What the route targets when it is not an instance (gateway, ENI, NAT gateway…), for the log. */
-  otherTarget: string | undefined;
 }
 
 export type ObservedLease =

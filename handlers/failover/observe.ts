@@ -6,21 +6,18 @@ import {
   type InstanceStatus,
   paginateDescribeInstanceStatus,
   paginateDescribeInstances,
-  paginateDescribeRouteTables,
-  type RouteTable,
-  type Tag,
 } from '@aws-sdk/client-ec2';
 import { readLease } from '../../shared/lease-table/read-lease';
+import { type ObservedRouteTable, readVipRoutes, tagsOf } from '../../shared/vip-routes';
 import type { FailoverConfig } from './config';
 import type { Deadline } from './deadline';
-import { toInstanceState, toRouteState, toStatusCheck } from './ec2-state';
+import { toInstanceState, toStatusCheck } from './ec2-state';
 import { callAws } from './errors';
 import {
   DATABASE_TAG,
   type Observation,
   type ObservedInstance,
   type ObservedLease,
-  type ObservedRouteTable,
   STAGE_TAG_KEY,
 } from './observation';
 
@@ -41,12 +38,6 @@ function stageFilters(stage: string): Filter[] {
     { Name: `tag:${DATABASE_TAG.key}`, Values: [DATABASE_TAG.value] },
     { Name: `tag:${STAGE_TAG_KEY}`, Values: [stage] },
   ];
-}
-
-function tagMap(tags: Tag[] | undefined): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const { Key, Value } of tags ?? []) if (Key !== undefined) map[Key] = Value ?? '';
-  return map;
 }
 
 /** Drains a paginator, checking the deadline before each page. */
@@ -109,48 +100,24 @@ async function observeInstances(deps: ObserveDeps): Promise<ObservedInstance[]> 
       systemStatus: toStatusCheck(status?.SystemStatus?.Status),
       launchTimeMs: instance.LaunchTime?.getTime(),
       availabilityZone: instance.Placement?.AvailabilityZone,
-      tags: tagMap(instance.Tags),
+      tags: tagsOf(instance.Tags),
     };
   });
 }
 
-function toObservedRouteTable(table: RouteTable, destinationCidrBlock: string): ObservedRouteTable {
-  const route = table.Routes?.find((candidate) => candidate.DestinationCidrBlock === destinationCidrBlock);
-  return {
-    routeTableId: table.RouteTableId ?? '',
-    tags: tagMap(table.Tags),
-    route: route && {
-      state: toRouteState(route.State),
-      instanceId: route.InstanceId,
-      otherTarget: route.InstanceId
-        ? undefined
-        : (route.NetworkInterfaceId ??
-          route.GatewayId ??
-          route.NatGatewayId ??
-          route.TransitGatewayId ??
-          route.VpcPeeringConnectionId ??
-          'an unknown target'),
-    },
-  };
-}
-
-/** Reads the route tables; also used to verify a change after acting. */
-export async function describeRouteTables(
+/** Reads the stage's route tables (or the given ones, to verify a change after acting). */
+export function describeRouteTables(
   deps: Pick<ObserveDeps, 'ec2' | 'config' | 'deadline'>,
   routeTableIds?: string[],
 ): Promise<ObservedRouteTable[]> {
-  const pages = await allPages(
-    'DescribeRouteTables',
-    deps.deadline,
-    paginateDescribeRouteTables(
-      { client: deps.ec2 },
-      routeTableIds ? { RouteTableIds: routeTableIds } : { Filters: stageFilters(deps.config.stage) },
+  return callAws('DescribeRouteTables', () =>
+    readVipRoutes(
+      deps.ec2,
+      routeTableIds ? { routeTableIds } : { filters: stageFilters(deps.config.stage) },
+      deps.config.destinationCidrBlock,
+      { beforePage: () => deps.deadline.ensureTimeFor('DescribeRouteTables') },
     ),
   );
-  return pages
-    .flatMap((page) => page.RouteTables ?? [])
-    .filter((table) => table.RouteTableId)
-    .map((table) => toObservedRouteTable(table, deps.config.destinationCidrBlock));
 }
 
 /** One consistent read of the lease item (also polled on its own by `npm run db -- switchover`). */

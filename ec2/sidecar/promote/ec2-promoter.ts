@@ -1,21 +1,15 @@
 import {
   CreateRouteCommand,
   DescribeInstancesCommand,
-  DescribeRouteTablesCommand,
   type EC2Client,
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { wrapAwsCall } from '../../../shared/aws-errors';
+import { type ObservedRouteTable, readVipRoutes, verifyVipRoutes } from '../../../shared/vip-routes';
 import type { SidecarLogger } from '../log-events';
 import { PromoteError, type Promoter } from './promoter';
-import { decideRoutes, type VipRoute } from './route-decisions';
-
-// EC2's Describe* are eventually consistent ("Eventual consistency in the Amazon EC2 API": retry starting with a
-// couple of seconds): a read right after ReplaceRoute may still show the old target. The check after the change
-// re-reads on this schedule (up to about 10 s) before it calls the change failed, and never writes again.
-const VERIFY_ATTEMPTS = 6;
-const VERIFY_FIRST_WAIT_MS = 500;
+import { decideRoutes } from './route-decisions';
 
 /**
  * Observe → decide → act → verify for the virtual IP: source/destination check off on this instance (it
@@ -38,15 +32,19 @@ export function ec2Promoter(options: {
     return wrapAwsCall(send, ({ code, cause }) => new PromoteError(`${what} failed (${code})`, { cause }));
   }
 
-  async function observeRoutes(): Promise<VipRoute[]> {
-    const result = await call('DescribeRouteTables', () =>
-      ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: routeTableIds })),
+  /** The configured tables' VIP routes; a table EC2 did not return counts as having none. */
+  async function observeRoutes(ids: string[] = routeTableIds): Promise<ObservedRouteTable[]> {
+    const tables = await call('DescribeRouteTables', () =>
+      readVipRoutes(ec2, { routeTableIds: ids }, destination),
     );
-    return routeTableIds.map((routeTableId) => {
-      const table = result.RouteTables?.find((t) => t.RouteTableId === routeTableId);
-      const route = table?.Routes?.find((r) => r.DestinationCidrBlock === destination);
-      return { routeTableId, present: route !== undefined, instanceId: route?.InstanceId };
-    });
+    return ids.map(
+      (routeTableId) =>
+        tables.find((table) => table.routeTableId === routeTableId) ?? {
+          routeTableId,
+          tags: {},
+          route: undefined,
+        },
+    );
   }
 
   return {
@@ -61,7 +59,7 @@ export function ec2Promoter(options: {
           ),
         );
       }
-      let changed = false;
+      const moved: string[] = [];
       for (const action of decideRoutes(await observeRoutes(), instanceId)) {
         const route = {
           RouteTableId: action.routeTableId,
@@ -80,27 +78,24 @@ export function ec2Promoter(options: {
           );
         }
         if (action.kind !== 'in-sync') {
-          changed = true;
+          moved.push(action.routeTableId);
           logger.warn(
             { event: 'route-moved', ...route, fencingToken, action: action.kind },
             'virtual IP route moved',
           );
         }
       }
-      if (!changed) return;
-      let wrong: string[] = [];
-      for (
-        let attempt = 1, waitMs = VERIFY_FIRST_WAIT_MS;
-        attempt <= VERIFY_ATTEMPTS;
-        attempt++, waitMs *= 1.5
-      ) {
-        await sleep(waitMs);
-        wrong = decideRoutes(await observeRoutes(), instanceId)
-          .filter((a) => a.kind !== 'in-sync')
-          .map((a) => a.routeTableId);
-        if (wrong.length === 0) return;
+      if (moved.length === 0) return;
+      const wrong = await verifyVipRoutes(
+        observeRoutes,
+        moved.map((routeTableId) => ({ routeTableId, instanceId })),
+        sleep,
+      );
+      if (wrong.length > 0) {
+        throw new PromoteError(
+          `route not pointing here after update: ${wrong.map((route) => route.routeTableId).join(', ')}`,
+        );
       }
-      throw new PromoteError(`route not pointing here after update: ${wrong.join(', ')}`);
     },
   };
 }

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  instanceHealth,
-  toInstanceState,
-  toRouteState,
-  toStatusCheck,
-} from '../../../handlers/failover/ec2-state';
+import { instanceHealth, toInstanceState, toStatusCheck } from '../../../handlers/failover/ec2-state';
+import { toRouteState } from '../../../shared/vip-routes';
 
 describe('toInstanceState', () => {
   it('keeps every state EC2 documents', () => {

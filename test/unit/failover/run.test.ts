@@ -20,6 +20,7 @@ import { lambdaDeadline } from '../../../handlers/failover/deadline';
 import { AwsConfigurationError, RouteVerificationError } from '../../../handlers/failover/errors';
 import type { EmfDocument } from '../../../handlers/failover/metrics';
 import { type RunDeps, runFailover } from '../../../handlers/failover/run';
+import { VIP_ROUTE_VERIFY_WAITS_MS } from '../../../shared/vip-routes';
 import { ec2Instance, ec2RouteTable, ec2Status, leaseItem, STAGE, vipRoute } from './sdk-fixtures';
 
 const NOW_MS = Date.parse('2026-03-01T08:00:00Z');
@@ -463,7 +464,7 @@ describe('runFailover against the EC2 and DynamoDB APIs', () => {
 
     // Act + Assess
     await assert.rejects(runFailover(h.deps), RouteVerificationError);
-    assert.deepEqual(h.sleeps, [500, 500, 500]);
+    assert.deepEqual(h.sleeps, [...VIP_ROUTE_VERIFY_WAITS_MS]);
     assert.equal(h.summaries()[0]?.result, 'failed');
   });
 

@@ -1,14 +1,9 @@
 // Builders for observed worlds, shared by the failover unit tests.
 
 import { type FailoverConfig, readFailoverConfig } from '../../../handlers/failover/config';
-import type {
-  Observation,
-  ObservedInstance,
-  ObservedLease,
-  ObservedRoute,
-  ObservedRouteTable,
-} from '../../../handlers/failover/observation';
+import type { Observation, ObservedInstance, ObservedLease } from '../../../handlers/failover/observation';
 import type { LeaseRecord } from '../../../shared/lease-table/lease-item';
+import type { ObservedRoute, ObservedRouteTable } from '../../../shared/vip-routes';
 
 export const STAGE = 'prod';
 export const NOW_MS = Date.parse('2026-01-01T12:00:00Z');

@@ -23,7 +23,7 @@ const tables = (targets: Record<string, string | undefined>) => ({
     RouteTableId: id,
     Routes: [
       { DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' },
-      ...(target ? [{ DestinationCidrBlock: VIP, InstanceId: target }] : []),
+      ...(target ? [{ DestinationCidrBlock: VIP, InstanceId: target, State: 'active' as const }] : []),
     ],
   })),
 });

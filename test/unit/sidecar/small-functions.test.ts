@@ -32,10 +32,10 @@ describe('decideRoutes', () => {
     assert.deepEqual(
       decideRoutes(
         [
-          { routeTableId: 'a', present: true, instanceId: 'i-self' },
-          { routeTableId: 'b', present: true, instanceId: 'i-old' },
-          { routeTableId: 'c', present: true, instanceId: undefined },
-          { routeTableId: 'd', present: false, instanceId: undefined },
+          { routeTableId: 'a', route: { state: 'active', instanceId: 'i-self', otherTarget: undefined } },
+          { routeTableId: 'b', route: { state: 'active', instanceId: 'i-old', otherTarget: undefined } },
+          { routeTableId: 'c', route: { state: 'active', instanceId: undefined, otherTarget: 'eni-1' } },
+          { routeTableId: 'd', route: undefined },
         ],
         'i-self',
       ),
