@@ -5,9 +5,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { z } from 'zod';
+import { crossAccountSecretProvider } from '../shared/database-access/connection-provider';
+import { fileServerCa, verifyFullTls } from '../shared/database-access/server-tls';
 import { createLogger } from '../shared/logger';
-import { crossAccountSecretProvider } from '../web/db/connection-provider';
-import { fileServerCa, verifyFullTls } from '../web/db/server-tls';
 import { ensureAppRole } from './bootstrap/app-role';
 import {
   createAccountSecretsManagerClient,

@@ -59,7 +59,7 @@ function say(line: string) {
 }
 
 async function startApp(databaseUrl: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'web/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'web/main-instance.ts'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,

@@ -22,7 +22,7 @@ const outdir = positionals[0] ?? 'dist';
 
 await build({
   entryPoints: {
-    'web/main': 'web/main.ts',
+    'web/main': 'web/main-instance.ts',
     // The /load worker thread is loaded by file name, so it must be its own file beside main.
     'web/prime-worker': 'web/prime/prime-worker.ts',
     'sidecar/main': 'ec2/sidecar/main.ts',

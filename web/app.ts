@@ -1,7 +1,8 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../shared/logger';
 import type { DatabaseHealth } from './db/database-health';
-import { answerForError, BODY_LIMIT_BYTES, DATABASE_RETRY_AFTER_SECONDS, sendAnswer } from './http/answer';
+import { BODY_LIMIT_BYTES, DATABASE_RETRY_AFTER_SECONDS, sendAnswer } from './http/answer';
+import { answerForError } from './http/error-handler';
 import { NotFoundError } from './http/errors';
 import { type RequestLogOptions, startRequestLog } from './http/request-log';
 import { staticRoutes } from './http/static-routes';

@@ -1,15 +1,11 @@
 import type { Express } from 'express';
 import type { Logger } from '../shared/logger';
-import { createApp } from './app';
 import { authenticationFromConfig } from './authentication-from-config';
+import { composeWebApp, openPools } from './composition';
 import type { WebConfig } from './config';
-import { createDatabase } from './db/database';
-import { knexDatabaseHealth } from './db/database-health';
 import { migrateToLatest } from './db/migrate';
 import { providersFromConfig } from './db/provider-from-config';
-import { readRoute } from './db/read-routing';
 import { inlinePrimeChecker } from './prime/prime-checker';
-import { knexUsersRepository } from './users/users-repository';
 
 interface LambdaWebApp {
   app: Express;
@@ -22,14 +18,9 @@ interface LambdaWebApp {
  * connection per pool, and the prime check on the calling thread.
  */
 export function lambdaWebApp(config: WebConfig, logger: Logger, basePath: string): LambdaWebApp {
-  const providers = providersFromConfig(config);
-  const db = createDatabase({ provider: providers.writer, poolMax: 1, applicationName: 'cloudy-api' });
-  const reader = providers.reader
-    ? createDatabase({ provider: providers.reader, poolMax: 1, applicationName: 'cloudy-api-reader' })
-    : undefined;
-  const app = createApp({
-    users: knexUsersRepository(db, readRoute(db, reader, logger)),
-    database: knexDatabaseHealth(db, reader),
+  const pools = openPools(providersFromConfig(config), { poolMax: 1, applicationName: 'cloudy-api' });
+  const { db } = pools;
+  const { app } = composeWebApp(pools, {
     primeChecker: inlinePrimeChecker(),
     logger,
     basePath,

@@ -3,16 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
+import type { ConnectionProvider } from '../shared/database-access/connection-provider';
 import type { Logger } from '../shared/logger';
-import { createApp } from './app';
-import type { ConnectionProvider } from './db/connection-provider';
-import { createDatabase } from './db/database';
-import { knexDatabaseHealth } from './db/database-health';
-import { readRoute } from './db/read-routing';
+import { composeWebApp, openPools } from './composition';
 import { staticRouteServer, staticRoutes } from './http/static-routes';
 import { usersFastPath } from './http/users-fast-path';
 import { type PrimeChecker, pooledPrimeChecker } from './prime/prime-checker';
-import { knexUsersRepository } from './users/users-repository';
 import { usersRoutes } from './users/users-routes';
 
 interface WebServerOptions {
@@ -46,16 +42,10 @@ const KEEP_ALIVE_MS = 65_000;
 
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const { logger } = options;
-  const poolMax = options.dbPoolMax;
-  const db = createDatabase({ provider: options.provider, poolMax, logger });
-  const reader = options.readerProvider
-    ? createDatabase({
-        provider: options.readerProvider,
-        poolMax,
-        logger,
-        applicationName: 'cloudy-web-reader',
-      })
-    : undefined;
+  const { db, reader } = openPools(
+    { writer: options.provider, reader: options.readerProvider },
+    { poolMax: options.dbPoolMax, applicationName: 'cloudy-web', logger },
+  );
   const primeChecker: PrimeChecker = pooledPrimeChecker({
     threads: options.loadThreads,
     maxQueue: options.loadQueueLimit,
@@ -63,16 +53,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   let shuttingDown = false;
   const isShuttingDown = () => shuttingDown;
   const routes = staticRoutes();
-  const users = knexUsersRepository(db, readRoute(db, reader, logger));
-  const app = createApp({
-    users,
-    database: knexDatabaseHealth(db, reader),
-    primeChecker,
-    logger,
-    staticRoutes: routes,
-    isShuttingDown,
-    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
-  });
+  const { app, users } = composeWebApp(
+    { db, ...(reader ? { reader } : {}) },
+    { primeChecker, logger, staticRoutes: routes, isShuttingDown, authenticate: options.authenticate },
+  );
   const serveStatic = staticRouteServer(routes, { logger, isShuttingDown });
   const serveUsers = usersFastPath(
     usersRoutes(users),

@@ -15,7 +15,9 @@ export interface CpuUsage {
   ioWaitPercent: number;
 }
 
-export class ProcFormatError extends Error {}
+export class ProcFormatError extends Error {
+  override readonly name = 'ProcFormatError';
+}
 
 // Column order of the aggregate line (proc(5)); older kernels print fewer columns, the missing ones are 0.
 // guest and guest_nice are already counted inside user and nice, so they are not added again.

@@ -2,7 +2,9 @@ import { type AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aw
 import type { InstanceMetadata } from './instance-metadata';
 import type { InstanceIdentity } from './metric-data';
 
-export class IdentityError extends Error {}
+export class IdentityError extends Error {
+  override readonly name = 'IdentityError';
+}
 
 // First choice: the instance's own tags in IMDS (when the launch template sets InstanceMetadataTags):
 // no API call, nothing to throttle. Otherwise one DescribeAutoScalingInstances call (the web role grants it).

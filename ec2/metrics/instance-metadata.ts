@@ -3,7 +3,9 @@ export interface InstanceMetadata {
   get(path: string): Promise<string | undefined>;
 }
 
-export class InstanceMetadataError extends Error {}
+export class InstanceMetadataError extends Error {
+  override readonly name = 'InstanceMetadataError';
+}
 
 interface ImdsOptions {
   /** http://169.254.169.254 on EC2; the SDK's AWS_EC2_METADATA_SERVICE_ENDPOINT convention overrides it. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanFlag, parseEnv } from '../../shared/configuration';
+import { booleanFlag, ConfigurationError } from '../../shared/configuration';
 
 /** Why this run happened, as logged in the run's summary line. */
 export type Trigger =
@@ -13,35 +13,60 @@ export interface Invocation {
   dryRun: boolean | undefined;
 }
 
-function field(event: unknown, name: string): unknown {
-  return typeof event === 'object' && event !== null ? (event as Record<string, unknown>)[name] : undefined;
-}
+// EventBridge's envelope (the schedule and EC2's state-change notifications). AWS writes it and may add fields, so
+// only what the controller reads is checked; `dryRun` is honoured there too (a test event copied from a sample).
+const awsEvent = z.object({
+  source: z.string(),
+  'detail-type': z.string(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+  dryRun: booleanFlag.optional(),
+});
 
-const eventSettings = z.object({ dryRun: booleanFlag.optional() });
+// A hand-written event (`sls invoke --data '{"dryRun":true}'`, the console's test event): a person typed it, so
+// a key the controller does not know is refused, never ignored. `{"dryrun": true}` must not run for real.
+const manualEvent = z.strictObject({ dryRun: booleanFlag.optional() });
 
-function readDryRun(event: unknown): boolean | undefined {
-  return parseEnv(eventSettings, 'failover event', { dryRun: field(event, 'dryRun') }).dryRun;
+function problems(error: z.ZodError): string {
+  return error.issues
+    .map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')} ` +
+          '(a hand-written event takes only "dryRun")'
+        : `${issue.path.join('.') || 'event'}: ${issue.message}`,
+    )
+    .join('; ');
 }
 
 /**
- * Reads the event: an EventBridge schedule, an EC2 instance state-change notification, or a hand-written
- * event (`sls invoke local --data '{"dryRun":true}'`). Every trigger runs the same full reconciliation; the
- * state-change event only makes it happen sooner.
+ * Reads the event: an EventBridge schedule, an EC2 instance state-change notification, or a hand-written event
+ * (`{}` or `{"dryRun": true}`). Anything else is a ConfigurationError, before any AWS call. Every trigger runs the
+ * same full reconciliation; the state-change event only makes it happen sooner.
  */
 export function readInvocation(event: unknown): Invocation {
-  const dryRun = readDryRun(event);
-  const detailType = field(event, 'detail-type');
+  const isAwsEvent =
+    typeof event === 'object' && event !== null && 'detail-type' in event && 'source' in event;
+  if (!isAwsEvent) {
+    const parsed = manualEvent.safeParse(event ?? {});
+    if (!parsed.success) throw new ConfigurationError(`invalid failover event: ${problems(parsed.error)}`);
+    return { trigger: { kind: 'manual' }, dryRun: parsed.data.dryRun };
+  }
+  const parsed = awsEvent.safeParse(event);
+  if (!parsed.success) throw new ConfigurationError(`invalid failover event: ${problems(parsed.error)}`);
+  const { dryRun } = parsed.data;
+  const detailType = parsed.data['detail-type'];
   if (detailType === 'Scheduled Event') return { trigger: { kind: 'schedule' }, dryRun };
   if (detailType === 'EC2 Instance State-change Notification') {
-    const detail = field(event, 'detail');
+    const detail = parsed.data.detail ?? {};
     return {
       trigger: {
         kind: 'instance-state-change',
-        instanceId: String(field(detail, 'instance-id') ?? 'unknown'),
-        state: String(field(detail, 'state') ?? 'unknown'),
+        instanceId: String(detail['instance-id'] ?? 'unknown'),
+        state: String(detail.state ?? 'unknown'),
       },
       dryRun,
     };
   }
-  return { trigger: { kind: 'manual' }, dryRun };
+  throw new ConfigurationError(
+    `invalid failover event: detail-type "${detailType}" is not one the controller takes`,
+  );
 }

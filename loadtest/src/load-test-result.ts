@@ -43,7 +43,9 @@ export type PeriodMetrics = z.infer<typeof period>;
 export type RunInfo = z.infer<typeof runInfo>;
 export type LoadTestResult = z.infer<typeof loadTestResult>;
 
-export class ResultFormatError extends Error {}
+export class ResultFormatError extends Error {
+  override readonly name = 'ResultFormatError';
+}
 
 /** Parses a result file's text; throws naming the first field that is not what artillery writes. */
 export function parseLoadTestResult(text: string, source: string): LoadTestResult {

@@ -27,8 +27,12 @@ function installedArtilleryBin(): string | undefined {
 }
 export const DEFAULT_RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
-export class ArtilleryNotInstalledError extends Error {}
-class ArtilleryFailedError extends Error {}
+export class ArtilleryNotInstalledError extends Error {
+  override readonly name = 'ArtilleryNotInstalledError';
+}
+class ArtilleryFailedError extends Error {
+  override readonly name = 'ArtilleryFailedError';
+}
 
 interface RunScenarioOptions {
   scenario: ScenarioName;

@@ -9,13 +9,19 @@ function stackNameOf(stage: string): string {
 }
 
 /** The stage has no stack (never deployed, removed, or another region): a configuration error, not transient. */
-export class StageNotDeployedError extends Error {}
+export class StageNotDeployedError extends Error {
+  override readonly name = 'StageNotDeployedError';
+}
 
 /** The stack exists but has no usable URL (still creating, rolled back, or an older template). */
-export class StageOutputMissingError extends Error {}
+export class StageOutputMissingError extends Error {
+  override readonly name = 'StageOutputMissingError';
+}
 
 /** Any other failure to ask CloudFormation (credentials, throttling, network). */
-export class StackLookupError extends Error {}
+export class StackLookupError extends Error {
+  override readonly name = 'StackLookupError';
+}
 
 /** The URL of the stage's load balancer, from the outputs of its CloudFormation stack. */
 export async function findStageUrl(

@@ -85,10 +85,14 @@ interface BakeResult {
 }
 
 /** A step of the bake failed; `cause` holds the SDK error. */
-export class BakeError extends Error {}
+export class BakeError extends Error {
+  override readonly name = 'BakeError';
+}
 
 /** The builder instance ran its user data and reported a failure (the message holds its log's end). */
-export class BuilderFailedError extends Error {}
+export class BuilderFailedError extends Error {
+  override readonly name = 'BuilderFailedError';
+}
 
 // Presigned URLs outlive the builder's timeout, and no longer than that.
 const URL_EXPIRY_SECONDS = 3600;

@@ -7,7 +7,9 @@ interface BakeUserDataValues {
   resultUrl: string;
 }
 
-export class UserDataTooLargeError extends Error {}
+export class UserDataTooLargeError extends Error {
+  override readonly name = 'UserDataTooLargeError';
+}
 
 /**
  * The builder's user data: a prelude exporting the values, then userdata/bake-ami.sh (the same shape as the

@@ -1,11 +1,14 @@
 /** Thrown when the user interrupts the bake (Ctrl-C): cleanup follows, the bake fails. */
 export class BakeInterruptedError extends Error {
+  override readonly name = 'BakeInterruptedError';
   constructor() {
     super('interrupted');
   }
 }
 
-export class WaitTimeoutError extends Error {}
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeoutError';
+}
 
 /** What one look at the awaited thing found. */
 export type Observation = { done: true } | { done: false; status: string } | { failed: string };
@@ -20,7 +23,9 @@ interface PollOptions {
   onProgress: (message: string) => void;
 }
 
-export class WaitFailedError extends Error {}
+export class WaitFailedError extends Error {
+  override readonly name = 'WaitFailedError';
+}
 
 /** Looks, then waits an interval, until done, failed, timed out or interrupted; reports each look. */
 export async function pollUntil(options: PollOptions): Promise<void> {

@@ -8,7 +8,7 @@ const REPO = resolve(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
- * The web app as `npm start` runs it (web/start-local.ts: its server, pool, timeouts, migrations at start),
+ * The web app as `npm start` runs it (web/main-local.ts: its server, pool, timeouts, migrations at start),
  * one HTTP process, its database the VIP router's port with TLS verified against the tier's CA
  * (verify-full, as the app verifies on AWS). Resolves once it answers /health.
  */
@@ -21,7 +21,7 @@ export async function startWebApp(options: {
   const log = openSync(options.logFile, 'a');
   const giveUpAt = performance.now() + options.timeoutMs;
   for (;;) {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'web/start-local.ts'], {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'web/main-local.ts'], {
       cwd: REPO,
       stdio: ['ignore', log, log],
       env: {

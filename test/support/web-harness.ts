@@ -1,6 +1,9 @@
 import type { RequestHandler } from 'express';
+import {
+  type ConnectionProvider,
+  urlConnectionProvider,
+} from '../../shared/database-access/connection-provider';
 import { createLogger } from '../../shared/logger';
-import { type ConnectionProvider, urlConnectionProvider } from '../../web/db/connection-provider';
 import { createDatabase } from '../../web/db/database';
 import { migrateToLatest } from '../../web/db/migrate';
 import { type RunningWebServer, startWebServer } from '../../web/server';

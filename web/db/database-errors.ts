@@ -1,4 +1,4 @@
-import { tlsVerificationFailure } from './server-tls';
+import { tlsVerificationFailure } from '../../shared/database-access/server-tls';
 
 // What the database layer throws besides bugs: database-level facts, for the app to put in HTTP terms.
 

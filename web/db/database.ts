@@ -1,8 +1,8 @@
 import knex, { type Knex } from 'knex';
+import type { ConnectionProvider } from '../../shared/database-access/connection-provider';
+import { tlsVerificationFailure } from '../../shared/database-access/server-tls';
 import type { Logger } from '../../shared/logger';
-import type { ConnectionProvider } from './connection-provider';
 import { isAuthenticationFailure } from './database-errors';
-import { tlsVerificationFailure } from './server-tls';
 
 interface DatabaseOptions {
   provider: ConnectionProvider;

@@ -20,7 +20,9 @@ const migrationSource: Knex.MigrationSource<string> = {
 /** Any fixed 64-bit number, the same in every instance: the key of the PostgreSQL advisory lock. */
 const MIGRATION_LOCK_KEY = 7_110_105_110_121; // "cloudy"
 
-class MigrationTimeoutError extends Error {}
+class MigrationTimeoutError extends Error {
+  override readonly name = 'MigrationTimeoutError';
+}
 
 /**
  * Brings the schema up to date; returns the migrations this call applied. Several web instances boot at

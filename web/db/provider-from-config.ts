@@ -1,13 +1,13 @@
-import type { WebConfig } from '../config';
-import { createSecretsManagerClient, createSsmClient, createStsClient } from './aws-clients';
 import {
   type ConnectionProvider,
   crossAccountSecretProvider,
   urlConnectionProvider,
   withVerifiedTls,
-} from './connection-provider';
+} from '../../shared/database-access/connection-provider';
+import { fileServerCa, ssmServerCa } from '../../shared/database-access/server-tls';
+import type { WebConfig } from '../config';
+import { createSecretsManagerClient, createSsmClient, createStsClient } from './aws-clients';
 import { onHost } from './reader-provider';
-import { fileServerCa, ssmServerCa } from './server-tls';
 
 interface DatabaseProviders {
   writer: ConnectionProvider;

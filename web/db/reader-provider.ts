@@ -1,5 +1,5 @@
-import type { ConnectionProvider } from './connection-provider';
-import type { DatabaseConnection } from './secret-to-connection';
+import type { ConnectionProvider } from '../../shared/database-access/connection-provider';
+import type { DatabaseConnection } from '../../shared/database-access/secret-to-connection';
 
 /**
  * The same credentials on another host (a reader endpoint): reading, invalidating and staleness are the

@@ -4,6 +4,7 @@ import { HttpError, ServiceUnavailableError } from './errors';
 
 /** No valid bearer token: the body says only that, never why a token failed (that is logged). */
 class UnauthorizedError extends HttpError {
+  override readonly name = 'UnauthorizedError';
   readonly status = 401;
 }
 

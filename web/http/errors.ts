@@ -9,6 +9,7 @@ export abstract class HttpError extends Error {
 
 /** The client sent something we cannot accept; `field` names the offending input. */
 export class ValidationError extends HttpError {
+  override readonly name = 'ValidationError';
   readonly status = 400;
   constructor(
     message: string,
@@ -22,15 +23,18 @@ export class ValidationError extends HttpError {
 }
 
 export class PayloadTooLargeError extends HttpError {
+  override readonly name = 'PayloadTooLargeError';
   readonly status = 413;
 }
 
 export class NotFoundError extends HttpError {
+  override readonly name = 'NotFoundError';
   readonly status = 404;
 }
 
 /** A unique value (username or email) is already taken. */
 export class ConflictError extends HttpError {
+  override readonly name = 'ConflictError';
   readonly status = 409;
   constructor(readonly field: string) {
     super(`${field} already exists`);
@@ -42,6 +46,7 @@ export class ConflictError extends HttpError {
 
 /** Temporarily unable to serve (full work queue, database away); the client should retry after a pause. */
 export class ServiceUnavailableError extends HttpError {
+  override readonly name = 'ServiceUnavailableError';
   readonly status = 503;
   constructor(
     message: string,
@@ -51,5 +56,3 @@ export class ServiceUnavailableError extends HttpError {
     super(message, options);
   }
 }
-
-export class OverloadedError extends ServiceUnavailableError {}

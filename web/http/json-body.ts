@@ -3,6 +3,7 @@ import { BODY_LIMIT_BYTES } from './answer';
 
 /** A body that cannot be used; `type` is body-parser's name for the same case, so one mapping serves both. */
 class BodyError extends Error {
+  override readonly name = 'BodyError';
   constructor(
     message: string,
     readonly type: 'entity.too.large' | 'entity.parse.failed' | 'request.aborted',

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import type { UsersRoutes } from '../users/users-routes';
-import { type Answer, answerForError, sendAnswer } from './answer';
+import { type Answer, sendAnswer } from './answer';
+import { answerForError } from './error-handler';
 import { isPlainJson, readJsonBody } from './json-body';
 import { type RequestLogOptions, startRequestLog } from './request-log';
 

@@ -1,7 +1,6 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { OverloadedError } from '../http/errors';
 import { checkPrime, type PrimeCheckResult } from './check-prime';
 
 /** Where `/load` does its work: a worker pool on EC2, the calling thread in Lambda (one request at a time). */
@@ -15,6 +14,11 @@ export function inlinePrimeChecker(): PrimeChecker {
     check: async (n) => checkPrime(n),
     close: async () => {},
   };
+}
+
+/** The pool's wait queue is full: the check was refused, not queued (the HTTP layer answers 503). */
+export class PrimeQueueFullError extends Error {
+  override readonly name = 'PrimeQueueFullError';
 }
 
 interface PrimePoolOptions {
@@ -36,7 +40,7 @@ export function pooledPrimeChecker({ threads, maxQueue }: PrimePoolOptions): Pri
   });
   return {
     async check(n, signal) {
-      if (pool.queueSize >= maxQueue) throw new OverloadedError('prime check queue is full', 1);
+      if (pool.queueSize >= maxQueue) throw new PrimeQueueFullError('prime check queue is full');
       return pool.run(n, signal ? { signal } : {});
     },
     close: () => pool.destroy(),

@@ -13,12 +13,19 @@ import pg from 'pg';
 import { dataDirectory } from '../../../ec2/sidecar/postgres/data-directory';
 import { acceptsConnections } from '../../../ec2/sidecar/postgres/readiness';
 import { runAsPostgresUser } from '../../../ec2/sidecar/postgres/run-as';
+import {
+  type ConnectionProvider,
+  withVerifiedTls,
+} from '../../../shared/database-access/connection-provider';
+import type { DatabaseConnection } from '../../../shared/database-access/secret-to-connection';
+import {
+  fileServerCa,
+  tlsVerificationFailure,
+  verifyFullTls,
+} from '../../../shared/database-access/server-tls';
 import { createLogger } from '../../../shared/logger';
-import { type ConnectionProvider, withVerifiedTls } from '../../../web/db/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { migrateToLatest } from '../../../web/db/migrate';
-import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
-import { fileServerCa, tlsVerificationFailure, verifyFullTls } from '../../../web/db/server-tls';
 import { startWebServer } from '../../../web/server';
 import { freePort } from '../../support/local-postgres';
 import { makeTestCertificates, type TestCertificates } from '../../support/test-certificates';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ConnectionProvider } from '../../../web/db/connection-provider';
+import type { ConnectionProvider } from '../../../shared/database-access/connection-provider';
 import { postJson, startWebHarness, type WebHarness } from '../../support/web-harness';
 
 async function statusWithin(url: string, wanted: number, attempts = 60): Promise<number> {

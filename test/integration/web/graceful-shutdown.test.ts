@@ -8,7 +8,7 @@ import { SLOW_PRIME } from '../../support/web-harness';
 
 /** Starts the real entry point (as systemd does on an instance) and resolves once every process listens. */
 async function startWebProcess(env: Record<string, string>, processes: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'web/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'web/main-instance.ts'], {
     env: { ...process.env, ...env, WEB_PROCESSES: String(processes), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -75,7 +75,7 @@ describe('web workers that die at start', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const address = blocker.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'web/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'web/main-instance.ts'], {
       env: {
         ...process.env,
         DATABASE_URL: pg.url,

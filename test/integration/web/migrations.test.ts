@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { urlConnectionProvider } from '../../../shared/database-access/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { migrateToLatest } from '../../../web/db/migrate';
 import { startTestPostgres, type TestPostgres } from '../../support/local-postgres';

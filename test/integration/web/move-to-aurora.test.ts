@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { applicationBootstrap } from '../../../ec2/sidecar/postgres/access-model';
 import { ensureAppRole } from '../../../handlers/bootstrap/app-role';
-import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { urlConnectionProvider } from '../../../shared/database-access/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { migrateToLatest } from '../../../web/db/migrate';
 import { knexUsersRepository, type User } from '../../../web/users/users-repository';

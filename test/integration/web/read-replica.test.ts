@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { urlConnectionProvider } from '../../../shared/database-access/connection-provider';
 import { createLogger } from '../../../shared/logger';
-import { urlConnectionProvider } from '../../../web/db/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { migrateToLatest } from '../../../web/db/migrate';
 import { type RunningWebServer, startWebServer } from '../../../web/server';

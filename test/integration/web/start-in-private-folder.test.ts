@@ -48,7 +48,7 @@ async function startApp(
   port: number,
   pgPort: number,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'web/start-local.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'web/main-local.ts'], {
     cwd: clone,
     env: {
       ...process.env,

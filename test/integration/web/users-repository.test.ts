@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { urlConnectionProvider } from '../../../shared/database-access/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { DatabaseUnavailableError, DuplicateValueError } from '../../../web/db/database-errors';
 import { knexDatabaseHealth } from '../../../web/db/database-health';

@@ -87,7 +87,24 @@ describe('readInvocation', () => {
   });
 
   it('rejects a dryRun that is not a boolean', () => {
-    // Act / Assess
     assert.throws(() => readInvocation({ dryRun: 1 }), ConfigurationError);
+  });
+
+  it('refuses a hand-written event with a key it does not know, such as a mistyped dryRun', () => {
+    assert.throws(
+      () => readInvocation({ dryrun: true }),
+      (error: unknown) =>
+        error instanceof ConfigurationError &&
+        /unknown key "dryrun" \(a hand-written event takes only "dryRun"\)/.test(error.message),
+    );
+    assert.throws(() => readInvocation({ dryRun: true, force: true }), /unknown key "force"/);
+    assert.throws(() => readInvocation('dryRun'), ConfigurationError);
+  });
+
+  it('refuses an EventBridge event of a kind the controller does not take', () => {
+    assert.throws(
+      () => readInvocation({ source: 'aws.ec2', 'detail-type': 'EBS Volume Notification', detail: {} }),
+      /detail-type "EBS Volume Notification"/,
+    );
   });
 });

@@ -111,7 +111,7 @@ describe('web/Dockerfile', () => {
     const needed = foldersImportedFrom(entries.map((entry) => entry.split('/')[0] ?? ''));
 
     // Assess
-    assert.ok(entries.includes('web/main.ts'));
+    assert.ok(entries.includes('web/main-instance.ts'));
     for (const folder of needed) assert.ok(copied.includes(folder), `${folder}/ is copied`);
     for (const file of filesOfScript('scripts/build.ts'))
       assert.ok(copied.includes(file), `${file} is copied`);

@@ -5,9 +5,17 @@ import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type ConnectionProvider, withVerifiedTls } from '../../../web/db/connection-provider';
-import type { DatabaseConnection } from '../../../web/db/secret-to-connection';
-import { fileServerCa, ServerCaError, ssmServerCa, tlsVerificationFailure } from '../../../web/db/server-tls';
+import {
+  type ConnectionProvider,
+  withVerifiedTls,
+} from '../../../../shared/database-access/connection-provider';
+import type { DatabaseConnection } from '../../../../shared/database-access/secret-to-connection';
+import {
+  fileServerCa,
+  ServerCaError,
+  ssmServerCa,
+  tlsVerificationFailure,
+} from '../../../../shared/database-access/server-tls';
 
 const PARAMETER = '/cloudy/dev/database-ca-certificate';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n';

@@ -3,7 +3,10 @@ import { beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { crossAccountSecretProvider, SecretAccessError } from '../../../web/db/connection-provider';
+import {
+  crossAccountSecretProvider,
+  SecretAccessError,
+} from '../../../../shared/database-access/connection-provider';
 
 const ROLE_ARN = 'arn:aws:iam::222222222222:role/cloudy-dev-db-secret-reader';
 const SECRET_ID = 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:cloudy/dev/db-AbCdEf';

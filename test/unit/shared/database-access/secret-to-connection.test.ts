@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidSecretError, secretToConnection } from '../../../web/db/secret-to-connection';
+import {
+  InvalidSecretError,
+  secretToConnection,
+} from '../../../../shared/database-access/secret-to-connection';
 
 describe('secretToConnection', () => {
   it('maps an RDS-style secret and defaults the host to the virtual IP', () => {

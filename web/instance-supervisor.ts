@@ -2,9 +2,8 @@ import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { Logger } from '../shared/logger';
 import { authenticationFromConfig } from './authentication-from-config';
+import { migrateWithOwnPool } from './composition';
 import type { WebConfig } from './config';
-import { createDatabase } from './db/database';
-import { migrateToLatest } from './db/migrate';
 import { providerFromConfig, providersFromConfig } from './db/provider-from-config';
 import { startWebServer } from './server';
 
@@ -15,13 +14,8 @@ import { startWebServer } from './server';
  */
 export async function runWebApp(config: WebConfig, logger: Logger): Promise<void> {
   if (cluster.isPrimary) {
-    const db = createDatabase({ provider: providerFromConfig(config), poolMax: 1, logger });
-    try {
-      const applied = await migrateToLatest(db);
-      logger.info({ applied }, 'database schema up to date');
-    } finally {
-      await db.destroy();
-    }
+    const applied = await migrateWithOwnPool(providerFromConfig(config), logger);
+    logger.info({ applied }, 'database schema up to date');
     if (config.WEB_PROCESSES === 1) return serveInThisProcess(config, logger, 1);
     return superviseWorkers(config, logger);
   }
@@ -61,7 +55,9 @@ function stopSignal(): Promise<'SIGTERM' | 'SIGINT'> {
 const CRASH_LIMIT = 5;
 const CRASH_WINDOW_MS = 30_000;
 
-class WorkersCrashLoopError extends Error {}
+class WorkersCrashLoopError extends Error {
+  override readonly name = 'WorkersCrashLoopError';
+}
 
 async function superviseWorkers(config: WebConfig, logger: Logger): Promise<void> {
   let stopping = false;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type AppLogin, ensureAppRole } from '../../../handlers/bootstrap/app-role';
-import { urlConnectionProvider } from '../../../web/db/connection-provider';
+import { urlConnectionProvider } from '../../../shared/database-access/connection-provider';
 import { createDatabase } from '../../../web/db/database';
 import { migrateToLatest } from '../../../web/db/migrate';
 import { startTestPostgres, type TestPostgres } from '../../support/local-postgres';

@@ -1,7 +1,7 @@
 // Entry point on a web instance (systemd runs the bundled form of this file).
 import { createLogger } from '../shared/logger';
 import { readWebConfig } from './config';
-import { runWebApp } from './web-app';
+import { runWebApp } from './instance-supervisor';
 
 const logger = createLogger('web');
 try {

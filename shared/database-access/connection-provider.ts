@@ -19,7 +19,9 @@ export function urlConnectionProvider(connectionString: string): ConnectionProvi
   return { get: async () => ({ connectionString }), invalidate: () => {}, isStale: () => false };
 }
 
-export class SecretAccessError extends Error {}
+export class SecretAccessError extends Error {
+  override readonly name = 'SecretAccessError';
+}
 
 interface CrossAccountSecretOptions {
   sts: STSClient;

@@ -15,8 +15,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { runAsPostgresUser } from '../../../ec2/sidecar/postgres/run-as';
 import type { CustomResourceEvent } from '../../../handlers/bootstrap/custom-resource';
+import { verifyFullTls } from '../../../shared/database-access/server-tls';
 import { createLocalPostgres, type LocalPostgres } from '../../../shared/embedded-postgres';
-import { verifyFullTls } from '../../../web/db/server-tls';
 import { freePort } from '../../support/local-postgres';
 import { makeTestCertificates, type TestCertificates } from '../../support/test-certificates';
 

@@ -10,7 +10,7 @@ import {
 } from '../shared/embedded-postgres';
 import { createLogger } from '../shared/logger';
 import { readWebConfig } from './config';
-import { runWebApp } from './web-app';
+import { runWebApp } from './instance-supervisor';
 
 readCommandLine({
   name: 'start',

@@ -35,7 +35,9 @@ export function tlsVerificationFailure(error: unknown): string | undefined {
   return undefined;
 }
 
-export class ServerCaError extends Error {}
+export class ServerCaError extends Error {
+  override readonly name = 'ServerCaError';
+}
 
 /** Where the CA comes from; `invalidate()` makes the next `get()` read it again (a new cluster, a new CA). */
 export interface ServerCaSource {

@@ -23,7 +23,9 @@ const databaseSecret = z.object({
   database: z.string().min(1).optional(),
 });
 
-export class InvalidSecretError extends Error {}
+export class InvalidSecretError extends Error {
+  override readonly name = 'InvalidSecretError';
+}
 
 /**
  * Turns a secret's JSON text into a connection. Error messages name the missing or wrong keys and never
