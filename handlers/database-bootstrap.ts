@@ -5,6 +5,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { z } from 'zod';
+import { parseEnv } from '../shared/configuration';
 import { crossAccountSecretProvider } from '../shared/database-access/connection-provider';
 import { fileServerCa, verifyFullTls } from '../shared/database-access/server-tls';
 import { createLogger } from '../shared/logger';
@@ -53,7 +54,7 @@ export const handler = (event: CustomResourceEvent) =>
       return { user: connection.user, password: connection.password, database: connection.database };
     },
     async ensure(props, administrator, app) {
-      const ssl = verifyFullTls(await fileServerCa(caFile.parse(process.env).DB_CA_FILE).get());
+      const ssl = verifyFullTls(await fileServerCa(parseEnv(caFile, 'database bootstrap').DB_CA_FILE).get());
       await ensureAppRole(async (database) => {
         const client = new pg.Client({
           host: props.WriterHost,

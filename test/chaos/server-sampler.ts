@@ -1,4 +1,14 @@
-import { isLive, listProcesses, pidNamespace, workingDirectory } from '../../ec2/sidecar/proc/process-table';
+import { readlinkSync } from 'node:fs';
+import { isLive, listProcesses, workingDirectory } from '../../ec2/sidecar/proc/process-table';
+
+/** The pid namespace of a process (an inode name like `pid:[4026531836]`): one per host, or per container. */
+function pidNamespace(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface SamplerReport {
   samples: number;

@@ -27,8 +27,8 @@ class MigrationTimeoutError extends Error {
 /**
  * Brings the schema up to date; returns the migrations this call applied. Several web instances boot at
  * once, and knex's own migration lock cannot protect its first use: two instances that find no lock
- * table both create it and both insert its row, after which the lock stays "already locked" for ever (a
- * collision the concurrency test found). So instances first take a PostgreSQL advisory lock, held by a
+ * table both create it and both insert its row, after which the lock stays "already locked" for ever
+ * (test/integration/web/migrations.test.ts races them). So instances first take a PostgreSQL advisory lock, held by a
  * transaction on a connection of its own (the app's pool may have a single connection), and only the
  * holder runs knex's migrations, which still take knex's lock inside. The lock is polled rather than
  * waited for, so no statement or query timeout of the pool applies to the wait.

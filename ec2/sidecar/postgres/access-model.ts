@@ -32,7 +32,7 @@ export function applicationBootstrap(
   const { user, database } = application;
   const verifier = appRoleVerifier({ user, database, password });
   // Owned by the session's user, the bootstrap superuser (DB_SUPERUSER, the OS user PostgreSQL runs as), whatever
-  // its name: a fixed `OWNER postgres` failed every first boot whose superuser is named otherwise.
+  // its name: no `OWNER` clause, since the superuser need not be called postgres.
   const createDatabase = database === 'postgres' ? [] : [`CREATE DATABASE "${database}";`];
   return [
     {

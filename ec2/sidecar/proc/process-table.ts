@@ -55,15 +55,6 @@ export function workingDirectory(pid: number): string | undefined {
   }
 }
 
-/** The pid namespace of a process (an inode name like `pid:[4026531836]`): one per host, or per container. */
-export function pidNamespace(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Processes whose chain of parents reaches `ancestor` (re-parented orphans are not found this way). */
 export function descendantsOf(ancestor: number, processes: ProcessInfo[]): ProcessInfo[] {
   const byPid = new Map(processes.map((p) => [p.pid, p]));

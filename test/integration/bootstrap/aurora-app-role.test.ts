@@ -123,7 +123,6 @@ describe('ensureAppRole', () => {
   });
 
   it('refuses a role or database name that is not a plain identifier, before touching the cluster', async () => {
-    // Act / Assess
     await assert.rejects(
       ensureAppRole(asAdministrator, {
         user: 'x"; DROP ROLE cloudyadmin; --',

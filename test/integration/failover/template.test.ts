@@ -111,7 +111,6 @@ describe('the failover role', () => {
   });
 
   it('uses the resource "*" only for Describe calls, which take no other', () => {
-    // Act / Assess
     for (const statement of statements().filter(
       (s) => JSON.stringify(s.Resource).includes('"*"') || s.Resource === '*',
     )) {

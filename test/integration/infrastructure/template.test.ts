@@ -147,13 +147,11 @@ function userData(template: Template, launchTemplateId: string): { names: string
 
 describe('sls package', () => {
   it('writes a template that fits the CloudFormation resource specification, with every option off or on', () => {
-    // Act / Assess
     assert.deepEqual(validateTemplate(defaults, spec), []);
     assert.deepEqual(validateTemplate(allOptions, spec), []);
   });
 
   it('decides the stage options at package time: no Conditions and no Fn::If comparing constants', () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       assert.equal(template.Conditions, undefined, name);
       assert.deepEqual(ifsIn(template.Resources), [], name);
@@ -163,7 +161,6 @@ describe('sls package', () => {
   });
 
   it("silences cfn-lint only where osls itself causes a warning (W3005 on the functions' DependsOn)", () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       const silenced = Object.entries(template.Resources)
         .filter(([, r]) => r.Metadata?.['cfn-lint'] !== undefined)
@@ -201,7 +198,6 @@ describe('sls package', () => {
   });
 
   it('leaves AWS lookups to CloudFormation: AMIs are SSM parameter types, resolved at deploy time', () => {
-    // Act / Assess
     assert.equal(defaults.Parameters?.AppAmiId?.Type, 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
     assert.equal(defaults.Parameters?.AppAmiId?.Default, `/cloudy/${STAGE}/app-ami-id`);
     assert.equal(defaults.Parameters?.NatAmiId?.Type, 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
@@ -218,7 +214,6 @@ describe('sls package', () => {
 
 describe('network', () => {
   it('is one VPC with DNS, two public and two private subnets spread over two AZs', () => {
-    // Act / Assess
     assert.equal(count(defaults, 'AWS::EC2::VPC'), 1);
     assert.equal(properties(defaults, 'Vpc').CidrBlock, '10.0.0.0/16');
     assert.equal(properties(defaults, 'Vpc').EnableDnsSupport, true);
@@ -230,7 +225,6 @@ describe('network', () => {
   });
 
   it('routes the public subnets to the internet gateway and the private ones through the NAT instance', () => {
-    // Act / Assess
     assert.equal(count(defaults, 'AWS::EC2::InternetGateway'), 1);
     assert.deepEqual(properties(defaults, 'PublicDefaultRoute').GatewayId, ref('InternetGateway'));
     assert.deepEqual(properties(defaults, 'PrivateDefaultRoute').InstanceId, ref('NatInstance'));
@@ -251,7 +245,6 @@ describe('network', () => {
   });
 
   it('uses a managed NAT gateway instead when the stage asks for one', () => {
-    // Act / Assess
     assert.equal(count(allOptions, 'AWS::EC2::NatGateway'), 1);
     assert.equal(allOptions.Resources.NatInstance, undefined);
     assert.deepEqual(properties(allOptions, 'PrivateDefaultRoute').NatGatewayId, ref('NatGateway'));
@@ -259,7 +252,6 @@ describe('network', () => {
   });
 
   it('tags both route tables as the virtual-IP route tables of this stage', () => {
-    // Act / Assess
     for (const id of ['PublicRouteTable', 'PrivateRouteTable']) {
       assert.equal(tagValue(properties(defaults, id).Tags, 'database'), 'true', id);
       assert.equal(tagValue(properties(defaults, id).Tags, 'cloudy:stage'), STAGE, id);
@@ -276,7 +268,6 @@ describe('network', () => {
   });
 
   it('reaches S3, where the AL2023 package repositories are, from the private subnets through the free gateway endpoint', () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       assert.deepEqual(
         properties(template, 'S3Endpoint'),
@@ -292,7 +283,6 @@ describe('network', () => {
   });
 
   it('boots the NAT only once the public route exists, and the private tier only once its own route does', () => {
-    // Act / Assess
     assert.ok(dependsOn(defaults, 'NatInstance').includes('PublicDefaultRoute'));
     assert.ok(dependsOn(allOptions, 'NatGateway').includes('PublicDefaultRoute'));
     for (const [name, template] of bothTemplates()) {
@@ -311,7 +301,6 @@ describe('network', () => {
   });
 
   it('reaches the EC2 API from both private subnets through an interface endpoint, unless the stage opts out', () => {
-    // Act / Assess
     assert.deepEqual(properties(defaults, 'Ec2Endpoint'), {
       VpcId: ref('Vpc'),
       VpcEndpointType: 'Interface',
@@ -332,7 +321,6 @@ describe('network', () => {
   });
 
   it('has a bastion only when the stage names an admin CIDR', () => {
-    // Act / Assess
     assert.equal(count(defaults, 'AWS::EC2::Instance'), 1, 'only the NAT instance by default');
     assert.equal(allOptions.Resources.Bastion?.Type, 'AWS::EC2::Instance');
     assert.ok(allOptions.Outputs?.BastionAddress);
@@ -388,7 +376,6 @@ describe('web tier', () => {
   });
 
   it('runs 2 to 3 web instances from a launch template over both public subnets, with ELB health checks', () => {
-    // Act / Assess
     assert.equal(count(defaults, 'AWS::AutoScaling::LaunchConfiguration'), 0);
     const group = properties(defaults, 'WebAutoScalingGroup');
     assert.equal(Number(group.MinSize), 2);
@@ -412,7 +399,6 @@ describe('web tier', () => {
   });
 
   it('launches only after the database tier signalled that its primary serves', () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       assert.ok(dependsOn(template, 'WebAutoScalingGroup').includes('DatabaseAutoScalingGroup'), name);
     }
@@ -566,7 +552,6 @@ describe('database tier', () => {
   });
 
   it('keeps PGDATA on an encrypted EFS file system mounted in both private subnets', () => {
-    // Act / Assess
     assert.equal(count(defaults, 'AWS::EFS::FileSystem'), 1);
     assert.equal(properties(defaults, 'DatabaseFileSystem').Encrypted, true);
     const targets = resourcesOfType(defaults, 'AWS::EFS::MountTarget').map(([, r]) => r.Properties ?? {});
@@ -650,7 +635,6 @@ describe('database tier', () => {
   });
 
   it('installs no package at boot: every package the launch templates need is in the AMI', () => {
-    // Act / Assess
     for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {
       const { script } = userData(defaults, id);
       assert.doesNotMatch(script, /\b(dnf|yum|rpm|amazon-linux-extras)\s+(-\S+\s+)*install\b/, id);
@@ -659,7 +643,6 @@ describe('database tier', () => {
   });
 
   it('keeps both launch templates within the 16 KB user-data limit', () => {
-    // Act / Assess
     for (const id of ['WebLaunchTemplate', 'DatabaseLaunchTemplate']) {
       const data = properties(defaults, id).LaunchTemplateData as Record<string, unknown>;
       // The literal text plus generous room for the ids and ARNs CloudFormation fills in.
@@ -704,7 +687,6 @@ describe('api function', () => {
   });
 
   it('answers on the ALB under /lambda, on the listener that serves the app', () => {
-    // Act / Assess
     for (const [template, listener] of [
       [defaults, 'HttpListener'],
       [allOptions, 'HttpsListener'],
@@ -721,7 +703,6 @@ describe('api function', () => {
   });
 
   it('writes every listener rule condition in a form AWS accepts: one legacy value, or at most five in a Config', () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       for (const [id, rule] of resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::ListenerRule')) {
         for (const condition of (rule.Properties?.Conditions ?? []) as Record<string, unknown>[]) {
@@ -742,7 +723,6 @@ describe('api function', () => {
 
 describe('security', () => {
   it('requires IMDSv2 on every launch template and every instance', () => {
-    // Act / Assess
     for (const template of [defaults, allOptions]) {
       for (const [id, lt] of resourcesOfType(template, 'AWS::EC2::LaunchTemplate')) {
         const data = lt.Properties?.LaunchTemplateData as Record<string, Record<string, unknown>>;
@@ -771,7 +751,6 @@ describe('security', () => {
   });
 
   it('admits each tier only from the tier in front of it', () => {
-    // Act / Assess
     for (const template of [defaults, allOptions]) {
       const into = (group: string) =>
         ingressRules(template)
@@ -794,7 +773,6 @@ describe('security', () => {
   });
 
   it('admits PostgreSQL only from the web and api security groups, never from an address range', () => {
-    // Act / Assess
     for (const template of [defaults, allOptions]) {
       const postgres = ingressRules(template).filter((rule) => admitsPort(rule, 5432));
       assert.ok(postgres.length > 0);
@@ -857,7 +835,6 @@ describe('security', () => {
   });
 
   it('encrypts the data at rest', () => {
-    // Act / Assess
     for (const [id, fs] of resourcesOfType(defaults, 'AWS::EFS::FileSystem')) {
       assert.equal(fs.Properties?.Encrypted, true, id);
     }
@@ -897,7 +874,6 @@ describe('IAM', () => {
       .Variables.DB_SECRET_ROLE_ARN;
 
   it('grants no wildcard actions, and "*" resources only to describe/list calls, a namespace-bound metric put or Session Manager channels', () => {
-    // Act / Assess
     for (const template of [defaults, allOptions]) {
       for (const statement of policyStatements(template).filter((s) => s.effect === 'Allow')) {
         for (const action of statement.actions)
@@ -919,14 +895,12 @@ describe('IAM', () => {
   });
 
   it('attaches no broad AWS-managed policies', () => {
-    // Act / Assess
     for (const { owner, arn } of managedPolicyArns(allOptions)) {
       assert.doesNotMatch(arn, /FullAccess|AdministratorAccess|PowerUser/, owner);
     }
   });
 
   it('lets web, database and api roles assume only the configured secrets-account role', () => {
-    // Act / Assess
     for (const template of [defaults, allOptions]) {
       const assumes = policyStatements(template).filter((s) => s.actions.includes('sts:AssumeRole'));
       assert.deepEqual(assumes.map((s) => s.owner).sort(), [
@@ -1029,7 +1003,6 @@ describe('logs and access', () => {
   ] as const;
 
   it("keeps one log group per tier, named after the stage, for the stage's retention", () => {
-    // Act / Assess
     for (const [id, tier] of tiers) {
       assert.deepEqual(properties(defaults, id), {
         LogGroupName: `/cloudy/${STAGE}/${tier}`,
@@ -1039,7 +1012,6 @@ describe('logs and access', () => {
   });
 
   it("tells each tier's boot script its own log group", () => {
-    // Act / Assess
     for (const [id, , , launchTemplate] of tiers) {
       const data = properties(defaults, launchTemplate).LaunchTemplateData as Record<string, unknown>;
       assert.ok(
@@ -1068,7 +1040,6 @@ describe('logs and access', () => {
   });
 
   it('reaches every instance through Session Manager, without a bastion or a key', () => {
-    // Act / Assess
     for (const [, , role] of tiers) {
       const statements = policyStatements(defaults).filter((s) => s.owner === role);
       const register = statements.find((s) => s.actions.includes('ssm:UpdateInstanceInformation'));
@@ -1145,7 +1116,6 @@ describe('dashboard and alarms', () => {
   const topic = ref('AlarmTopic');
 
   it('draws only metrics that something in the stack emits', () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       const emitted = emittedMetrics(template);
       const drawn = dashboardWidgets(template, 'Dashboard').flatMap(widgetMetrics);
@@ -1156,7 +1126,6 @@ describe('dashboard and alarms', () => {
   });
 
   it('alarms only on metrics that something in the stack emits', () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       const emitted = emittedMetrics(template);
       for (const [id] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
@@ -1167,7 +1136,6 @@ describe('dashboard and alarms', () => {
   });
 
   it("sends every alarm that is not a scaling trigger to the stage's topic, and its return to OK", () => {
-    // Act / Assess
     for (const [name, template] of bothTemplates()) {
       const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
       const scaling = alarms.filter(([, alarm]) =>
@@ -1250,7 +1218,6 @@ describe('dashboard and alarms', () => {
   });
 
   it('encrypts the topic with a key of its own that CloudWatch may use for this stage alarms only', () => {
-    // Act / Assess
     assert.deepEqual(properties(defaults, 'AlarmTopic').KmsMasterKeyId, ref('AlarmTopicKey'));
     const key = properties(defaults, 'AlarmTopicKey');
     assert.equal(key.EnableKeyRotation, true);
@@ -1271,7 +1238,6 @@ describe('dashboard and alarms', () => {
   });
 
   it('subscribes the alarmEmail address to the topic only when the stage names one', () => {
-    // Act / Assess
     assert.deepEqual(resourcesOfType(defaults, 'AWS::SNS::Subscription'), []);
     const subscriptions = resourcesOfType(allOptions, 'AWS::SNS::Subscription');
     assert.deepEqual(
@@ -1283,7 +1249,6 @@ describe('dashboard and alarms', () => {
 
 describe('outputs', () => {
   it('publish the ALB URL, VPC, subnets, EFS, bastion and route tables', () => {
-    // Act / Assess
     for (const name of [
       'LoadBalancerUrl',
       'VpcId',

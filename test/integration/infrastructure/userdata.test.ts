@@ -12,7 +12,6 @@ const scripts = readdirSync(folder).filter((name) => name.endsWith('.sh'));
 
 describe('userdata/*.sh', () => {
   it('holds the boot scripts of the launch templates, the NAT instance and the AMI builder', () => {
-    // Act / Assess
     for (const name of ['bake-ami.sh', 'database.sh', 'nat-instance.sh', 'webserver.sh'])
       assert.ok(scripts.includes(name), name);
   });
@@ -75,7 +74,6 @@ describe('userdata/*.sh', () => {
     });
 
     it(`${name} runs bash in strict mode`, () => {
-      // Act / Assess
       assert.match(text, /^#!\/bin\/bash\n/);
       assert.match(text, /^set -euo pipefail$/m);
     });

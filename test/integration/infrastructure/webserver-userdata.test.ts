@@ -115,7 +115,6 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('runs the app as a non-root service that restarts on failure and may drain before it is killed', () => {
-    // Act / Assess
     assert.equal(instance.run().status, 0);
 
     const unit = instance.file('etc/systemd/system/cloudy-web.service');
@@ -136,7 +135,6 @@ describe('userdata/webserver.sh', () => {
   });
 
   it("writes the services' output to files and ships them and the boot log to the tier's log group", () => {
-    // Act / Assess
     assert.equal(instance.run().status, 0);
 
     assert.match(
@@ -184,7 +182,6 @@ describe('userdata/webserver.sh', () => {
   });
 
   it('is safe to run twice: the same files, no second user, the services restarted, signalled again', () => {
-    // Act / Assess
     assert.equal(instance.run().status, 0);
     const paths = [
       'etc/cloudy/web.env',

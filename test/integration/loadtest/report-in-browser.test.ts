@@ -108,7 +108,6 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   it('runs its script without an error and loads nothing but the file itself', () => {
-    // Act / Assess
     assert.deepEqual(problems, []);
     assert.equal(requests.length, 1);
     assert.match(requests[0] ?? '', /^file:\/\/.*scale-up-local\.html$/);

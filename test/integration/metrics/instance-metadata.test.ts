@@ -64,7 +64,6 @@ describe('imdsV2Client', () => {
   });
 
   it('answers undefined for a path the service does not have', async () => {
-    // Act / Assess
     assert.equal(await imdsV2Client({ endpoint }).get('tags/instance/Name'), undefined);
   });
 

@@ -84,7 +84,6 @@ describe('the bundle run with node alone', () => {
   });
 
   it('holds every file the boot and bake scripts expect on the AMI', () => {
-    // Act / Assess
     for (const script of ['userdata/webserver.sh', 'userdata/bake-ami.sh']) {
       const text = readFileSync(join(projectRoot, script), 'utf8');
       const expected = [...text.matchAll(/(?:\$APP_DIR\/|\s)((?:web|metrics)\/[\w-]+\.m?js)\b/g)].map(

@@ -32,7 +32,6 @@ describe('dataDirectory', () => {
   });
 
   it('seeds a lost lease from the token recorded on the storage, and refuses an unreadable one', () => {
-    // Act / Assess
     assert.equal(directory.recordedToken(), 0);
     directory.claim(41);
     assert.equal(directory.recordedToken(), 41);

@@ -29,7 +29,6 @@ describe('web API on a real PostgreSQL', () => {
 
   describe('request ids', () => {
     it('echoes a sane X-Request-Id and makes one up otherwise, on every route', async () => {
-      // Act / Assess
       for (const path of ['/', '/health', '/users', '/nope']) {
         const given = await fetch(`${h.baseUrl}${path}`, { headers: { 'x-request-id': 'abc-123' } });
         const made = await fetch(`${h.baseUrl}${path}`, {
@@ -54,7 +53,6 @@ describe('web API on a real PostgreSQL', () => {
 
   describe('health', () => {
     it('/health answers without the database, /ready checks it', async () => {
-      // Act / Assess
       assert.deepEqual(await (await fetch(`${h.baseUrl}/health`)).json(), { status: 'ok' });
       const ready = await fetch(`${h.baseUrl}/ready`);
       assert.equal(ready.status, 200);
@@ -204,7 +202,6 @@ describe('web API on a real PostgreSQL', () => {
     });
 
     it('answers 400 for numbers outside 1..2^53-1 or not integers', async () => {
-      // Act / Assess
       for (const raw of ['0', '-3', '2.5', 'abc', '9007199254740992', '']) {
         const res = await fetch(`${h.baseUrl}/load?number=${raw}`);
         assert.equal(res.status, 400, raw);

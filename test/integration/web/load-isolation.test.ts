@@ -20,7 +20,6 @@ describe('/load under saturation', () => {
   });
 
   it('lowers the priority of the /load threads only, never of the threads that serve HTTP', async () => {
-    // Act / Assess
     assert.equal((await fetch(`${h.baseUrl}/load?number=7`)).status, 200);
 
     const before = niceOf(`/proc/${process.ppid}/stat`); // the test runner, which loads none of the app

@@ -18,7 +18,6 @@ function parseBakeOptions(argv: string[], session = { region: 'eu-central-1' }) 
 
 describe('bakeOptions', () => {
   it("needs only the stage: x86_64 on t3.micro, in the session's region", () => {
-    // Act / Assess
     assert.deepEqual(parseBakeOptions(['--stage', 'dev'], { region: 'eu-central-1' }), {
       stage: 'dev',
       region: 'eu-central-1',
@@ -28,7 +27,6 @@ describe('bakeOptions', () => {
   });
 
   it('picks a Graviton builder for arm64 and takes every override', () => {
-    // Act / Assess
     assert.deepEqual(
       parseBakeOptions(['--stage', 'prod', '--arch', 'arm64', '--subnet-id', 'subnet-1', '--bucket', 'b'], {
         region: 'us-east-1',
@@ -45,7 +43,6 @@ describe('bakeOptions', () => {
   });
 
   it('explains what is wrong with the command line', () => {
-    // Act / Assess
     assert.throws(() => parseBakeOptions([]), /--stage is required/);
     assert.throws(() => parseBakeOptions(['--stage', 'a/b']), UsageError);
     assert.throws(() => parseBakeOptions(['--stage', 'dev', '--arch', 'i386']), /x86_64 or arm64/);

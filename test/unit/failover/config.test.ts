@@ -6,7 +6,6 @@ import { ConfigurationError } from '../../../shared/configuration';
 
 describe('readFailoverConfig', () => {
   it('needs only STAGE and fills in the defaults (lease disabled, not a dry run)', () => {
-    // Act / Assess
     assert.deepEqual(readFailoverConfig({ STAGE: 'dev' }), {
       stage: 'dev',
       virtualIp: '10.10.10.10',
@@ -34,7 +33,6 @@ describe('readFailoverConfig', () => {
   });
 
   it('treats an empty LEASE_TABLE as "lease disabled"', () => {
-    // Act / Assess
     assert.equal(readFailoverConfig({ STAGE: 'dev', LEASE_TABLE: '' }).leaseTable, undefined);
   });
 
@@ -47,7 +45,6 @@ describe('readFailoverConfig', () => {
   ];
   for (const [name, env, message] of invalid) {
     it(`rejects ${name}, naming the key`, () => {
-      // Act / Assess
       assert.throws(
         () => readFailoverConfig(env),
         (error: unknown) => error instanceof ConfigurationError && message.test(error.message),
@@ -80,7 +77,6 @@ describe('readInvocation', () => {
   });
 
   it('takes dryRun from a hand-written event', () => {
-    // Act / Assess
     assert.deepEqual(readInvocation({ dryRun: true }), { trigger: { kind: 'manual' }, dryRun: true });
     assert.equal(readInvocation({ dryRun: 'false' }).dryRun, false);
     assert.equal(readInvocation({}).dryRun, undefined);

@@ -317,7 +317,6 @@ describe('decide', () => {
   }
 
   it('dry run gives the same decision, for every world of the table', () => {
-    // Act / Assess
     for (const row of rows) {
       const config = row.config ?? leaselessConfig;
       assert.deepEqual(
@@ -329,7 +328,6 @@ describe('decide', () => {
   });
 
   it('running twice changes nothing the second time', () => {
-    // Act / Assess
     for (const row of rows.filter((r) => r.outcome === 'change')) {
       const config = row.config ?? leaselessConfig;
       const second = decide(applied(row.observed, decide(row.observed, config)), config);
@@ -339,7 +337,6 @@ describe('decide', () => {
   });
 
   it('never routes to an instance that is not a healthy candidate of the stage, in any world of the table', () => {
-    // Act / Assess
     for (const row of rows) {
       const decision = decide(row.observed, row.config ?? leaselessConfig);
       const target = row.observed.instances.find((i) => i.instanceId === decision.target?.instanceId);

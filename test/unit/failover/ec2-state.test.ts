@@ -5,14 +5,12 @@ import { toRouteState } from '../../../shared/vip-routes';
 
 describe('toInstanceState', () => {
   it('keeps every state EC2 documents', () => {
-    // Act / Assess
     for (const state of ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated']) {
       assert.equal(toInstanceState(state), state);
     }
   });
 
   it('maps anything else, and nothing, to unknown', () => {
-    // Act / Assess
     for (const raw of ['hibernating', 'Running', '', undefined])
       assert.equal(toInstanceState(raw), 'unknown');
   });
@@ -20,7 +18,6 @@ describe('toInstanceState', () => {
 
 describe('toStatusCheck and toRouteState', () => {
   it('keep the documented values and map the rest to unknown', () => {
-    // Act / Assess
     assert.equal(toStatusCheck('insufficient-data'), 'insufficient-data');
     assert.equal(toStatusCheck('degraded'), 'unknown');
     assert.equal(toStatusCheck(undefined), 'unknown');
@@ -46,7 +43,6 @@ describe('instanceHealth', () => {
   ] as const;
   for (const [state, instanceStatus, systemStatus, expected] of rows) {
     it(`${state} with checks ${instanceStatus}/${systemStatus} is ${expected}`, () => {
-      // Act / Assess
       assert.equal(instanceHealth(state, instanceStatus, systemStatus), expected);
     });
   }

@@ -58,7 +58,6 @@ describe('classifyAwsError', () => {
 
 describe('callAws', () => {
   it('returns what the call returns', async () => {
-    // Act / Assess
     assert.equal(await callAws('GetItem', async () => 42), 42);
   });
 

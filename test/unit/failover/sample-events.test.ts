@@ -8,7 +8,6 @@ const sample = (name: string): unknown =>
 
 describe('the sample events in handlers/failover/events', () => {
   it('schedule.json is read as the one-minute schedule, acting for real', () => {
-    // Act / Assess
     assert.deepEqual(readInvocation(sample('schedule.json')), {
       trigger: { kind: 'schedule' },
       dryRun: undefined,
@@ -16,7 +15,6 @@ describe('the sample events in handlers/failover/events', () => {
   });
 
   it('instance-stopping.json is read as a state change of its instance', () => {
-    // Act / Assess
     assert.deepEqual(readInvocation(sample('instance-stopping.json')).trigger, {
       kind: 'instance-state-change',
       instanceId: 'i-0123456789abcdef0',
@@ -25,7 +23,6 @@ describe('the sample events in handlers/failover/events', () => {
   });
 
   it('dry-run.json asks for a dry run', () => {
-    // Act / Assess
     assert.equal(readInvocation(sample('dry-run.json')).dryRun, true);
   });
 });

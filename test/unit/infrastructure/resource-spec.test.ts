@@ -36,7 +36,6 @@ describe('validateTemplate', () => {
   });
 
   it('rejects an unknown resource type', () => {
-    // Act / Assess
     assert.deepEqual(validateTemplate(withResource({ Type: 'AWS::EC2::LaunchTemplat' }), spec), [
       'Thing: unknown resource type AWS::EC2::LaunchTemplat',
     ]);

@@ -23,7 +23,6 @@ before(async () => {
 
 describe('secrets-account template', () => {
   it('fits the CloudFormation resource specification', () => {
-    // Act / Assess
     assert.deepEqual(validateTemplate(template, spec), []);
   });
 
@@ -65,7 +64,6 @@ describe('secrets-account template', () => {
   });
 
   it('lets the reader role read that one secret and nothing else', () => {
-    // Act / Assess
     assert.deepEqual(policyStatements(template), [
       {
         owner: 'SecretReaderRole',
@@ -77,7 +75,6 @@ describe('secrets-account template', () => {
   });
 
   it('outputs what the app stage is configured with', () => {
-    // Act / Assess
     assert.deepEqual(Object.keys(template.Outputs ?? {}).sort(), [
       'SecretArn',
       'SecretName',

@@ -66,7 +66,6 @@ const CERTIFICATE = 'arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-000
 
 describe('resources/options.cjs', () => {
   it('picks the default variants and leaves optional values to CloudFormation for the default stage', () => {
-    // Act / Assess
     assert.deepEqual(decideOptions(DEFAULTS, REGION), {
       nat: 'instance',
       ec2Endpoint: 'on',
@@ -190,7 +189,6 @@ describe('resources/options.cjs', () => {
   ];
   for (const [what, change, message] of rejected) {
     it(`stops the package with a message naming the parameter for ${what}`, () => {
-      // Act / Assess
       assert.throws(() => decideOptions({ ...DEFAULTS, ...change }, REGION), message);
     });
   }

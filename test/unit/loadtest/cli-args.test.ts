@@ -4,7 +4,6 @@ import { parseCliArgs, parseTargetUrl, UsageError } from '../../../loadtest/src/
 
 describe('parseCliArgs', () => {
   it("runs smoke against a stage, in the session's region, when only --stage is given", () => {
-    // Act / Assess
     assert.deepEqual(parseCliArgs(['--stage', 'dev']), {
       command: 'run',
       scenario: 'smoke',
@@ -13,7 +12,6 @@ describe('parseCliArgs', () => {
   });
 
   it('takes the scenario and region with a stage', () => {
-    // Act / Assess
     assert.deepEqual(parseCliArgs(['--stage', 'prod-2', '--scenario', 'scale-up', '--region', 'us-east-1']), {
       command: 'run',
       scenario: 'scale-up',
@@ -22,7 +20,6 @@ describe('parseCliArgs', () => {
   });
 
   it('runs against any URL with --target, without a trailing slash', () => {
-    // Act / Assess
     assert.deepEqual(parseCliArgs(['--target', 'http://127.0.0.1:8080/', '--scenario=mixed']), {
       command: 'run',
       scenario: 'mixed',
@@ -31,7 +28,6 @@ describe('parseCliArgs', () => {
   });
 
   it('re-renders a report with --report', () => {
-    // Act / Assess
     assert.deepEqual(parseCliArgs(['--report', 'loadtest/results/x.json']), {
       command: 'report',
       resultFile: 'loadtest/results/x.json',
@@ -39,7 +35,6 @@ describe('parseCliArgs', () => {
   });
 
   it('shows help with --help or -h', () => {
-    // Act / Assess
     assert.deepEqual(parseCliArgs(['--help']), { command: 'help' });
     assert.deepEqual(parseCliArgs(['-h']), { command: 'help' });
   });
@@ -78,7 +73,6 @@ describe('parseCliArgs', () => {
   ];
   for (const [what, argv, message] of rejected) {
     it(`rejects ${what} with a usage error`, () => {
-      // Act / Assess
       assert.throws(
         () => parseCliArgs(argv),
         (error: Error) => {
@@ -93,13 +87,11 @@ describe('parseCliArgs', () => {
 
 describe('parseTargetUrl', () => {
   it('keeps a path prefix and https', () => {
-    // Act / Assess
     assert.equal(parseTargetUrl('https://example.com/lambda/'), 'https://example.com/lambda');
   });
 
   for (const raw of ['127.0.0.1:8080', 'ftp://example.com', 'http://127.0.0.1:8080/?x=1', 'not a url']) {
     it(`rejects ${raw}`, () => {
-      // Act / Assess
       assert.throws(() => parseTargetUrl(raw), UsageError);
     });
   }

@@ -28,7 +28,6 @@ describe('parseEnsureChecks', () => {
   });
 
   it('finds no checks when artillery printed none (a scenario without ensure, or a crash)', () => {
-    // Act / Assess
     assert.deepEqual(parseEnsureChecks('All VUs finished. Total time: 6 seconds\nok: not a check\n'), []);
   });
 

@@ -86,7 +86,6 @@ describe('renderReportHtml', () => {
 
 describe('escapeHtml', () => {
   it('escapes the five characters that matter in text and attributes', () => {
-    // Act / Assess
     assert.equal(
       escapeHtml(`<a href="x">'&'</a>`),
       '&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;',

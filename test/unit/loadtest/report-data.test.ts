@@ -82,14 +82,12 @@ describe('shapeReportData', () => {
   const data = shapeReportData(result, 'Load test: sample');
 
   it('orders the periods by time and gives each series one value per period', () => {
-    // Act / Assess
     assert.deepEqual(data.times, [T0, T0 + 10_000, T0 + 20_000]);
     assert.equal(data.periodSeconds, 10);
     assert.deepEqual(data.requestsPerSecond, [{ name: 'requests/s', values: [2, 3, 1] }]);
   });
 
   it('gives p50/p95/p99 per period, null where a period had no response', () => {
-    // Act / Assess
     assert.deepEqual(data.latencyMs, [
       { name: 'p50', values: [10, 400, null] },
       { name: 'p95', values: [20, 1200, null] },
@@ -98,7 +96,6 @@ describe('shapeReportData', () => {
   });
 
   it('counts errors by code per period, the most frequent first, leaving out responses below 400', () => {
-    // Act / Assess
     assert.deepEqual(data.errorsByCode, [
       { name: 'HTTP 503', values: [0, 7, 0] },
       { name: 'ETIMEDOUT', values: [0, 3, 0] },
@@ -106,7 +103,6 @@ describe('shapeReportData', () => {
   });
 
   it('sums up the whole run', () => {
-    // Act / Assess
     assert.deepEqual(data.totals, {
       requests: 60,
       responses: 57,
@@ -124,7 +120,6 @@ describe('shapeReportData', () => {
   });
 
   it('lists each endpoint with its codes, network errors and latency', () => {
-    // Act / Assess
     assert.deepEqual(data.endpoints, [
       { path: '/', responses: 20, codes: { '200': 20 }, errors: {}, p50: 2, p95: 5, p99: 8 },
       {
@@ -140,7 +135,6 @@ describe('shapeReportData', () => {
   });
 
   it('has no verdict for a plain artillery result', () => {
-    // Act / Assess
     assert.equal(data.run, null);
   });
 });
@@ -157,7 +151,6 @@ describe('errorLabel', () => {
   ];
   for (const [counter, label] of cases) {
     it(`${counter} → ${label ?? 'not an error'}`, () => {
-      // Act / Assess
       assert.equal(errorLabel(counter), label);
     });
   }
@@ -165,7 +158,6 @@ describe('errorLabel', () => {
 
 describe('parseLoadTestResult', () => {
   it('names the field that is not what artillery writes', () => {
-    // Act / Assess
     assert.throws(
       () => parseLoadTestResult(JSON.stringify({ aggregate: { period: 1 }, intermediate: {} }), 'r.json'),
       (error: Error) =>
@@ -175,7 +167,6 @@ describe('parseLoadTestResult', () => {
   });
 
   it('says when the file is not JSON at all', () => {
-    // Act / Assess
     assert.throws(() => parseLoadTestResult('Log file: x', 'r.json'), /r\.json is not JSON/);
   });
 });

@@ -79,7 +79,6 @@ describe('resolveIdentity', () => {
   });
 
   it('fails without an instance id', async () => {
-    // Act / Assess
     await assert.rejects(resolveIdentity(metadata({}), new AutoScalingClient({})), IdentityError);
   });
 });

@@ -5,7 +5,6 @@ import { ConfigurationError } from '../../../shared/configuration';
 
 describe('readMetricsConfig', () => {
   it('needs the namespace and region, and defaults the rest to an EC2 instance', () => {
-    // Act / Assess
     assert.deepEqual(readMetricsConfig({ METRICS_NAMESPACE: 'Cloudy/dev', AWS_REGION: 'eu-west-1' }), {
       METRICS_NAMESPACE: 'Cloudy/dev',
       AWS_REGION: 'eu-west-1',
@@ -16,7 +15,6 @@ describe('readMetricsConfig', () => {
   });
 
   it('names every missing or invalid setting at once', () => {
-    // Act / Assess
     assert.throws(
       () => readMetricsConfig({ METRICS_INTERVAL_SECONDS: 'soon' }),
       (error: unknown) =>

@@ -10,7 +10,6 @@ const fixture = (sample: number, file: string) =>
 
 describe('parseCpuTimes', () => {
   it('sums the aggregate cpu line into busy, iowait and total ticks', () => {
-    // Act / Assess
     // cpu  25101 609 7276 153998 1192 0 279 32 0 0
     assert.deepEqual(parseCpuTimes(fixture(1, 'stat')), { busy: 33297, ioWait: 1192, total: 188487 });
   });
@@ -23,12 +22,10 @@ describe('parseCpuTimes', () => {
   });
 
   it('counts missing columns of older kernels as zero', () => {
-    // Act / Assess
     assert.deepEqual(parseCpuTimes('cpu  100 0 50 850\n'), { busy: 150, ioWait: 0, total: 1000 });
   });
 
   it('rejects text without a readable cpu line, naming the problem', () => {
-    // Act / Assess
     assert.throws(() => parseCpuTimes('intr 12\n'), ProcFormatError);
     assert.throws(() => parseCpuTimes('cpu  1 2 x 4\n'), /unreadable "cpu" line/);
   });
@@ -61,7 +58,6 @@ describe('cpuUsageBetween', () => {
 
 describe('parseMemoryInfo', () => {
   it('counts memory as used unless the kernel reports it available', () => {
-    // Act / Assess
     assert.deepEqual(parseMemoryInfo(fixture(1, 'meminfo')), {
       totalBytes: 24_684_096 * 1024,
       availableBytes: 23_783_756 * 1024,
@@ -70,7 +66,6 @@ describe('parseMemoryInfo', () => {
   });
 
   it('rejects meminfo without MemAvailable rather than guessing from MemFree', () => {
-    // Act / Assess
     assert.throws(
       () => parseMemoryInfo('MemTotal:       1000 kB\nMemFree:         500 kB\n'),
       /no MemAvailable/,

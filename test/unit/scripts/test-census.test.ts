@@ -57,7 +57,6 @@ describe('parseCensus', () => {
   });
 
   it('rejects a line that is not a census line, quoting it', () => {
-    // Act / Assess
     assert.throws(() => parseCensus('{"file":"/a"}'), /not a test census line: \{"file":"\/a"\}/);
   });
 });

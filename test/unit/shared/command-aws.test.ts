@@ -9,7 +9,6 @@ describe('resolveAwsSession', () => {
   const sdkSays = (region: string | undefined) => async () => region;
 
   it('takes --region first, with the profile', async () => {
-    // Act / Assess
     assert.deepEqual(
       await resolveAwsSession({ region: 'us-east-1', profile: 'ops' }, sdkSays('eu-central-1')),
       {
@@ -35,7 +34,6 @@ describe('resolveAwsSession', () => {
   });
 
   it('then the region sls deploy uses, from serverless.yml', async () => {
-    // Act / Assess
     assert.deepEqual(await resolveAwsSession({}, sdkSays(undefined)), {
       region: deployRegion(serverlessYml),
       regionSource: 'serverless.yml',
@@ -45,7 +43,6 @@ describe('resolveAwsSession', () => {
 
 describe('deployRegion', () => {
   it("reads provider.region's default from serverless.yml", () => {
-    // Act / Assess
     assert.equal(
       deployRegion(serverlessYml),
       /region: \$\{opt:region, '([a-z0-9-]+)'\}/.exec(serverlessYml)?.[1],
@@ -58,12 +55,10 @@ describe('explainAwsError', () => {
   const session = { region: 'eu-west-1', regionSource: 'serverless.yml' as const };
 
   it('leaves errors that are not about the session to the caller', () => {
-    // Act / Assess
     assert.equal(explainAwsError(new Error('lease changed'), session), undefined);
   });
 
   it('names the missing region', () => {
-    // Act / Assess
     assert.match(
       explainAwsError(new Error('Region is missing'), session) ?? '',
       /no AWS region: pass --region/,

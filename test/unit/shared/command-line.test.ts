@@ -49,19 +49,16 @@ describe('parseCommandLine', () => {
   });
 
   it('answers --help or -h anywhere before --, even beside a mistake', () => {
-    // Act / Assess
     assert.deepEqual(parseCommandLine(SPEC, ['--help']), { help: true });
     assert.deepEqual(parseCommandLine(SPEC, ['--stage', 'dev', '-h']), { help: true });
     assert.deepEqual(parseCommandLine(SPEC, ['--bogus', '--help']), { help: true });
   });
 
   it('treats --help after -- as an argument, not a request for help', () => {
-    // Act / Assess
     assert.throws(() => parseCommandLine(SPEC, ['--', '--help']), UsageError);
   });
 
   it('rejects an unknown option, a missing value and a stray word, naming the problem in one sentence', () => {
-    // Act / Assess
     assert.throws(() => parseCommandLine(SPEC, ['--colour']), {
       name: 'UsageError',
       message: "Unknown option '--colour'",
@@ -119,7 +116,6 @@ describe('exitWithUsage', () => {
 
 describe('numberOption', () => {
   it('reads a number at least the minimum, and names the option otherwise', () => {
-    // Act / Assess
     assert.equal(numberOption('cycles', '12', 1), 12);
     assert.throws(() => numberOption('cycles', 'ten', 1), {
       name: 'UsageError',

@@ -15,7 +15,6 @@ describe('parseEnv', () => {
   });
 
   it('names the component and every bad key at once, an unset one as required', () => {
-    // Act / Assess
     assert.throws(
       () => parseEnv(schema, 'test program', { COUNT: 'many' }),
       (error: unknown) =>

@@ -63,7 +63,6 @@ describe('access model', () => {
   });
 
   it('refuses names that are not plain identifiers and passwords SCRAM would normalise', () => {
-    // Act / Assess
     assert.throws(
       () => applicationBootstrap({ user: 'Cloudy"; --', database: 'cloudy' }, 'pw'),
       /identifier/,

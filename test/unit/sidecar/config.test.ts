@@ -39,7 +39,6 @@ describe('readSidecarConfig', () => {
   });
 
   it('names every missing key', () => {
-    // Act / Assess
     assert.throws(
       () => readSidecarConfig({}),
       (error: Error) =>
@@ -59,7 +58,6 @@ describe('readSidecarConfig', () => {
   });
 
   it('refuses timings under which a lost renewal would already force a self-fence', () => {
-    // Act / Assess
     assert.throws(
       () => readSidecarConfig({ ...aws, LEASE_TTL_MS: '10000', LEASE_RENEW_INTERVAL_MS: '4000' }),
       /LEASE_RENEW_INTERVAL_MS/,

@@ -201,7 +201,6 @@ describe('ec2Fencer', () => {
   });
 
   it('refuses to fence its own instance', async () => {
-    // Act / Assess
     await assert.rejects(fencer().fence('i-self'), FenceError);
     assert.equal(ec2Mock.calls().length, 0);
   });

@@ -262,14 +262,12 @@ describe('leaseStamp', () => {
 
 describe('decideHolder', () => {
   it('renews before the deadline', () => {
-    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 6_999, selfFenceAtMonoMs: 7_000, leaseTaken: false }), {
       kind: 'renew',
     });
   });
 
   it('self-fences at the deadline, e.g. on waking from a pause, before trying to renew', () => {
-    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 7_000, selfFenceAtMonoMs: 7_000, leaseTaken: false }), {
       kind: 'self-fence',
       reason: 'deadline-passed',
@@ -277,7 +275,6 @@ describe('decideHolder', () => {
   });
 
   it('self-fences at once when the store says the lease is someone else’s', () => {
-    // Act / Assess
     assert.deepEqual(decideHolder({ nowMonoMs: 0, selfFenceAtMonoMs: 7_000, leaseTaken: true }), {
       kind: 'self-fence',
       reason: 'lease-taken',

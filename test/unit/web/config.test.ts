@@ -14,12 +14,10 @@ describe('readWebConfig', () => {
   });
 
   it('honours PORT', () => {
-    // Act / Assess
     assert.equal(readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: '9090' }).PORT, 9090);
   });
 
   it('names every missing secret setting when there is no DATABASE_URL', () => {
-    // Act / Assess
     assert.throws(
       () => readWebConfig({ DB_SECRET_ID: 'cloudy/dev/db' }),
       (error: unknown) =>
@@ -85,7 +83,6 @@ describe('readWebConfig', () => {
   });
 
   it('rejects a port that is not a port, naming it', () => {
-    // Act / Assess
     assert.throws(() => readWebConfig({ DATABASE_URL: 'postgres://127.0.0.1/db', PORT: 'http' }), /PORT/);
   });
 });

@@ -10,7 +10,6 @@ import {
 
 describe('toDatabaseError', () => {
   it('turns a unique violation into a duplicate value naming the column, whatever the table', () => {
-    // Act / Assess
     for (const [table, constraint, field] of [
       ['users', 'users_email_unique', 'email'],
       ['users', 'users_username_unique', 'username'],
@@ -25,7 +24,6 @@ describe('toDatabaseError', () => {
   });
 
   it('names no column for a unique constraint outside the naming convention', () => {
-    // Act / Assess
     for (const driverError of [
       { code: '23505', table: 'users', constraint: 'users_pkey' },
       { code: '23505', table: 'users', constraint: 'users__unique' },
@@ -85,7 +83,6 @@ describe('isDatabaseUnavailable', () => {
 
 describe('isAuthenticationFailure', () => {
   it('recognises rejected credentials only', () => {
-    // Act / Assess
     assert.equal(isAuthenticationFailure({ code: '28P01' }), true);
     assert.equal(isAuthenticationFailure({ code: '28000' }), true);
     assert.equal(isAuthenticationFailure({ code: 'ECONNREFUSED' }), false);

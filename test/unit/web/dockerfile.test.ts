@@ -60,7 +60,6 @@ const argsOf = (keyword: string) => runtime.filter((i) => i.keyword === keyword)
 
 describe('web/Dockerfile', () => {
   it('builds in one stage and runs from another that copies only the web bundle', () => {
-    // Act / Assess
     assert.equal(stages.length, 2);
     assert.match(stages[0]?.[0]?.args ?? '', /^node:\d+-alpine AS build$/);
     assert.ok(
@@ -88,7 +87,6 @@ describe('web/Dockerfile', () => {
   });
 
   it('starts node under tini, so SIGTERM reaches it even before the app handles signals', () => {
-    // Act / Assess
     assert.deepEqual(argsOf('ENTRYPOINT'), ['["/sbin/tini", "--"]']);
     assert.deepEqual(argsOf('CMD').at(-1), '["node", "dist/web/main.mjs"]');
     assert.ok(argsOf('RUN').some((run) => /apk add --no-cache tini/.test(run)));

@@ -21,7 +21,6 @@ function fieldOf(work: () => unknown): string | undefined {
 
 describe('parseNewUser', () => {
   it('accepts a username and an email', () => {
-    // Act / Assess
     assert.deepEqual(parseNewUser({ username: 'ann', email: 'ann@example.com' }), {
       username: 'ann',
       email: 'ann@example.com',
@@ -63,7 +62,6 @@ describe('parseNewUser', () => {
   });
 
   it('refuses fields it does not know instead of silently dropping them', () => {
-    // Act / Assess
     assert.throws(
       () => parseNewUser({ username: 'ann', email: 'a@example.com', admin: true }),
       /unknown field admin/,
@@ -73,12 +71,10 @@ describe('parseNewUser', () => {
 
 describe('parseUserPage', () => {
   it('defaults to the first page of the default size', () => {
-    // Act / Assess
     assert.deepEqual(parseUserPage({}), { limit: USERS_PAGE_DEFAULT, after: 0 });
   });
 
   it('reads limit and after', () => {
-    // Act / Assess
     assert.deepEqual(parseUserPage({ limit: '5', after: '42' }), { limit: 5, after: 42 });
     assert.deepEqual(parseUserPage({ after: '2147483647' }), {
       limit: USERS_PAGE_DEFAULT,
@@ -87,7 +83,6 @@ describe('parseUserPage', () => {
   });
 
   it('rejects limits outside 1..max and ids that are not whole numbers', () => {
-    // Act / Assess
     for (const query of [
       { limit: '0' },
       { limit: String(USERS_PAGE_MAX + 1) },
@@ -110,14 +105,12 @@ describe('parseUserPage', () => {
 
 describe('parseLoadNumber', () => {
   it('accepts 1 through 2^53 - 1', () => {
-    // Act / Assess
     assert.equal(parseLoadNumber('1'), 1);
     assert.equal(parseLoadNumber('112272535095293'), 112272535095293);
     assert.equal(parseLoadNumber('9007199254740991'), Number.MAX_SAFE_INTEGER);
   });
 
   it('rejects everything else with the field named', () => {
-    // Act / Assess
     for (const raw of [
       undefined,
       '',

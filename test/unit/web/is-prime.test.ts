@@ -11,25 +11,21 @@ describe('isPrime', () => {
   });
 
   it('finds the prime of the original benchmark', () => {
-    // Act / Assess
     assert.equal(isPrime(112272535095293), true);
   });
 
   it('rejects products of two large primes (no shortcut past a factor)', () => {
-    // Act / Assess
     assert.equal(isPrime(1_000_003 * 1_000_033), false);
     assert.equal(isPrime(9_999_991 * 9_999_973), false);
   });
 
   it('handles squares of primes, where the factor is exactly √n', () => {
-    // Act / Assess
     assert.equal(isPrime(25), false);
     assert.equal(isPrime(49), false);
     assert.equal(isPrime(10_007 * 10_007), false);
   });
 
   it('rejects numbers that are not safe positive integers', () => {
-    // Act / Assess
     for (const n of [-7, 1, 2.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53 + 1])
       assert.equal(isPrime(n), false);
   });

@@ -23,7 +23,6 @@ describe('chooseReadTarget', () => {
   ];
   for (const [name, downUntil, now, expected] of cases) {
     it(`${name}: ${expected}`, () => {
-      // Act / Assess
       assert.equal(chooseReadTarget(downUntil, now), expected);
     });
   }
@@ -100,7 +99,6 @@ describe('readerFirst', () => {
 
 describe('writerOnly', () => {
   it('runs every read on the writer', async () => {
-    // Act / Assess
     assert.equal(await writerOnly(writer).replicaTolerant(nameOf), 'writer');
   });
 });

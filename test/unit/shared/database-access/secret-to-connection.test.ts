@@ -50,7 +50,6 @@ describe('secretToConnection', () => {
   });
 
   it('rejects text that is not JSON without echoing it', () => {
-    // Act / Assess
     assert.throws(
       () => secretToConnection('password=hunter2', '10.10.10.10'),
       (error: unknown) => error instanceof InvalidSecretError && !error.message.includes('hunter2'),

@@ -133,7 +133,6 @@ describe('withVerifiedTls', () => {
 
 describe('tlsVerificationFailure', () => {
   it('explains an untrusted chain, a wrong name and an expired certificate, and nothing else', () => {
-    // Act / Assess
     assert.match(
       tlsVerificationFailure({ code: 'SELF_SIGNED_CERT_IN_CHAIN' }) ?? '',
       /not signed by the configured CA/,
