@@ -15,7 +15,11 @@ import { appConnection, startWebTier } from '../../chaos/web-tier';
 import { missingUsers, startWebWriter, writeOutageMs } from '../../chaos/web-writer';
 import { runDbCli } from './run-db-cli';
 
-const SWITCHOVERS = Number(process.env.SWITCHOVERS ?? 3);
+// Two by default: a third hands the primary back to the first instance, whose LazyFS mount still holds the file
+// sizes it cached in its first term. LazyFS keeps them through `clear-cache` and writes them back at its next
+// checkpoint, truncating what the other instances appended (docs/DATABASE-TIER.md, "a third gap"). That is the
+// emulator's defect, not AWS's (NFS revalidates attributes on open); SWITCHOVERS=3 reproduces it.
+const SWITCHOVERS = Number(process.env.SWITCHOVERS ?? 2);
 // The sidecar's defaults (ec2/sidecar/config.ts); systemd's RestartSec=2 (userdata/database.sh) is AWS_EC2_TIMING's.
 const TIMING = {
   ttlMs: 10_000,
